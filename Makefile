@@ -1,0 +1,66 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything installs from this repo's files.
+SHELL := /bin/bash
+export SAM_CLI_TELEMETRY := 0
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.12, so the virtual environment does too (pyenv's 3.12 when present).
+PYTHON ?= $(shell PYENV_VERSION=3.12.1 python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null \
+                 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# sam build resolves the python3.12 runtime from PATH.
+SAM_PATH := $(dir $(PYTHON)):$(PATH)
+
+.PHONY: help venv run test test-fast lint format validate build openapi db-migrate bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt layers/shared/pyproject.toml devtools/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## Create .venv with everything installed
+
+run: venv ## Serve the API on http://127.0.0.1:$$PORT (embedded PostgreSQL, migrations, demo data)
+	$(BIN)/python -m devtools.local_stack serve
+
+test: venv ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
+	$(BIN)/python -m pytest
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+db-migrate: venv ## Apply migrations to DATABASE_URL (else to the local embedded PostgreSQL)
+	$(BIN)/python -m devtools.local_stack migrate
+
+openapi: venv ## Regenerate docs/openapi.json from the resolvers
+	$(BIN)/python -m devtools.openapi > docs/openapi.json
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+validate: venv $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on template.yaml
+	$(SAM) validate --lint --region us-east-1
+	$(BIN)/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed ## sam build (python3.12)
+	PATH="$(SAM_PATH)" $(SAM) build --region us-east-1
+
+bench: venv ## Benchmarks; results land in bench/results/
+	$(BIN)/python -m bench
+
+clean: ## Remove the virtual environments, build output and local data
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local

@@ -1,0 +1,228 @@
+"""API Gateway REST API behaviour (proxy integration, payload v1) as pure functions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from devtools.lambda_context import LOCAL_ACCOUNT_ID
+from devtools.sam_template import ApiRoute
+
+STAGE = "local"
+LOCAL_API_ID = "localapi01"
+
+Headers = list[tuple[str, str]]
+
+_LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: ApiRoute
+    path_parameters: dict[str, str]
+
+
+def match_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> RouteMatch | None:
+    """Pick the route API Gateway would invoke, or None (API Gateway then answers 403).
+
+    Like API Gateway, the most specific resource path wins first (literal segments beat
+    ``{param}``, which beats ``{proxy+}``); only then is the method looked up on that
+    resource, so a wrong method is not rescued by a less specific resource.
+    """
+    segments = _split_path(raw_path)
+    candidates: dict[str, tuple[tuple[int, ...], dict[str, str]]] = {}
+    all_routes = list(routes)
+    for route in all_routes:
+        if route.path not in candidates:
+            matched = _match_segments(_split_path(route.path), segments)
+            if matched is not None:
+                candidates[route.path] = matched
+    if not candidates:
+        return None
+    best_path = min(candidates, key=lambda path: candidates[path][0])
+    path_parameters = candidates[best_path][1]
+    methods = {route.method: route for route in all_routes if route.path == best_path}
+    chosen = methods.get(method.upper()) or methods.get("ANY")
+    return RouteMatch(chosen, path_parameters) if chosen else None
+
+
+def _split_path(path: str) -> list[str]:
+    return [segment for segment in path.split("/") if segment]
+
+
+def _match_segments(template: list[str], segments: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """Return (specificity rank, path parameters) when the path fits the template."""
+    ranks: list[int] = []
+    parameters: dict[str, str] = {}
+    for index, part in enumerate(template):
+        if part.startswith("{") and part.endswith("+}"):
+            remaining = segments[index:]
+            if index != len(template) - 1 or not remaining:
+                return None
+            parameters[part[1:-2]] = unquote("/".join(remaining))
+            ranks.append(_GREEDY)
+            return tuple(ranks), parameters
+        if index >= len(segments):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            parameters[part[1:-1]] = unquote(segments[index])
+            ranks.append(_PARAMETER)
+        elif part == segments[index]:
+            ranks.append(_LITERAL)
+        else:
+            return None
+    if len(template) != len(segments):
+        return None
+    return tuple(ranks), parameters
+
+
+def media_type_matches(media_type: str | None, binary_media_types: Sequence[str]) -> bool:
+    """True when the media type (parameters ignored) matches a configured pattern."""
+    if not media_type:
+        return False
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return any(fnmatchcase(essence, pattern.lower()) for pattern in binary_media_types)
+
+
+def build_proxy_event(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Headers,
+    body: bytes,
+    route: ApiRoute,
+    path_params: dict[str, str],
+    binary_media_types: Sequence[str],
+    source_ip: str,
+) -> dict[str, Any]:
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    single_query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        single_query[name] = value
+        multi_query.setdefault(name, []).append(value)
+
+    lower_headers = {name.lower(): value for name, value in single_headers.items()}
+    is_binary = media_type_matches(lower_headers.get("content-type"), binary_media_types)
+    event_body: str | None = None
+    if body:
+        event_body = base64.b64encode(body).decode("ascii") if is_binary else body.decode("utf-8", errors="replace")
+    path = unquote(raw_path)
+    now = datetime.now(UTC)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": request_id,
+            "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:6]).decode("ascii"),
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": lower_headers.get("user-agent"),
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+            },
+            "protocol": "HTTP/1.1",
+            "accountId": LOCAL_ACCOUNT_ID,
+            "apiId": LOCAL_API_ID,
+            "domainName": lower_headers.get("host", "localhost"),
+            "domainPrefix": LOCAL_API_ID,
+        },
+        "body": event_body,
+        "isBase64Encoded": is_binary and event_body is not None,
+    }
+
+
+INTERNAL_SERVER_ERROR = (
+    502,
+    [("Content-Type", "application/json")],
+    json.dumps({"message": "Internal server error"}).encode(),
+)
+
+
+def error_response(status: int, message: str) -> tuple[int, Headers, bytes]:
+    return (
+        status,
+        [("Content-Type", "application/json")],
+        json.dumps({"message": message}).encode(),
+    )
+
+
+def translate_response(
+    result: Any, accept_header: str | None, binary_media_types: Sequence[str]
+) -> tuple[int, Headers, bytes]:
+    """Turn a Lambda proxy result into (status, headers, body) like API Gateway."""
+    if not isinstance(result, dict):
+        return INTERNAL_SERVER_ERROR
+    status = result.get("statusCode")
+    body = result.get("body")
+    single_headers = result.get("headers") or {}
+    multi_headers = result.get("multiValueHeaders") or {}
+    if (
+        not isinstance(status, int)
+        or isinstance(status, bool)
+        or not 100 <= status <= 599
+        or not isinstance(body, (str, type(None)))
+        or not isinstance(single_headers, dict)
+        or not isinstance(multi_headers, dict)
+    ):
+        return INTERNAL_SERVER_ERROR
+
+    # API Gateway keeps multiValueHeaders' values when a header is given both ways.
+    multi_names = {str(name).lower() for name in multi_headers}
+    headers: Headers = [
+        (str(name), str(value)) for name, value in single_headers.items() if str(name).lower() not in multi_names
+    ]
+    for name, values in multi_headers.items():
+        headers.extend((str(name), str(value)) for value in (values or []))
+    content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
+    if content_type is None:
+        headers.append(("Content-Type", "application/json"))
+
+    payload = (body or "").encode("utf-8")
+    wants_binary = media_type_matches(_first_accepted_type(accept_header), binary_media_types) or media_type_matches(
+        content_type, binary_media_types
+    )
+    if result.get("isBase64Encoded") is True and wants_binary:
+        try:
+            payload = base64.b64decode(payload, validate=True)
+        except binascii.Error:
+            return INTERNAL_SERVER_ERROR
+    return status, headers, payload
+
+
+def _first_accepted_type(accept_header: str | None) -> str | None:
+    # API Gateway only honours the first media type listed in Accept.
+    return accept_header.split(",", 1)[0] if accept_header else None

@@ -1,0 +1,190 @@
+"""Read the parts of a SAM template that a local API Gateway + Lambda emulator needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_TIMEOUT_SECONDS = 3
+DEFAULT_MEMORY_SIZE_MB = 128
+
+# Tags whose long form is not simply "Fn::<Name>".
+_TAGS_WITHOUT_FN_PREFIX = {"Ref", "Condition"}
+_SHORT_FORM_TAGS = (
+    "Ref",
+    "Condition",
+    "Sub",
+    "GetAtt",
+    "If",
+    "Equals",
+    "Not",
+    "Select",
+    "Join",
+    "FindInMap",
+    "Split",
+    "ImportValue",
+    "Base64",
+    "Cidr",
+    "GetAZs",
+    "And",
+    "Or",
+)
+
+
+class TemplateError(ValueError):
+    """The template lacks something the local runner cannot do without."""
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str  # upper case, or "ANY"
+    path: str  # the template's resource path, e.g. "/api/users/{id}"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str  # "module.attribute", relative to code_uri
+    timeout: int
+    memory_size: int
+    environment: dict[str, str]
+    api_events: list[ApiRoute]
+    schedule_events: list[str]
+
+
+@dataclass(frozen=True)
+class SamApp:
+    functions: list[FunctionSpec]
+    binary_media_types: list[str]
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation's short-form intrinsic tags."""
+
+
+def _intrinsic_constructor(name: str) -> Any:
+    key = name if name in _TAGS_WITHOUT_FN_PREFIX else f"Fn::{name}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            if name == "GetAtt":
+                # CloudFormation splits "Resource.Attribute" on the first dot.
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    return construct
+
+
+for _tag in _SHORT_FORM_TAGS:
+    _TemplateLoader.add_constructor(f"!{_tag}", _intrinsic_constructor(_tag))
+
+
+def read_template(path: Path | str) -> dict[str, Any]:
+    """Parse a SAM YAML file; short-form tags become long-form dicts like {"Ref": x}."""
+    with open(path, encoding="utf-8") as stream:
+        template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader
+    if not isinstance(template, dict):
+        raise TemplateError(f"{path} is not a mapping")
+    return template
+
+
+def load_template(path: Path | str) -> SamApp:
+    template_path = Path(path).resolve()
+    template = read_template(template_path)
+    resources: dict[str, Any] = template.get("Resources") or {}
+    global_properties = _globals_section(template, "Function")
+    functions = [
+        _function_spec(
+            logical_id,
+            global_properties,
+            resource.get("Properties") or {},
+            template_path.parent,
+        )
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    ]
+    return SamApp(functions=functions, binary_media_types=binary_media_types(template))
+
+
+def binary_media_types(template: dict[str, Any]) -> list[str]:
+    """Binary media types of all serverless APIs and Globals.Api, "~1" read as "/"."""
+    declared: list[Any] = list(_globals_section(template, "Api").get("BinaryMediaTypes") or [])
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") == "AWS::Serverless::Api":
+            declared.extend((resource.get("Properties") or {}).get("BinaryMediaTypes") or [])
+    decoded = [media_type.replace("~1", "/") for media_type in declared if isinstance(media_type, str)]
+    return list(dict.fromkeys(decoded))
+
+
+def _globals_section(template: dict[str, Any], section: str) -> dict[str, Any]:
+    return dict((template.get("Globals") or {}).get(section) or {})
+
+
+def _function_spec(
+    logical_id: str,
+    global_properties: dict[str, Any],
+    own_properties: dict[str, Any],
+    template_dir: Path,
+) -> FunctionSpec:
+    properties = {**global_properties, **own_properties}
+    code_uri = properties.get("CodeUri")
+    handler = properties.get("Handler")
+    if not isinstance(code_uri, str) or not isinstance(handler, str):
+        raise TemplateError(f"{logical_id}: CodeUri and Handler must be plain strings")
+    events: dict[str, Any] = properties.get("Events") or {}
+    return FunctionSpec(
+        logical_id=logical_id,
+        code_uri=(template_dir / code_uri).resolve(),
+        handler=handler,
+        timeout=_plain_int(properties.get("Timeout"), DEFAULT_TIMEOUT_SECONDS),
+        memory_size=_plain_int(properties.get("MemorySize"), DEFAULT_MEMORY_SIZE_MB),
+        environment={
+            **_plain_variables(global_properties),
+            **_plain_variables(own_properties),
+        },
+        api_events=[
+            ApiRoute(
+                method=str(event["Properties"]["Method"]).upper(),
+                path=str(event["Properties"]["Path"]),
+            )
+            for event in events.values()
+            if event.get("Type") == "Api"
+        ],
+        schedule_events=[
+            expression for event in events.values() if isinstance(expression := _schedule_expression(event), str)
+        ],
+    )
+
+
+def _schedule_expression(event: dict[str, Any]) -> Any:
+    properties = event.get("Properties") or {}
+    if event.get("Type") == "Schedule":
+        return properties.get("Schedule")
+    if event.get("Type") == "ScheduleV2":
+        return properties.get("ScheduleExpression")
+    return None
+
+
+def _plain_variables(properties: dict[str, Any]) -> dict[str, str]:
+    variables = ((properties.get("Environment") or {}).get("Variables")) or {}
+    # Intrinsic values (dicts) only resolve in a real deployment; numbers are
+    # stringified like CloudFormation does.
+    return {
+        name: str(value)
+        for name, value in variables.items()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    }
+
+
+def _plain_int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

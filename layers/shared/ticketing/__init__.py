@@ -1,0 +1,1 @@
+"""Shared layer of the ticket booking backend: domain modules, data access and HTTP plumbing."""

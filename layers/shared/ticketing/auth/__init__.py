@@ -1,0 +1,1 @@
+"""Accounts and sessions: passwords, tokens, register/login/refresh/logout."""

@@ -1,0 +1,40 @@
+"""bcrypt password hashing. bcrypt reads at most 72 bytes, so longer passwords are refused, not truncated."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import bcrypt
+
+from ticketing.config import get_settings
+
+MIN_PASSWORD_BYTES = 8
+MAX_PASSWORD_BYTES = 72
+
+
+def password_length_problem(password: str) -> str | None:
+    size = len(password.encode("utf-8"))
+    if size < MIN_PASSWORD_BYTES:
+        return f"Password must be at least {MIN_PASSWORD_BYTES} bytes."
+    if size > MAX_PASSWORD_BYTES:
+        return f"Password must be at most {MAX_PASSWORD_BYTES} bytes (UTF-8)."
+    return None
+
+
+def hash_password(password: str) -> str:
+    salt = bcrypt.gensalt(rounds=get_settings().bcrypt_rounds)
+    return bcrypt.hashpw(password.encode("utf-8"), salt).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
+
+
+def burn_password_check(password: str) -> None:
+    """Spends the time of a real check, so an unknown email answers as slowly as a wrong password."""
+    verify_password(password, _dummy_hash())
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")

@@ -1,0 +1,53 @@
+"""Runtime configuration, read from the environment once per execution environment and validated."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    db_secret_arn: str | None = Field(default=None, alias="DB_SECRET_ARN")
+    db_host: str | None = Field(default=None, alias="DB_HOST")
+    db_port: int = Field(default=5432, alias="DB_PORT")
+    db_name: str = Field(default="ticketing", alias="DB_NAME")
+    db_ssl: bool = Field(default=True, alias="DB_SSL")
+    db_statement_timeout_ms: int = Field(default=20_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
+    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
+    jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
+    hold_ttl_seconds: int = Field(default=600, ge=1, alias="HOLD_TTL_SECONDS")
+    booking_ttl_seconds: int = Field(default=900, ge=1, alias="BOOKING_TTL_SECONDS")
+    max_hold_extensions: int = Field(default=2, ge=0, alias="MAX_HOLD_EXTENSIONS")
+    cancellation_cutoff_hours: int = Field(default=24, ge=0, alias="CANCELLATION_CUTOFF_HOURS")
+    payment_provider: str = Field(default="test", alias="PAYMENT_PROVIDER")
+    cors_allow_origins: str = Field(default="*", alias="CORS_ALLOW_ORIGINS")
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=1, alias="ACCESS_TOKEN_TTL_SECONDS")
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31, alias="BCRYPT_ROUNDS")
+    secrets_max_age_seconds: int = Field(default=300, ge=0, alias="SECRETS_MAX_AGE_SECONDS")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Validated settings; raises ConfigurationError naming every bad variable."""
+    try:
+        settings = Settings.model_validate(dict(os.environ))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ConfigurationError(f"invalid configuration: {problems}") from error
+    if settings.database_url is None and (settings.db_secret_arn is None or settings.db_host is None):
+        raise ConfigurationError("set DATABASE_URL, or DB_SECRET_ARN together with DB_HOST")
+    return settings

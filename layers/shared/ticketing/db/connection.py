@@ -1,0 +1,125 @@
+"""One lazily opened pg8000 connection per execution environment, and the transaction context manager.
+
+Lambda runs one request at a time per execution environment, so one connection serves it. The local
+runner and tests run several requests at once in one process, so the connection is per thread there:
+the same code, and a thread per request is what a Lambda environment is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError, InterfaceError
+
+from ticketing.config import get_settings
+from ticketing.db.dsn import connection_parameters
+from ticketing.db.errors import to_domain_error
+from ticketing.errors import ServiceUnavailable
+
+Row = dict[str, Any]
+
+_local = threading.local()
+
+
+class Session:
+    """The statements of one transaction. Parameters are always bound (`:name`), never formatted in."""
+
+    def __init__(self, connection: pg8000.native.Connection) -> None:
+        self._connection = connection
+
+    def rows(self, sql: str, **params: Any) -> list[Row]:
+        result = self._connection.run(sql, **params)
+        columns = [column["name"] for column in self._connection.columns or []]
+        return [dict(zip(columns, row, strict=True)) for row in result or []]
+
+    def row(self, sql: str, **params: Any) -> Row | None:
+        found = self.rows(sql, **params)
+        return found[0] if found else None
+
+    def value(self, sql: str, **params: Any) -> Any:
+        result = self._connection.run(sql, **params)
+        return result[0][0] if result else None
+
+    def execute(self, sql: str, **params: Any) -> int:
+        """Runs a statement and answers how many rows it touched."""
+        self._connection.run(sql, **params)
+        return int(self._connection.row_count or 0)
+
+
+def _open_connection() -> pg8000.native.Connection:
+    settings = get_settings()
+    params = connection_parameters(settings)
+    return pg8000.native.Connection(
+        **params.as_pg8000_kwargs(),
+        application_name="ticketing",
+        timeout=30,
+        startup_params={"statement_timeout": str(settings.db_statement_timeout_ms), "TimeZone": "UTC"},
+    )
+
+
+def _connection() -> pg8000.native.Connection:
+    connection: pg8000.native.Connection | None = getattr(_local, "connection", None)
+    if connection is None:
+        try:
+            connection = _open_connection()
+        except (InterfaceError, DatabaseError, OSError) as error:
+            raise ServiceUnavailable("The database is not reachable right now; retry.") from error
+        _local.connection = connection
+    return connection
+
+
+def close_connection() -> None:
+    connection: pg8000.native.Connection | None = getattr(_local, "connection", None)
+    _local.connection = None
+    if connection is not None:
+        with suppress(InterfaceError, DatabaseError, OSError):
+            connection.close()
+
+
+def _begin() -> pg8000.native.Connection:
+    """BEGIN on the cached connection; a connection the server or network dropped is replaced once."""
+    for attempt in (1, 2):
+        connection = _connection()
+        try:
+            connection.run("BEGIN")
+            return connection
+        except (InterfaceError, DatabaseError, OSError) as error:
+            close_connection()
+            if attempt == 2:
+                raise ServiceUnavailable("The database is not reachable right now; retry.") from error
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One explicit transaction: commits when the block succeeds, rolls back on any exception.
+
+    Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised.
+    """
+    connection = _begin()
+    try:
+        yield Session(connection)
+        connection.run("COMMIT")
+    except DatabaseError as error:
+        _rollback(connection)
+        domain_error = to_domain_error(error)
+        if domain_error is None:
+            raise
+        raise domain_error from error
+    except (InterfaceError, OSError) as error:
+        close_connection()
+        raise ServiceUnavailable("The database connection was lost; retry.") from error
+    except BaseException:
+        _rollback(connection)
+        raise
+
+
+def _rollback(connection: pg8000.native.Connection) -> None:
+    try:
+        connection.run("ROLLBACK")
+    except (InterfaceError, DatabaseError, OSError):
+        close_connection()

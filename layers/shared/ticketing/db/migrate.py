@@ -1,0 +1,67 @@
+"""Versioned SQL migrations: applied in name order, each in its own transaction, recorded, safe to re-run.
+
+`make db-migrate`, the local runner, the test session and the deploy-time custom resource all call
+`apply_migrations`, so the schema is built one way everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+
+import pg8000.native
+
+from ticketing.config import get_settings
+from ticketing.db.dsn import ConnectionParameters, connection_parameters
+
+# Any constant works; it keeps two concurrent deploys (or test workers) from migrating at once.
+_MIGRATION_LOCK_KEY = 72_410_001
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """(version, sql) for every migration shipped in the package, in order."""
+    folder = resources.files("ticketing.db") / "migrations"
+    files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda entry: entry.name)
+    return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
+
+
+def apply_migrations(params: ConnectionParameters | None = None) -> list[str]:
+    """Applies the migrations not yet recorded and answers their versions."""
+    params = params or connection_parameters(get_settings())
+    connection = pg8000.native.Connection(**params.as_pg8000_kwargs(), application_name="ticketing-migrate")
+    try:
+        connection.run("SELECT pg_advisory_lock(:key)", key=_MIGRATION_LOCK_KEY)
+        connection.run(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        applied = {row[0] for row in connection.run("SELECT version FROM schema_migrations")}
+        newly_applied: list[str] = []
+        for version, sql in migration_files():
+            if version in applied:
+                continue
+            connection.run("BEGIN")
+            try:
+                connection.run(sql)
+                connection.run("INSERT INTO schema_migrations (version) VALUES (:version)", version=version)
+                connection.run("COMMIT")
+            except Exception:
+                connection.run("ROLLBACK")
+                raise
+            newly_applied.append(version)
+        return newly_applied
+    finally:
+        try:
+            connection.run("SELECT pg_advisory_unlock(:key)", key=_MIGRATION_LOCK_KEY)
+        finally:
+            connection.close()
+
+
+def main() -> None:
+    argparse.ArgumentParser(description="Apply the database migrations to DATABASE_URL.").parse_args()
+    applied = apply_migrations()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'schema already up to date'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Builds the API Gateway REST resolver every function uses, with the error contract of SPEC §2."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ticketing.config import get_settings
+from ticketing.errors import DomainError
+from ticketing.http.responses import add_default_headers, error_body, error_response
+from ticketing.observability import logger
+
+MAX_BODY_BYTES = 1024 * 1024
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class TicketingResolver(APIGatewayRestResolver):
+    """The REST resolver plus what must hold for every response, errors included."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # Checked before routing so an oversized body is never parsed.
+        if _body_size(event) > MAX_BODY_BYTES:
+            result = self._too_large_result(event)
+        else:
+            result = super().resolve(event, context)
+        add_default_headers(result)
+        return result
+
+    def _too_large_result(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        origin = _header(event, "origin")
+        if self._cors is not None and self._cors.allowed_origin(origin) is not None:
+            headers.update(self._cors.to_dict(self._cors.allowed_origin(origin)))
+        return {
+            "statusCode": 413,
+            "headers": headers,
+            "body": error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes."),
+            "isBase64Encoded": False,
+        }
+
+
+def _header(event: Mapping[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode("utf-8"))
+
+
+def create_resolver() -> TicketingResolver:
+    settings = get_settings()
+    origins = settings.cors_origins or ["*"]
+    cors = CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=600,
+    )
+    app = TicketingResolver(enable_validation=True, cors=cors)
+    _register_error_handlers(app)
+    return app
+
+
+def lambda_entrypoint(app: TicketingResolver) -> LambdaHandler:
+    """The Lambda handler of a function: logs with the API request id as correlation id, then resolves."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [part for part in location if part not in ("body", "query", "path", "header")]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or str(location[0] if location else "body")
+
+
+def _field_message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "Unknown field."
+    if error.get("type") == "missing":
+        return "This field is required."
+    return str(error.get("msg", "Invalid value."))
+
+
+def _register_error_handlers(app: TicketingResolver) -> None:
+    @app.exception_handler(DomainError)
+    def domain_error(error: DomainError) -> Response[str]:
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(error: RequestValidationError) -> Response[str]:
+        problems = list(error.errors())
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            return error_response(400, "INVALID_JSON", "The request body is not valid JSON.")
+        fields = [{"field": _field_name(tuple(p.get("loc", ()))), "message": _field_message(p)} for p in problems]
+        return error_response(422, "VALIDATION_ERROR", "The request is not valid.", {"fields": fields})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
+
+    @app.exception_handler(NotFoundError)
+    def route_not_found(error: NotFoundError) -> Response[str]:
+        return error_response(404, "NOT_FOUND", "No such resource.")
+
+    @app.exception_handler(Exception)
+    def unexpected_error(error: Exception) -> Response[str]:
+        request_id = app.current_event.request_context.request_id
+        logger.exception("unhandled error", extra={"requestId": request_id})
+        return error_response(500, "INTERNAL", "Something went wrong on our side.", {"requestId": request_id})

@@ -1,0 +1,1 @@
+"""User accounts, profiles and notifications."""

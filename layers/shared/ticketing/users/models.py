@@ -1,0 +1,61 @@
+"""The `user` shape of SPEC §3 and the profile inputs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ticketing.auth.passwords import password_length_problem
+from ticketing.models import ApiModel, UtcDateTime
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{5,40}$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def checked_password(value: str) -> str:
+    problem = password_length_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class UserOut(ApiModel):
+    id: UUID
+    email: str
+    name: str
+    phone: str | None
+    role: str
+    created_at: UtcDateTime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> UserOut:
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            phone=row["phone"],
+            role=row["role"],
+            created_at=row["created_at"],
+        )
+
+
+class ProfileUpdate(ApiModel):
+    name: PersonName | None = None
+    phone: Phone | None = Field(default=None, description="null clears the phone number")
+
+    @field_validator("name")
+    @classmethod
+    def _name_cannot_be_cleared(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("Name cannot be null.")
+        return value
+
+
+class PasswordChange(ApiModel):
+    current_password: Annotated[str, StringConstraints(max_length=1024)]
+    new_password: str
+
+    _check_new = field_validator("new_password")(checked_password)
