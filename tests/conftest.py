@@ -152,3 +152,104 @@ class Accounts:
 @pytest.fixture
 def accounts(api: Any, db: Database) -> Accounts:
     return Accounts(api, db)
+
+
+class SeededEvent:
+    """An event built directly in SQL (a Given step), with its event seat ids in seat-map order."""
+
+    def __init__(self, event_id: str, venue_id: str, section_id: str, organizer_id: str, seat_ids: list[str]) -> None:
+        self.id = event_id
+        self.venue_id = venue_id
+        self.section_id = section_id
+        self.organizer_id = organizer_id
+        self.seat_ids = seat_ids
+
+
+class Catalog:
+    """Builds venues, sections and events straight into the database for tests of other features."""
+
+    def __init__(self, db: Database, accounts: Accounts) -> None:
+        self._db = db
+        self._accounts = accounts
+
+    def event(
+        self,
+        *,
+        rows: int = 2,
+        seats_per_row: int = 5,
+        price: int = 2500,
+        currency: str = "EUR",
+        status: str = "PUBLISHED",
+        starts_in_hours: float = 24 * 30,
+        sales_open: bool = True,
+        max_tickets_per_user: int = 10,
+        organizer_id: str | None = None,
+    ) -> SeededEvent:
+        organizer_id = organizer_id or self._accounts.create("ORGANIZER").id
+        venue_id = str(
+            self._db.value(
+                "INSERT INTO venues (name, address, city, country, timezone)"
+                " VALUES ('Test Hall', '1 Main St', 'Berlin', 'DE', 'Europe/Berlin') RETURNING id"
+            )
+        )
+        section_id = str(
+            self._db.value(
+                "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
+                " VALUES (:venue, 'Stalls', :rows, :per_row, :price) RETURNING id",
+                venue=venue_id,
+                rows=rows,
+                per_row=seats_per_row,
+                price=price,
+            )
+        )
+        self._db.execute(
+            "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
+            " SELECT :section, r, chr(64 + r), n FROM generate_series(1, :rows) r, generate_series(1, :per_row) n",
+            section=section_id,
+            rows=rows,
+            per_row=seats_per_row,
+        )
+        event_id = str(
+            self._db.value(
+                "INSERT INTO events (venue_id, organizer_id, title, category, status, starts_at, ends_at,"
+                " sales_start_at, currency, max_tickets_per_user, published_at)"
+                " VALUES (:venue, :organizer, 'Test Concert', 'CONCERT', :status,"
+                " now() + make_interval(secs => :starts_in), now() + make_interval(secs => :starts_in + 7200),"
+                " CASE WHEN :sales_open THEN now() - interval '1 hour' ELSE now() + interval '1 day' END,"
+                " :currency, :max_tickets,"
+                " CASE WHEN :status = 'DRAFT' THEN NULL ELSE now() - interval '1 hour' END) RETURNING id",
+                venue=venue_id,
+                organizer=organizer_id,
+                status=status,
+                starts_in=starts_in_hours * 3600,
+                sales_open=sales_open,
+                currency=currency,
+                max_tickets=max_tickets_per_user,
+            )
+        )
+        self._db.execute(
+            "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, :price)",
+            event=event_id,
+            section=section_id,
+            price=price,
+        )
+        self._db.execute(
+            "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
+            " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
+            event=event_id,
+            section=section_id,
+        )
+        seat_ids = [
+            str(row["id"])
+            for row in self._db.rows(
+                "SELECT es.id FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
+                " WHERE es.event_id = :event ORDER BY vs.row_index, vs.number",
+                event=event_id,
+            )
+        ]
+        return SeededEvent(event_id, venue_id, section_id, organizer_id, seat_ids)
+
+
+@pytest.fixture
+def catalog(db: Database, accounts: Accounts) -> Catalog:
+    return Catalog(db, accounts)
