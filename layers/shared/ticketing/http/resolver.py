@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
 from ticketing.http.responses import add_default_headers, error_body, error_response
-from ticketing.observability import logger
+from ticketing.observability import logger, metrics
 
 MAX_BODY_BYTES = 1024 * 1024
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
@@ -84,6 +84,7 @@ def create_resolver() -> TicketingResolver:
 def lambda_entrypoint(app: TicketingResolver) -> LambdaHandler:
     """The Lambda handler of a function: logs with the API request id as correlation id, then resolves."""
 
+    @metrics.log_metrics
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)

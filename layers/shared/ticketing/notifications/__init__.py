@@ -1,0 +1,1 @@
+"""In-app notifications: rows a user reads through /api/users/notifications."""
