@@ -27,6 +27,17 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("CORS_ALLOW_ORIGINS", "https://tickets.example.com,https://admin.example.com")
 
 
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Settings re-read from the environment this test sets up, and restored afterwards."""
+    from ticketing.config import get_settings
+
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     from devtools.embedded_db import embedded_server, scratch_database
@@ -248,6 +259,20 @@ class Catalog:
             )
         ]
         return SeededEvent(event_id, venue_id, section_id, organizer_id, seat_ids)
+
+    def booking(self, event: SeededEvent, user_id: str, *, status: str = "CONFIRMED", currency: str = "EUR") -> str:
+        """A booking row without seats (subtotal 0), for features that only need one to exist."""
+        return str(
+            self._db.value(
+                "INSERT INTO bookings (user_id, event_id, status, subtotal, total, currency, expires_at, confirmed_at)"
+                " VALUES (:user, :event, :status, 0, 0, :currency, now() + interval '15 minutes',"
+                " CASE WHEN :status = 'CONFIRMED' THEN now() END) RETURNING id",
+                user=user_id,
+                event=event.id,
+                status=status,
+                currency=currency,
+            )
+        )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, cast
 
 from devtools.sam_template import FunctionSpec
@@ -27,6 +28,12 @@ def load_handler(spec: FunctionSpec) -> LambdaHandler:
         if spec.logical_id not in _handlers:
             _handlers[spec.logical_id] = _import_handler(spec)
         return _handlers[spec.logical_id]
+
+
+def load_module(spec: FunctionSpec) -> ModuleType:
+    """The function's handler module (imported once), e.g. to reach its resolver."""
+    load_handler(spec)
+    return sys.modules[f"lambda_{spec.logical_id}"]
 
 
 def _import_handler(spec: FunctionSpec) -> LambdaHandler:

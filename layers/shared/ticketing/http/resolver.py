@@ -105,7 +105,8 @@ def _field_message(error: Mapping[str, Any]) -> str:
         return "Unknown field."
     if error.get("type") == "missing":
         return "This field is required."
-    return str(error.get("msg", "Invalid value."))
+    # pydantic prefixes messages raised by our validators with "Value error, ".
+    return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")
 
 
 def _register_error_handlers(app: TicketingResolver) -> None:

@@ -194,10 +194,17 @@ ALTER TABLE booking_items
 -- A booking's subtotal equals the sum of its items; checked at commit, when both sides are written.
 CREATE FUNCTION check_booking_subtotal() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    target uuid := CASE WHEN TG_TABLE_NAME = 'bookings' THEN NEW.id ELSE COALESCE(NEW.booking_id, OLD.booking_id) END;
+    target uuid;
     items_sum bigint;
     booked_subtotal bigint;
 BEGIN
+    IF TG_TABLE_NAME = 'bookings' THEN
+        target := NEW.id;
+    ELSIF TG_OP = 'DELETE' THEN
+        target := OLD.booking_id;
+    ELSE
+        target := NEW.booking_id;
+    END IF;
     SELECT subtotal INTO booked_subtotal FROM bookings WHERE id = target;
     IF booked_subtotal IS NULL THEN
         RETURN NULL;

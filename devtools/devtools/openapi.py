@@ -1,0 +1,65 @@
+"""OpenAPI document of the whole API, merged from every function's resolver (`make openapi`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from devtools.lambda_loader import load_module
+from devtools.sam_template import FunctionSpec, load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+def resolver_schema(function: FunctionSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = (
+        load_module(function).app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
+    )
+    return schema
+
+
+def normalized_path(path: str) -> str:
+    """`/api/venues/{venue_id}` and `/api/venues/{id}` name the same route."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def resolver_routes(function: FunctionSpec) -> set[tuple[str, str]]:
+    paths: dict[str, dict[str, Any]] = resolver_schema(function).get("paths", {})
+    return {
+        (method.upper(), normalized_path(path))
+        for path, operations in paths.items()
+        for method in operations
+        if method in _HTTP_METHODS
+    }
+
+
+def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str, Any]:
+    merge = OpenAPIMerge(
+        title="Ticket booking API",
+        version="1.0.0",
+        description="Sells reserved seats exactly once. Contract: shared/SPEC.md.",
+        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        on_conflict="error",
+    )
+    for function in load_template(template_path).functions:
+        if function.api_events:
+            merge.add_schema(resolver_schema(function))
+    schema: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    return schema
+
+
+def main() -> None:
+    # Importing a handler validates its configuration; generating the document opens no connection.
+    os.environ.setdefault("DATABASE_URL", "postgresql://openapi@localhost/unused")
+    print(json.dumps(build_openapi(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""SPEC §4 invariants hold in the database itself, whatever the code does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pg8000.exceptions import DatabaseError
+
+from ticketing.db import transaction
+from ticketing.errors import Conflict
+
+
+def _insert_booking_with_item(db: Any, event: Any, user_id: str, *, status: str, subtotal: int) -> str:
+    with transaction() as tx:
+        booking_id = tx.value(
+            "INSERT INTO bookings (user_id, event_id, status, subtotal, total, currency, expires_at, confirmed_at)"
+            " VALUES (:user, :event, :status, :subtotal, :subtotal, 'EUR', now() + interval '15 minutes',"
+            " CASE WHEN :status = 'CONFIRMED' THEN now() END) RETURNING id",
+            user=user_id,
+            event=event.id,
+            status=status,
+            subtotal=subtotal,
+        )
+        tx.execute(
+            "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
+            " VALUES (:booking, :status, :seat, :price)",
+            booking=booking_id,
+            status=status,
+            seat=event.seat_ids[0],
+            price=subtotal,
+        )
+    return str(booking_id)
+
+
+def _violation(db: Any, sql: str, **params: Any) -> str:
+    with pytest.raises(DatabaseError) as raised, transaction() as tx:
+        tx.execute(sql, **params)
+    return str(raised.value.args[0]["C"])
+
+
+def test_a_seat_cannot_be_in_two_live_bookings(db: Any, catalog: Any, accounts: Any) -> None:
+    event = catalog.event()
+    _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    with pytest.raises(Conflict) as raised:
+        _insert_booking_with_item(db, event, accounts.create().id, status="PENDING", subtotal=2500)
+
+    assert raised.value.code == "SEATS_UNAVAILABLE"
+    assert db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_a_cancelled_booking_frees_its_seat_for_another_booking(db: Any, catalog: Any, accounts: Any) -> None:
+    event = catalog.event()
+    first = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+    db.execute("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=first)
+
+    _insert_booking_with_item(db, event, accounts.create().id, status="PENDING", subtotal=2500)
+
+    assert db.value("SELECT count(*) FROM booking_items WHERE booking_status = 'PENDING'") == 1
+
+
+def test_a_booked_seat_needs_a_confirmed_booking(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    code = _violation(
+        db,
+        "UPDATE event_seats SET status = 'BOOKED', booking_id = :booking, booking_status = 'PENDING' WHERE id = :seat",
+        booking=booking,
+        seat=event.seat_ids[0],
+    )
+
+    assert code == "23514"
+
+
+def test_a_held_seat_needs_a_holder_and_an_expiry(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+
+    code = _violation(db, "UPDATE event_seats SET status = 'HELD' WHERE id = :seat", seat=event.seat_ids[0])
+
+    assert code == "23514"
+
+
+def test_a_seat_cannot_point_at_a_dead_booking(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+    db.execute(
+        "UPDATE event_seats SET status = 'HELD', held_by = :user, held_until = now() + interval '1 minute',"
+        " booking_id = :booking, booking_status = 'PENDING' WHERE id = :seat",
+        user=event.organizer_id,
+        booking=booking,
+        seat=event.seat_ids[0],
+    )
+
+    code = _violation(db, "UPDATE bookings SET status = 'EXPIRED' WHERE id = :id", id=booking)
+
+    assert code == "23514"
+
+
+def test_a_total_must_equal_subtotal_minus_discount(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    assert _violation(db, "UPDATE bookings SET discount = 500 WHERE id = :id", id=booking) == "23514"
+    assert _violation(db, "UPDATE bookings SET discount = 3000, total = -500 WHERE id = :id", id=booking) == "23514"
+
+
+def test_a_subtotal_must_equal_the_sum_of_its_items(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    code = _violation(db, "UPDATE bookings SET subtotal = 9999, total = 9999 WHERE id = :id", id=booking)
+
+    assert code == "23514"
+
+
+def test_a_coupon_cannot_be_redeemed_past_its_limit(db: Any, accounts: Any) -> None:
+    admin = accounts.create("ADMIN")
+    coupon = db.value(
+        "INSERT INTO coupons (code, type, value, max_redemptions, redeemed_count, created_by)"
+        " VALUES ('LIMITED', 'PERCENT', 10, 1, 1, :admin) RETURNING id",
+        admin=admin.id,
+    )
+
+    code = _violation(db, "UPDATE coupons SET redeemed_count = redeemed_count + 1 WHERE id = :id", id=coupon)
+
+    assert code == "23514"
