@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class FunctionSpec:
 class SamApp:
     functions: list[FunctionSpec]
     binary_media_types: list[str]
+    # Headers API Gateway answers CORS preflights (OPTIONS) with, from the Api's `Cors` setting.
+    cors_preflight_headers: dict[str, str] = field(default_factory=dict)
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -113,7 +115,40 @@ def load_template(path: Path | str) -> SamApp:
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::Serverless::Function"
     ]
-    return SamApp(functions=functions, binary_media_types=binary_media_types(template))
+    return SamApp(
+        functions=functions,
+        binary_media_types=binary_media_types(template),
+        cors_preflight_headers=cors_preflight_headers(template),
+    )
+
+
+_CORS_HEADERS = {
+    "AllowOrigin": "Access-Control-Allow-Origin",
+    "AllowHeaders": "Access-Control-Allow-Headers",
+    "AllowMethods": "Access-Control-Allow-Methods",
+    "MaxAge": "Access-Control-Max-Age",
+    "AllowCredentials": "Access-Control-Allow-Credentials",
+}
+
+
+def cors_preflight_headers(template: dict[str, Any]) -> dict[str, str]:
+    """The preflight answer SAM configures from `Cors` (values are quoted literals like "'*'")."""
+    cors: Any = _globals_section(template, "Api").get("Cors")
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") == "AWS::Serverless::Api":
+            cors = (resource.get("Properties") or {}).get("Cors", cors)
+    if isinstance(cors, str):
+        cors = {"AllowOrigin": cors}
+    if not isinstance(cors, dict):
+        return {}
+    headers = {
+        header: str(cors[key]).strip("'")
+        for key, header in _CORS_HEADERS.items()
+        if isinstance(cors.get(key), str | int | bool) and key in cors
+    }
+    if headers and "Access-Control-Allow-Methods" not in headers:
+        headers["Access-Control-Allow-Methods"] = "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
+    return headers
 
 
 def binary_media_types(template: dict[str, Any]) -> list[str]:

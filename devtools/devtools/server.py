@@ -156,6 +156,8 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             return error_response(413, "Request Too Long")
         body = self.rfile.read(length)
 
+        if self.command == "OPTIONS" and self.server.app.cors_preflight_headers and self._path_exists(path):
+            return 200, list(self.server.app.cors_preflight_headers.items()), b""
         match = match_route(self.server.functions_by_route, self.command, path)
         if match is None:
             return error_response(403, "Missing Authentication Token")
@@ -184,6 +186,10 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             logger.exception("%s raised", function.logical_id)
             return INTERNAL_SERVER_ERROR
         return translate_response(result, self.headers.get("Accept"), binary_media_types)
+
+    def _path_exists(self, path: str) -> bool:
+        methods = {route.method for route in self.server.functions_by_route}
+        return any(match_route(self.server.functions_by_route, method, path) for method in methods)
 
     def _discard_body(self, length: int) -> None:
         # Reading the body (rather than closing on the client) lets it receive the 413.
