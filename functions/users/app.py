@@ -1,12 +1,20 @@
-"""UsersFunction: /api/users/* (profile, password)."""
+"""UsersFunction: /api/users/* (profile, password, notifications)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+from uuid import UUID
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from ticketing.auth import service as auth_service
+from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
+from ticketing.models import Page
+from ticketing.notifications import service as notifications_service
+from ticketing.notifications.models import NotificationOut
 from ticketing.users import service
 from ticketing.users.models import PasswordChange, ProfileUpdate, UserOut
 
@@ -26,6 +34,22 @@ def update_profile(body: ProfileUpdate, caller: CurrentUser) -> UserOut:
 @app.put("/api/users/change-password", summary="Change password; signs out every session")
 def change_password(body: PasswordChange, caller: CurrentUser) -> Response[None]:
     auth_service.change_password(caller, body)
+    return Response(status_code=204)
+
+
+@app.get("/api/users/notifications", summary="The caller's notifications, newest first")
+def list_notifications(
+    caller: CurrentUser,
+    unread: Annotated[bool, Query(description="only unread ones")] = False,
+    page: PageNumber = 1,
+    page_size: PageSize = 20,
+) -> Page[NotificationOut]:
+    return notifications_service.list_notifications(caller, unread_only=unread, page=page, page_size=page_size)
+
+
+@app.post("/api/users/notifications/<notification_id>/read", summary="Mark a notification read")
+def mark_notification_read(notification_id: UUID, caller: CurrentUser) -> Response[None]:
+    notifications_service.mark_read(caller, notification_id)
     return Response(status_code=204)
 
 

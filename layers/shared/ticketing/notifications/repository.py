@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from ticketing.db import Session
+from ticketing.db.connection import Row
 
 
 def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data: dict[str, Any]) -> None:
@@ -20,3 +21,28 @@ def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data
         body=body,
         data=json.dumps(data, default=str),
     )
+
+
+def list_for_user(tx: Session, user_id: UUID, *, unread_only: bool, limit: int, offset: int) -> tuple[list[Row], int]:
+    """A page of the user's notifications, newest first, and how many match in all."""
+    where = " WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)"
+    params = {"user_id": user_id, "unread_only": unread_only}
+    total = int(tx.value(f"SELECT count(*) FROM notifications{where}", **params))
+    rows = tx.rows(
+        f"SELECT id, type, title, body, created_at, read_at FROM notifications{where}"
+        " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+        limit=limit,
+        offset=offset,
+        **params,
+    )
+    return rows, total
+
+
+def mark_read(tx: Session, user_id: UUID, notification_id: UUID) -> bool:
+    """Sets read_at once (a second call keeps the first time); False when the user has no such notification."""
+    touched = tx.execute(
+        "UPDATE notifications SET read_at = COALESCE(read_at, now()) WHERE id = :id AND user_id = :user_id",
+        id=notification_id,
+        user_id=user_id,
+    )
+    return touched == 1

@@ -1,0 +1,26 @@
+"""ReviewsFunction: /api/events/{id}/reviews (read and write event reviews)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ticketing.http.paging import PageNumber, PageSize
+from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.security import CurrentUser
+from ticketing.reviews import service
+from ticketing.reviews.models import ReviewCreate, ReviewOut, ReviewPage
+
+app = create_resolver()
+
+
+@app.get("/api/events/<event_id>/reviews", summary="Reviews of an event with its average rating")
+def list_reviews(event_id: UUID, page: PageNumber = 1, page_size: PageSize = 20) -> ReviewPage:
+    return service.list_reviews(event_id, page=page, page_size=page_size)
+
+
+@app.post("/api/events/<event_id>/reviews", summary="Review an event you attended", status_code=201)
+def create_review(event_id: UUID, body: ReviewCreate, caller: CurrentUser) -> ReviewOut:
+    return service.create_review(caller, event_id, body)
+
+
+lambda_handler = lambda_entrypoint(app)

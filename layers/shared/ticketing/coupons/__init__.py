@@ -1,0 +1,1 @@
+"""Discount coupons: creation by admins and organizers, redemption inside a booking's transaction."""

@@ -1,0 +1,106 @@
+"""Customer e-mails for domain events, sent through SES. In-app notifications are written elsewhere.
+
+A booking event's detail names the customer by `userId`; the address is looked up in the database when
+the e-mail is sent, so a changed address is honoured and a deleted account gets nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from ticketing import domain_events
+from ticketing.config import ConfigurationError, get_settings
+from ticketing.db import transaction
+from ticketing.observability import count, logger
+from ticketing.users import repository as users_repo
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+
+
+# EventCancelled has no e-mail of its own: cancelling an event cancels each booking on it, and every
+# one of those BookingCancelled events reaches its customer.
+_MESSAGES: dict[str, tuple[str, str]] = {
+    domain_events.BOOKING_CONFIRMED: (
+        "Your booking is confirmed",
+        "Thank you for your booking. It is paid and confirmed; your tickets are in your account.",
+    ),
+    domain_events.BOOKING_CANCELLED: (
+        "Your booking was cancelled",
+        "Your booking was cancelled and its seats were released. Any payment is refunded.",
+    ),
+    domain_events.BOOKING_EXPIRED: (
+        "Your booking expired",
+        "Your booking expired before it was paid, so its seats were released. You are welcome to book again.",
+    ),
+}
+
+
+@lru_cache(maxsize=1)
+def _ses_client() -> SESClient:
+    import boto3
+
+    return boto3.client("ses")
+
+
+def compose(event_type: str, detail: dict[str, Any], *, to: str, name: str) -> Email | None:
+    message = _MESSAGES.get(event_type)
+    if message is None:
+        return None
+    subject, text = message
+    lines = [f"Hello {name},", "", text, ""]
+    if detail.get("bookingId"):
+        lines.append(f"Booking reference: {detail['bookingId']}")
+    if detail.get("reason"):
+        lines.append(f"Reason: {detail['reason']}")
+    return Email(to=to, subject=subject, body="\n".join(lines))
+
+
+def email_for(event_type: str, detail: dict[str, Any]) -> Email | None:
+    """The e-mail an event asks for, addressed to its customer; None when there is nobody to tell."""
+    if event_type not in _MESSAGES:
+        return None
+    try:
+        user_id = UUID(str(detail.get("userId")))
+    except ValueError:
+        logger.warning("domain event without a valid userId; no e-mail", extra={"eventType": event_type})
+        return None
+    with transaction() as tx:
+        user = users_repo.find_by_id(tx, user_id)
+    if user is None:
+        logger.info("the user of a domain event no longer exists; no e-mail", extra={"userId": str(user_id)})
+        return None
+    return compose(event_type, detail, to=str(user["email"]), name=str(user["name"]))
+
+
+def send(email: Email) -> str:
+    """Sends through SES as EMAIL_FROM and answers the SES message id. SES errors propagate (and are retried)."""
+    sender = get_settings().email_from
+    if not sender:
+        raise ConfigurationError("EMAIL_FROM is not set")
+    response = _ses_client().send_email(
+        Source=sender,
+        Destination={"ToAddresses": [email.to]},
+        Message={
+            "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
+        },
+    )
+    count("EmailsSent")
+    return response["MessageId"]
+
+
+def notify_by_email(event_type: str, detail: dict[str, Any]) -> str | None:
+    """Sends the e-mail a domain event calls for; answers the SES message id, or None when none was due."""
+    email = email_for(event_type, detail)
+    return send(email) if email else None

@@ -1,0 +1,1 @@
+"""Event reviews by people who attended."""

@@ -1,0 +1,38 @@
+"""Request and response bodies of /api/events/{id}/reviews."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ticketing.models import ApiModel, Page, UtcDateTime
+
+
+class ReviewCreate(ApiModel):
+    rating: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+    @field_validator("comment")
+    @classmethod
+    def _blank_is_no_comment(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class ReviewOut(ApiModel):
+    id: UUID
+    user_id: UUID
+    user_name: str
+    rating: int
+    comment: str | None
+    created_at: UtcDateTime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ReviewOut:
+        return cls.model_validate({name: row[name] for name in cls.model_fields})
+
+
+class ReviewPage(Page[ReviewOut]):
+    average_rating: float | None = Field(description="over all reviews, 2 decimals; null when there are none")
+    review_count: int

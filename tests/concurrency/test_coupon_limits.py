@@ -1,0 +1,105 @@
+"""A coupon's limits hold when many bookings redeem it at the same moment, each in its own process."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from ticketing.coupons.service import apply_coupon, record_redemption
+from ticketing.db import transaction
+from ticketing.db.connection import close_connection
+from ticketing.errors import DomainError
+
+pytestmark = pytest.mark.concurrency
+
+CONTENDERS = 12
+
+
+def _redeem_at_once(start: Any, results: Any, user_id: str, event_id: str, booking_id: str) -> None:
+    """One booking transaction in a forked process: wait for the others, then redeem; report the outcome code."""
+    start.wait(timeout=30)
+    try:
+        with transaction() as tx:
+            applied = apply_coupon(
+                tx, code="RUSH", user_id=UUID(user_id), event_id=UUID(event_id), subtotal=5000, currency="EUR"
+            )
+            # The rest of a booking's transaction (items, booking row) takes a moment; races happen in it.
+            tx.execute("SELECT pg_sleep(0.05)")
+            record_redemption(tx, applied, booking_id=UUID(booking_id), user_id=UUID(user_id))
+        results.put("REDEEMED")
+    except DomainError as error:
+        results.put(error.code)
+    except Exception as error:
+        results.put(f"UNEXPECTED {error!r}")
+    finally:
+        close_connection()
+
+
+def _race(bookings: list[tuple[str, str]], event_id: str) -> list[str]:
+    """Runs one process per (user, booking) against the same coupon, released together; answers their outcomes."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(bookings))
+    results = context.Queue()
+    # Each process must open its own connection, not inherit this one's socket.
+    close_connection()
+    processes = [
+        context.Process(target=_redeem_at_once, args=(start, results, user_id, event_id, booking_id))
+        for user_id, booking_id in bookings
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    return sorted(outcomes)
+
+
+def _coupon(db: Any, created_by: str, *, max_redemptions: int | None, per_user_limit: int | None) -> str:
+    return str(
+        db.value(
+            "INSERT INTO coupons (code, type, value, max_redemptions, per_user_limit, created_by)"
+            " VALUES ('RUSH', 'PERCENT', 10, :max_redemptions, :per_user_limit, :created_by) RETURNING id",
+            max_redemptions=max_redemptions,
+            per_user_limit=per_user_limit,
+            created_by=created_by,
+        )
+    )
+
+
+def _live_redemptions(db: Any, coupon_id: str) -> int:
+    return int(
+        db.value("SELECT count(*) FROM coupon_redemptions WHERE coupon_id = :id AND released_at IS NULL", id=coupon_id)
+    )
+
+
+def test_a_coupon_limited_to_n_redemptions_is_never_redeemed_more_than_n_times(
+    db: Any, accounts: Any, catalog: Any
+) -> None:
+    event = catalog.event()
+    coupon_id = _coupon(db, accounts.create("ADMIN").id, max_redemptions=5, per_user_limit=None)
+    customers = [accounts.create("USER").id for _ in range(CONTENDERS)]
+    bookings = [(user_id, catalog.booking(event, user_id, status="PENDING")) for user_id in customers]
+
+    outcomes = _race(bookings, event.id)
+
+    assert outcomes == ["COUPON_EXHAUSTED"] * (CONTENDERS - 5) + ["REDEEMED"] * 5
+    assert db.value("SELECT redeemed_count FROM coupons WHERE id = :id", id=coupon_id) == 5
+    assert _live_redemptions(db, coupon_id) == 5
+
+
+def test_one_customer_racing_their_own_bookings_gets_only_the_per_user_limit(
+    db: Any, accounts: Any, catalog: Any
+) -> None:
+    event = catalog.event()
+    coupon_id = _coupon(db, accounts.create("ADMIN").id, max_redemptions=None, per_user_limit=2)
+    customer = accounts.create("USER").id
+    bookings = [(customer, catalog.booking(event, customer, status="PENDING")) for _ in range(CONTENDERS)]
+
+    outcomes = _race(bookings, event.id)
+
+    assert outcomes == ["COUPON_LIMIT_REACHED"] * (CONTENDERS - 2) + ["REDEEMED"] * 2
+    assert db.value("SELECT redeemed_count FROM coupons WHERE id = :id", id=coupon_id) == 2
+    assert _live_redemptions(db, coupon_id) == 2
