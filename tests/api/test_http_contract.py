@@ -189,3 +189,27 @@ def test_json_without_a_content_type_is_accepted(api: Any, db: Any) -> None:
     )
 
     assert response.status == 201
+
+
+def test_an_anonymous_caller_with_a_bad_body_is_401_not_422(api: Any, db: Any) -> None:
+    response = api.put("/api/users/profile", json={"name": 42, "unknown": True})
+
+    assert response.status == 401
+    assert response.error_code == "UNAUTHORIZED"
+
+
+def test_a_caller_with_the_wrong_role_and_a_bad_body_is_403_not_422(api: Any, accounts: Any) -> None:
+    customer = accounts.create()
+
+    response = api.post("/api/venues", json={"name": 42}, token=customer.token)
+
+    assert response.status == 403
+    assert response.error_code == "FORBIDDEN"
+
+
+def test_a_signed_in_caller_with_a_bad_body_still_gets_422(api: Any, accounts: Any) -> None:
+    customer = accounts.create()
+
+    response = api.put("/api/users/profile", json={"name": 42}, token=customer.token)
+
+    assert response.status == 422

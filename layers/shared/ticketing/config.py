@@ -21,6 +21,8 @@ class Settings(BaseModel):
     db_port: int = Field(default=5432, alias="DB_PORT")
     db_name: str = Field(default="ticketing", alias="DB_NAME")
     db_ssl: bool = Field(default=True, alias="DB_SSL")
+    # The RDS CA bundle for direct Aurora connections; None trusts the system CAs (enough for RDS Proxy).
+    db_ssl_ca_file: str | None = Field(default=None, alias="DB_SSL_CA_FILE")
     db_statement_timeout_ms: int = Field(default=20_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
     jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
     jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
@@ -34,6 +36,11 @@ class Settings(BaseModel):
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")
     bcrypt_rounds: int = Field(default=12, ge=4, le=31, alias="BCRYPT_ROUNDS")
     secrets_max_age_seconds: int = Field(default=300, ge=0, alias="SECRETS_MAX_AGE_SECONDS")
+    # Unset (local runs, tests): domain events stay in the outbox and nothing is published.
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
+    email_from: str | None = Field(default=None, alias="EMAIL_FROM")
+    # Body budget of one Lambda response as it travels (escaped or base64); Lambda's limit is 6 MB.
+    max_response_bytes: int = Field(default=5_500_000, ge=1024, le=6_000_000, alias="MAX_RESPONSE_BYTES")
 
     @property
     def cors_origins(self) -> list[str]:

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
 from ticketing.http.responses import add_default_headers, error_body, error_response
-from ticketing.observability import logger, metrics
+from ticketing.http.security import caller_rejection
+from ticketing.observability import instrumented, logger
 
 MAX_BODY_BYTES = 1024 * 1024
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
@@ -87,14 +88,12 @@ def create_resolver() -> TicketingResolver:
 
 
 def lambda_entrypoint(app: TicketingResolver) -> LambdaHandler:
-    """The Lambda handler of a function: logs with the API request id as correlation id, then resolves."""
+    """The Lambda handler of a function: logs with the API request id as correlation id, traces, resolves."""
 
-    @metrics.log_metrics
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return lambda_handler
+    return instrumented(lambda_handler, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -121,6 +120,10 @@ def _register_error_handlers(app: TicketingResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def validation_error(error: RequestValidationError) -> Response[str]:
+        route = app.context.get("_route")
+        rejection = caller_rejection(route.func, app.request) if route is not None else None
+        if rejection is not None:
+            return domain_error(rejection)
         problems = list(error.errors())
         if any(problem.get("type") == "json_invalid" for problem in problems):
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.")

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from ticketing.auth.principal import Principal, Role
 from ticketing.auth.tokens import verify_access_token
-from ticketing.errors import Forbidden, Unauthorized
+from ticketing.errors import DomainError, Forbidden, Unauthorized
 
 
+def _checks_caller(dependency: Callable[[Request], Principal | None]) -> Callable[[Request], Principal | None]:
+    # Marks the dependencies that identify the caller; see caller_rejection.
+    dependency.checks_caller = True  # type: ignore[attr-defined]
+    return dependency
+
+
+@_checks_caller
 def authenticated(request: Request) -> Principal:
     header = request.headers.get("authorization") or request.headers.get("Authorization") or ""
     scheme, _, token = header.partition(" ")
@@ -21,6 +28,7 @@ def authenticated(request: Request) -> Principal:
     return verify_access_token(token.strip())
 
 
+@_checks_caller
 def optional_principal(request: Request) -> Principal | None:
     """The caller when a token is sent (a bad token is still a 401); None for anonymous calls."""
     if not (request.headers.get("authorization") or request.headers.get("Authorization")):
@@ -29,6 +37,7 @@ def optional_principal(request: Request) -> Principal | None:
 
 
 def require_roles(*roles: Role) -> Callable[[Request], Principal]:
+    @_checks_caller
     def caller_with_role(request: Request) -> Principal:
         principal = authenticated(request)
         if principal.role not in roles:
@@ -36,6 +45,24 @@ def require_roles(*roles: Role) -> Callable[[Request], Principal]:
         return principal
 
     return caller_with_role
+
+
+def caller_rejection(route_handler: Callable[..., Any], request: Request) -> DomainError | None:
+    """Why the route's caller checks refuse this request (401/403), or None.
+
+    Powertools validates the request before it resolves dependencies; this lets a bad request from a
+    caller who may not call the route at all be answered 401/403 rather than 422.
+    """
+    for annotation in get_type_hints(route_handler, include_extras=True).values():
+        if get_origin(annotation) is not Annotated:
+            continue
+        for metadata in get_args(annotation)[1:]:
+            if isinstance(metadata, Depends) and getattr(metadata.dependency, "checks_caller", False):
+                try:
+                    metadata.dependency(request)
+                except DomainError as error:
+                    return error
+    return None
 
 
 CurrentUser = Annotated[Principal, Depends(authenticated)]

@@ -1,0 +1,97 @@
+"""EventsFunction: /api/events/* (browse events and seat maps; organizers create, edit, publish, cancel)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from ticketing.catalog.events import seat_map as seat_maps
+from ticketing.catalog.events import service
+from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate
+from ticketing.config import get_settings
+from ticketing.http.paging import PageNumber, PageSize, page_offset
+from ticketing.http.representation import json_representation
+from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.security import MaybeUser, OrganizerOrAdmin
+from ticketing.models import Page, UtcInput
+
+app = create_resolver()
+
+
+@app.get("/api/events", summary="Browse events (the public sees PUBLISHED ones)")
+def list_events(
+    caller: MaybeUser,
+    q: Annotated[str | None, Query(max_length=200, description="part of title or description")] = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    city: Annotated[str | None, Query(max_length=120)] = None,
+    venue_id: Annotated[UUID | None, Query(alias="venueId")] = None,
+    starts_from: Annotated[UtcInput | None, Query(alias="from", description="startsAt at or after")] = None,
+    starts_to: Annotated[UtcInput | None, Query(alias="to", description="startsAt at or before")] = None,
+    status: EventStatus | None = None,
+    sort: Literal["startsAt", "-startsAt"] = "startsAt",
+    page: PageNumber = 1,
+    page_size: PageSize = 20,
+) -> Page[EventSummary]:
+    return service.list_events(
+        caller,
+        q=q,
+        category=category,
+        city=city,
+        venue_id=venue_id,
+        starts_from=starts_from,
+        starts_to=starts_to,
+        status=status,
+        descending=sort == "-startsAt",
+        page=page,
+        page_size=page_size,
+        offset=page_offset(page, page_size),
+    )
+
+
+@app.get("/api/events/<event_id>", summary="An event with its sections, prices and seat counts")
+def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
+    return service.get_event(caller, event_id)
+
+
+@app.get("/api/events/<event_id>/seats", summary="The seat map (gzip, ETag and 304 supported)")
+def get_seat_map(
+    event_id: UUID,
+    caller: MaybeUser,
+    section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
+    status: Annotated[str | None, Query(max_length=100, description="AVAILABLE, HELD, BOOKED; comma-separated")] = None,
+) -> Response[str | None]:
+    seat_map = seat_maps.seat_map(caller, event_id, section_id=section_id, status=status)
+    return json_representation(
+        seat_map.json,
+        accept_encoding=app.current_event.headers.get("Accept-Encoding"),
+        if_none_match=app.current_event.headers.get("If-None-Match"),
+        cache_control=seat_map.cache_control,
+        max_response_bytes=get_settings().max_response_bytes,
+        too_large=seat_maps.too_large,
+    )
+
+
+@app.post("/api/events", summary="Create a DRAFT event with its seat inventory (ORGANIZER, ADMIN)", status_code=201)
+def create_event(body: EventCreate, caller: OrganizerOrAdmin) -> EventOut:
+    return service.create_event(caller, body)
+
+
+@app.put("/api/events/<event_id>", summary="Partly update an event (its organizer or an ADMIN)")
+def update_event(event_id: UUID, body: EventUpdate, caller: OrganizerOrAdmin) -> EventOut:
+    return service.update_event(caller, event_id, body)
+
+
+@app.post("/api/events/<event_id>/publish", summary="DRAFT -> PUBLISHED (its organizer or an ADMIN)")
+def publish_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
+    return service.publish_event(caller, event_id)
+
+
+@app.post("/api/events/<event_id>/cancel", summary="Cancel an event; repeating it changes nothing")
+def cancel_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
+    return service.cancel_event(caller, event_id)
+
+
+lambda_handler = lambda_entrypoint(app)

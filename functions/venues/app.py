@@ -1,0 +1,50 @@
+"""VenuesFunction: /api/venues/* (browse venues; admins create venues and sections)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from ticketing.catalog.venues import service
+from ticketing.catalog.venues.models import SectionCreate, SectionOut, VenueCreate, VenueOut, VenueUpdate
+from ticketing.http.paging import PageNumber, PageSize, page_offset
+from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.security import Admin
+from ticketing.models import Page
+
+app = create_resolver()
+
+SearchText = Annotated[str | None, Query(max_length=200, description="case-insensitive part of name or address")]
+CityFilter = Annotated[str | None, Query(max_length=120, description="city, case-insensitive")]
+
+
+@app.get("/api/venues", summary="Browse venues")
+def list_venues(
+    city: CityFilter = None, q: SearchText = None, page: PageNumber = 1, page_size: PageSize = 20
+) -> Page[VenueOut]:
+    return service.list_venues(city=city, q=q, page=page, page_size=page_size, offset=page_offset(page, page_size))
+
+
+@app.get("/api/venues/<venue_id>", summary="A venue with its sections")
+def get_venue(venue_id: UUID) -> VenueOut:
+    return service.get_venue(venue_id)
+
+
+@app.post("/api/venues", summary="Create a venue (ADMIN)", status_code=201)
+def create_venue(body: VenueCreate, caller: Admin) -> VenueOut:
+    return service.create_venue(body)
+
+
+@app.put("/api/venues/<venue_id>", summary="Update a venue (ADMIN)")
+def update_venue(venue_id: UUID, body: VenueUpdate, caller: Admin) -> VenueOut:
+    return service.update_venue(venue_id, body)
+
+
+@app.post("/api/venues/<venue_id>/sections", summary="Add a section and its seats (ADMIN)", status_code=201)
+def add_section(venue_id: UUID, body: SectionCreate, caller: Admin) -> SectionOut:
+    return service.add_section(venue_id, body)
+
+
+lambda_handler = lambda_entrypoint(app)

@@ -1,0 +1,1 @@
+"""Events: their lifecycle (DRAFT -> PUBLISHED -> CANCELLED | COMPLETED), prices, seat inventory and seat map."""

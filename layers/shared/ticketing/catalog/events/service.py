@@ -1,0 +1,254 @@
+"""Event rules: who may see and manage an event, its lifecycle, its prices and its seat inventory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from ticketing import domain_events
+from ticketing.auth.principal import Principal, Role
+from ticketing.catalog.events import repository as events_repo
+from ticketing.catalog.events.models import (
+    EventCreate,
+    EventOut,
+    EventStatus,
+    EventSummary,
+    EventUpdate,
+    SectionPrice,
+)
+from ticketing.catalog.venues import repository as venues_repo
+from ticketing.db import Session, transaction
+from ticketing.db.connection import Row
+from ticketing.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ticketing.models import Page
+
+# Fields that shape what is sold; they are fixed once the event leaves DRAFT.
+_DRAFT_ONLY_FIELDS = {"venue_id": "venueId", "prices": "prices", "currency": "currency"}
+
+
+def _event_not_found() -> NotFound:
+    return NotFound("No such event.")
+
+
+def may_see(principal: Principal | None, event: Row) -> bool:
+    """Drafts are private to their organizer and admins; every other status is public."""
+    if event["status"] != EventStatus.DRAFT:
+        return True
+    return principal is not None and (principal.is_admin or principal.user_id == event["organizer_id"])
+
+
+def load_visible(tx: Session, principal: Principal | None, event_id: UUID) -> Row:
+    event = events_repo.find_event(tx, event_id)
+    if event is None or not may_see(principal, event):
+        raise _event_not_found()
+    return event
+
+
+def _load_managed(tx: Session, principal: Principal, event_id: UUID) -> Row:
+    """The event locked for a change by its organizer or an admin."""
+    event = events_repo.find_event(tx, event_id, for_update=True)
+    if event is None:
+        raise _event_not_found()
+    if not (principal.is_admin or principal.user_id == event["organizer_id"]):
+        raise Forbidden("Only the event's organizer or an admin can change it.")
+    return event
+
+
+def _event_out(tx: Session, event_id: UUID) -> EventOut:
+    event = events_repo.find_event(tx, event_id)
+    assert event is not None
+    return EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
+
+
+def get_event(principal: Principal | None, event_id: UUID) -> EventOut:
+    with transaction() as tx:
+        event = load_visible(tx, principal, event_id)
+        return EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
+
+
+def list_events(
+    principal: Principal | None,
+    *,
+    q: str | None,
+    category: str | None,
+    city: str | None,
+    venue_id: UUID | None,
+    starts_from: datetime | None,
+    starts_to: datetime | None,
+    status: EventStatus | None,
+    descending: bool,
+    page: int,
+    page_size: int,
+    offset: int,
+) -> Page[EventSummary]:
+    if starts_from is not None and starts_to is not None and starts_to < starts_from:
+        raise ValidationFailed.for_field("to", "`to` must not be before `from`.")
+    with transaction() as tx:
+        rows, total = events_repo.list_events(
+            tx,
+            see_all=principal is not None and principal.is_admin,
+            viewer_id=principal.user_id if principal is not None and principal.role is Role.ORGANIZER else None,
+            q=q,
+            category=category,
+            city=city,
+            venue_id=venue_id,
+            starts_from=starts_from,
+            starts_to=starts_to,
+            status=status,
+            descending=descending,
+            limit=page_size,
+            offset=offset,
+        )
+    items = [EventSummary.from_row(row) for row in rows]
+    return Page[EventSummary](items=items, page=page, page_size=page_size, total=total)
+
+
+def _resolve_prices(tx: Session, venue_id: UUID, given: dict[UUID, int], *, given_field: str) -> dict[UUID, int]:
+    """A price for every section of the venue: the given one, else the section's defaultPrice (else 422)."""
+    sections = venues_repo.sections_of(tx, [venue_id])
+    if not sections:
+        raise ValidationFailed.for_field("venueId", "This venue has no sections yet.")
+    known = {section["id"] for section in sections}
+    foreign = [section_id for section_id in given if section_id not in known]
+    if foreign:
+        raise ValidationFailed(
+            "A price names a section that is not part of this venue.",
+            details={"fields": [{"field": given_field, "message": f"Section {foreign[0]} is not in this venue."}]},
+        )
+    prices: dict[UUID, int] = {}
+    unpriced: list[Row] = []
+    for section in sections:
+        price = given.get(section["id"], section["default_price"])
+        if price is None:
+            unpriced.append(section)
+        else:
+            prices[section["id"]] = price
+    if unpriced:
+        names = ", ".join(section["name"] for section in unpriced)
+        message = f"Give a price for section(s) without a defaultPrice: {names}."
+        raise ValidationFailed(
+            message,
+            details={
+                "fields": [{"field": "prices", "message": message}],
+                "sectionIds": [str(section["id"]) for section in unpriced],
+            },
+        )
+    return prices
+
+
+def _price_map(prices: list[SectionPrice]) -> dict[UUID, int]:
+    return {price.section_id: price.price for price in prices}
+
+
+def _venue_must_exist(tx: Session, venue_id: UUID) -> None:
+    if venues_repo.find_venue(tx, venue_id) is None:
+        raise ValidationFailed.for_field("venueId", "No such venue.")
+
+
+def create_event(principal: Principal, body: EventCreate) -> EventOut:
+    """A DRAFT event owned by the caller, with one event seat per seat of its venue."""
+    fields = body.model_dump(exclude={"prices"})
+    with transaction() as tx:
+        _venue_must_exist(tx, body.venue_id)
+        prices = _resolve_prices(tx, body.venue_id, _price_map(body.prices), given_field="prices")
+        event_id = events_repo.insert_event(tx, organizer_id=principal.user_id, fields=fields)
+        events_repo.set_prices(tx, event_id, prices)
+        events_repo.add_seat_inventory(tx, event_id)
+        return _event_out(tx, event_id)
+
+
+def _check_schedule(event: Row, changes: dict[str, Any]) -> None:
+    """The schedule after the change must still make sense (the schema checks it too, as a last line)."""
+
+    def merged(name: str) -> datetime | None:
+        value: datetime | None = changes[name] if name in changes else event[name]
+        return value
+
+    starts_at, ends_at = merged("starts_at"), merged("ends_at")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        field = "endsAt" if "ends_at" in changes else "startsAt"
+        raise ValidationFailed.for_field(field, "endsAt must be after startsAt.")
+    sales_start_at, sales_end_at = merged("sales_start_at"), merged("sales_end_at")
+    if sales_start_at is not None and sales_end_at is not None and sales_end_at <= sales_start_at:
+        field = "salesEndAt" if "sales_end_at" in changes else "salesStartAt"
+        raise ValidationFailed.for_field(field, "salesEndAt must be after salesStartAt.")
+
+
+def _rebuild_draft_inventory(tx: Session, event: Row, venue_id: UUID, given: dict[UUID, int]) -> None:
+    """Brings a draft's prices and seats in line with its (maybe new) venue's current sections."""
+    if venue_id != event["venue_id"]:
+        _venue_must_exist(tx, venue_id)
+        events_repo.delete_seat_inventory(tx, event["id"])
+        base: dict[UUID, int] = {}
+    else:
+        base = events_repo.prices_of(tx, event["id"])
+    prices = _resolve_prices(tx, venue_id, {**base, **given}, given_field="prices")
+    events_repo.set_prices(tx, event["id"], prices)
+    events_repo.add_seat_inventory(tx, event["id"])
+
+
+def update_event(principal: Principal, event_id: UUID, body: EventUpdate) -> EventOut:
+    """A partial update by the organizer or an admin; every change bumps `version`."""
+    changes = body.model_dump(exclude_unset=True, exclude={"prices"})
+    given_prices = body.prices
+    with transaction() as tx:
+        event = _load_managed(tx, principal, event_id)
+        if event["status"] in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+            raise Conflict(f"A {event['status'].lower()} event cannot be edited.", code="EVENT_NOT_EDITABLE")
+        draft_only = [name for field, name in _DRAFT_ONLY_FIELDS.items() if field in body.model_fields_set]
+        if draft_only and event["status"] != EventStatus.DRAFT:
+            raise Conflict(
+                f"{', '.join(draft_only)} can only change while the event is a DRAFT.",
+                code="EVENT_NOT_EDITABLE",
+                details={"fields": draft_only},
+            )
+        if not body.model_fields_set:
+            return _event_out(tx, event_id)
+        _check_schedule(event, changes)
+        if "venue_id" in changes or given_prices is not None:
+            venue_id: UUID = changes["venue_id"] if "venue_id" in changes else event["venue_id"]
+            _rebuild_draft_inventory(tx, event, venue_id, _price_map(given_prices or []))
+        events_repo.update_event(tx, event_id, changes)
+        return _event_out(tx, event_id)
+
+
+def publish_event(principal: Principal, event_id: UUID) -> EventOut:
+    """DRAFT -> PUBLISHED while the start is ahead. Publishing a published event again changes nothing."""
+    with transaction() as tx:
+        event = _load_managed(tx, principal, event_id)
+        if event["status"] == EventStatus.PUBLISHED:
+            return _event_out(tx, event_id)
+        if event["status"] != EventStatus.DRAFT:
+            raise Conflict(f"A {event['status'].lower()} event cannot be published.", code="EVENT_NOT_PUBLISHABLE")
+        if event["starts_at"] <= datetime.now(UTC):
+            raise Conflict("The event has already started; move its start before publishing.", code="EVENT_STARTED")
+        events_repo.publish(tx, event_id)
+        return _event_out(tx, event_id)
+
+
+def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
+    """Cancels the event and frees the holds no booking protects; cancelling again changes nothing.
+
+    The status change commits first; the event's bookings (cancellations, refunds, notifications) are handled
+    after that commit, on every call, so a repeated cancel also finishes what an interrupted one left.
+    """
+    with transaction() as tx:
+        event = _load_managed(tx, principal, event_id)
+        if event["status"] == EventStatus.COMPLETED:
+            raise Conflict("A completed event cannot be cancelled.", code="EVENT_NOT_CANCELLABLE")
+        if event["status"] != EventStatus.CANCELLED:
+            events_repo.cancel(tx, event_id)
+            released = events_repo.release_unbooked_holds(tx, event_id)
+            domain_events.record(
+                tx,
+                event_type=domain_events.EVENT_CANCELLED,
+                payload={"eventId": str(event_id), "releasedHolds": released},
+            )
+    # Imported here: only a cancellation loads the booking code into the events function.
+    from ticketing.bookings.event_cancellation import cancel_event_bookings
+
+    cancel_event_bookings(event_id)
+    domain_events.publish_after_commit()
+    with transaction() as tx:
+        return _event_out(tx, event_id)

@@ -1,0 +1,1 @@
+"""Venues, their sections and the seats generated for each section."""

@@ -1,0 +1,111 @@
+"""The venue and section shapes of SPEC §3 and their inputs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from ticketing.models import ApiModel
+
+# The largest section is 500 x 500 seats; both limits also hold as CHECKs in the schema.
+MAX_ROWS = 500
+MAX_SEATS_PER_ROW = 500
+# Minor units; 10^12 cents is far beyond any ticket and well inside bigint.
+MAX_PRICE = 10**12
+
+
+def _iana_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError("Use an IANA time zone name such as Europe/Berlin.") from error
+    return value
+
+
+VenueName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana_timezone)]
+SectionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Price = Annotated[int, Field(ge=0, le=MAX_PRICE, strict=True)]
+
+
+class VenueCreate(ApiModel):
+    name: VenueName
+    address: Address
+    city: City
+    country: Country = Field(description="ISO 3166-1 alpha-2, upper case")
+    timezone: Timezone = Field(description="IANA time zone name")
+
+
+class VenueUpdate(ApiModel):
+    """Any of the venue's fields; none of them can be cleared."""
+
+    name: VenueName | None = None
+    address: Address | None = None
+    city: City | None = None
+    country: Country | None = None
+    timezone: Timezone | None = None
+
+    @field_validator("name", "address", "city", "country", "timezone")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("This field cannot be null.")
+        return value
+
+
+class SectionCreate(ApiModel):
+    name: SectionName
+    rows: Annotated[int, Field(ge=1, le=MAX_ROWS, strict=True)]
+    seats_per_row: Annotated[int, Field(ge=1, le=MAX_SEATS_PER_ROW, strict=True)]
+    default_price: Price | None = None
+
+
+class SectionOut(ApiModel):
+    id: UUID
+    name: str
+    rows: int
+    seats_per_row: int
+    seat_count: int
+    default_price: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SectionOut:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            rows=row["rows"],
+            seats_per_row=row["seats_per_row"],
+            seat_count=row["rows"] * row["seats_per_row"],
+            default_price=row["default_price"],
+        )
+
+
+class VenueOut(ApiModel):
+    id: UUID
+    name: str
+    address: str
+    city: str
+    country: str
+    timezone: str
+    sections: list[SectionOut]
+    capacity: int
+
+    @classmethod
+    def from_rows(cls, venue: dict[str, Any], sections: list[dict[str, Any]]) -> VenueOut:
+        section_models = [SectionOut.from_row(section) for section in sections]
+        return cls(
+            id=venue["id"],
+            name=venue["name"],
+            address=venue["address"],
+            city=venue["city"],
+            country=venue["country"],
+            timezone=venue["timezone"],
+            sections=section_models,
+            capacity=sum(section.seat_count for section in section_models),
+        )

@@ -1,0 +1,86 @@
+"""Large JSON documents over API Gateway: strong ETags, 304 on If-None-Match, gzip, and Lambda's size limit.
+
+A Lambda proxy response travels as JSON, so the body counts escaped (plain text) or base64-encoded (gzip)
+against the 6 MB synchronous-invocation limit. `max_response_bytes` is the budget for the body as it
+travels; the rest of the limit is left for headers and the envelope.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from collections.abc import Callable
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from ticketing.errors import DomainError
+
+# Level 6 compresses seat maps almost as well as 9 in a fraction of the time (see bench/results/catalog.md).
+GZIP_LEVEL = 6
+
+
+def strong_etag(body: str) -> str:
+    return '"' + hashlib.sha256(body.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when Accept-Encoding lists gzip (or *) without q=0."""
+    for coding in (accept_encoding or "").split(","):
+        name, _, parameters = coding.partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        quality = parameters.strip().lower().removeprefix("q=")
+        try:
+            if not parameters.strip() or float(quality) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored."""
+    if not if_none_match:
+        return False
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _escaped_size(encoded: bytes) -> int:
+    # Inside the Lambda response envelope every quote and backslash of the body gains a backslash.
+    return len(encoded) + encoded.count(b'"') + encoded.count(b"\\")
+
+
+def json_representation(
+    body: str,
+    *,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    cache_control: str,
+    max_response_bytes: int,
+    too_large: Callable[[int], DomainError],
+) -> Response[str | None]:
+    """The 200, 304 or (raised by `too_large(size)`) 413 answer for a JSON document `body`."""
+    etag = strong_etag(body)
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    encoded = body.encode("utf-8")
+    if accepts_gzip(accept_encoding):
+        compressed = base64.b64encode(gzip.compress(encoded, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
+        if len(compressed) > max_response_bytes:
+            raise too_large(len(compressed))
+        response: Response[str | None] = Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=compressed,
+            headers={**headers, "Content-Encoding": "gzip"},
+        )
+        # Encoded here rather than by Powertools, so response validation sees text and the size is known.
+        response.base64_encoded = True
+        return response
+    size = _escaped_size(encoded)
+    if size > max_response_bytes:
+        raise too_large(size)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
