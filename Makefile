@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run test test-fast lint format validate build openapi db-migrate bench clean
+.PHONY: help venv run test test-fast lint format validate build openapi db-migrate bench clean rds-ca-bundle
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,14 @@ validate: venv $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on tem
 
 build: $(SAM_VENV)/.installed ## sam build (python3.12)
 	PATH="$(SAM_PATH)" $(SAM) build --region us-east-1
+
+RDS_CA_BUNDLE := layers/shared/ticketing/db/certs/rds-global-bundle.pem
+
+rds-ca-bundle: ## Put the RDS CA bundle into the layer (needed before `sam build` when EnableRdsProxy=false)
+	mkdir -p $(dir $(RDS_CA_BUNDLE))
+	curl --fail --silent --show-error --location --output $(RDS_CA_BUNDLE) \
+		https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+	grep -c 'BEGIN CERTIFICATE' $(RDS_CA_BUNDLE)
 
 bench: venv ## Benchmarks; results land in bench/results/
 	$(BIN)/python -m bench

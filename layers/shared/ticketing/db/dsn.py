@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ticketing.config import Settings
+from ticketing.config import ConfigurationError, Settings
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class ConnectionParameters:
     port: int = 5432
     unix_socket: str | None = None
     require_tls: bool = False
+    ssl_ca_file: str | None = None
 
     def as_pg8000_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"user": self.user, "database": self.database, "password": self.password}
@@ -28,7 +30,7 @@ class ConnectionParameters:
             kwargs["host"] = self.host
             kwargs["port"] = self.port
         if self.require_tls:
-            kwargs["ssl_context"] = ssl.create_default_context()
+            kwargs["ssl_context"] = ssl.create_default_context(cafile=self.ssl_ca_file)
         return kwargs
 
 
@@ -59,6 +61,10 @@ def connection_parameters(settings: Settings) -> ConnectionParameters:
 
     assert settings.db_secret_arn is not None
     assert settings.db_host is not None
+    if settings.db_ssl_ca_file and not Path(settings.db_ssl_ca_file).is_file():
+        raise ConfigurationError(
+            f"DB_SSL_CA_FILE={settings.db_ssl_ca_file} does not exist: run `make rds-ca-bundle` before `sam build`"
+        )
     secret: dict[str, Any] = parameters.get_secret(
         settings.db_secret_arn, transform="json", max_age=settings.secrets_max_age_seconds
     )
@@ -69,4 +75,5 @@ def connection_parameters(settings: Settings) -> ConnectionParameters:
         host=settings.db_host,
         port=int(settings.db_port),
         require_tls=settings.db_ssl,
+        ssl_ca_file=settings.db_ssl_ca_file,
     )

@@ -25,10 +25,18 @@ def migration_files() -> list[tuple[str, str]]:
     return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
 
 
-def apply_migrations(params: ConnectionParameters | None = None) -> list[str]:
-    """Applies the migrations not yet recorded and answers their versions."""
+def apply_migrations(params: ConnectionParameters | None = None, *, statement_timeout_ms: int = 0) -> list[str]:
+    """Applies the migrations not yet recorded and answers their versions.
+
+    `statement_timeout_ms` (0 = none) bounds every statement, the wait for the migration lock included,
+    so a caller with a deadline (the deploy-time custom resource) gets an error rather than a hang.
+    """
     params = params or connection_parameters(get_settings())
-    connection = pg8000.native.Connection(**params.as_pg8000_kwargs(), application_name="ticketing-migrate")
+    connection = pg8000.native.Connection(
+        **params.as_pg8000_kwargs(),
+        application_name="ticketing-migrate",
+        startup_params={"statement_timeout": str(statement_timeout_ms)},
+    )
     try:
         connection.run("SELECT pg_advisory_lock(:key)", key=_MIGRATION_LOCK_KEY)
         connection.run(

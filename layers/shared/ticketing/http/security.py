@@ -13,7 +13,7 @@ from ticketing.auth.tokens import verify_access_token
 from ticketing.errors import DomainError, Forbidden, Unauthorized
 
 
-def _checks_caller(dependency: Callable[[Request], Principal | None]) -> Callable[[Request], Principal | None]:
+def _checks_caller[CallerCheck: Callable[..., Any]](dependency: CallerCheck) -> CallerCheck:
     # Marks the dependencies that identify the caller; see caller_rejection.
     dependency.checks_caller = True  # type: ignore[attr-defined]
     return dependency

@@ -1,0 +1,27 @@
+"""OutboxPublisherFunction: every minute, publishes the domain events still waiting in the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ticketing.domain_events import publisher
+from ticketing.observability import instrumented
+
+# Leave a batch's worth of time before the Lambda timeout.
+STOP_WITH_MS_LEFT = 10_000
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Drains the outbox batch by batch while batches come back full and time remains."""
+    total = 0
+    while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
+        published = publisher.publish_pending(limit=publisher.SWEEP_BATCH)
+        total += published
+        if published < publisher.SWEEP_BATCH:
+            break
+    return {"published": total}
+
+
+lambda_handler = instrumented(handle)

@@ -1,0 +1,1 @@
+"""Deploy-time plumbing: CloudFormation custom resources."""

@@ -1,0 +1,51 @@
+"""SQL of the outbox (`outbox_events`): recording, claiming and settling domain events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from ticketing.db import Session
+from ticketing.db.connection import Row
+
+
+def insert(tx: Session, *, event_type: str, payload: dict[str, Any]) -> None:
+    tx.execute(
+        "INSERT INTO outbox_events (event_type, payload) VALUES (:event_type, CAST(:payload AS jsonb))",
+        event_type=event_type,
+        payload=json.dumps(payload, default=str),
+    )
+
+
+def claim_unpublished(tx: Session, *, limit: int, max_attempts: int | None = None) -> list[Row]:
+    """Locks unpublished events for this transaction; rows another publisher holds are skipped, not awaited.
+
+    Fresh events come first so a few events that keep failing never starve the rest.
+    """
+    return tx.rows(
+        "SELECT id, event_type, payload, attempts FROM outbox_events"
+        " WHERE published_at IS NULL AND (CAST(:max_attempts AS integer) IS NULL OR attempts < :max_attempts)"
+        " ORDER BY attempts, created_at LIMIT :limit FOR UPDATE SKIP LOCKED",
+        limit=limit,
+        max_attempts=max_attempts,
+    )
+
+
+def mark_published(tx: Session, ids: list[UUID]) -> None:
+    if ids:
+        tx.execute(
+            "UPDATE outbox_events SET published_at = now(), last_error = NULL WHERE id = ANY(CAST(:ids AS uuid[]))",
+            ids=[str(event_id) for event_id in ids],
+        )
+
+
+def mark_failed(tx: Session, event_id: UUID, error: str) -> int:
+    """Counts a failed attempt and answers the attempts made so far."""
+    return int(
+        tx.value(
+            "UPDATE outbox_events SET attempts = attempts + 1, last_error = :error WHERE id = :id RETURNING attempts",
+            id=event_id,
+            error=error[:1000],
+        )
+    )

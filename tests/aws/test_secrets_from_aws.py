@@ -1,0 +1,86 @@
+"""In AWS the database credentials and the JWT key come from Secrets Manager (moto), via Powertools Parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ticketing.auth.secrets import jwt_signing_key
+from ticketing.config import ConfigurationError, get_settings
+from ticketing.db.dsn import connection_parameters
+
+DB_SECRET = {"username": "ticketing_admin", "password": "s3cr3t-from-rds", "engine": "postgres"}
+
+
+@pytest.fixture
+def secrets_manager(aws_settings: Any) -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("secretsmanager")
+
+
+def deployed_settings(aws_settings: Any, client: Any, **overrides: str | None) -> None:
+    """The environment template.yaml gives a deployed function: ARNs and host, no plain secrets."""
+    db_arn = client.create_secret(Name="rds!cluster-abc", SecretString=json.dumps(DB_SECRET))["ARN"]
+    jwt_arn = client.create_secret(Name="JwtSecret-xyz", SecretString="jwt-key-from-secrets-manager")["ARN"]
+    variables: dict[str, str | None] = {
+        "DATABASE_URL": None,
+        "JWT_SECRET": None,
+        "DB_SECRET_ARN": db_arn,
+        "JWT_SECRET_ARN": jwt_arn,
+        "DB_HOST": "ticketing-db.proxy-abc.us-east-1.rds.amazonaws.com",
+        "DB_PORT": "5432",
+        "DB_NAME": "ticketing",
+        "DB_SSL": "true",
+        "DB_SSL_CA_FILE": None,
+    }
+    aws_settings(**{**variables, **overrides})
+
+
+def test_database_credentials_come_from_the_secret(secrets_manager: Any, aws_settings: Any) -> None:
+    deployed_settings(aws_settings, secrets_manager)
+
+    params = connection_parameters(get_settings())
+
+    assert params.user == "ticketing_admin"
+    assert params.password == "s3cr3t-from-rds"
+    assert params.host == "ticketing-db.proxy-abc.us-east-1.rds.amazonaws.com"
+    assert params.port == 5432
+    # The RDS-managed secret has no dbname: DB_NAME fills it in
+    assert params.database == "ticketing"
+    assert params.require_tls is True
+    assert "ssl_context" in params.as_pg8000_kwargs()
+
+
+def test_the_jwt_signing_key_comes_from_its_secret(secrets_manager: Any, aws_settings: Any) -> None:
+    deployed_settings(aws_settings, secrets_manager)
+
+    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+
+
+def test_secrets_are_cached_between_invocations(secrets_manager: Any, aws_settings: Any) -> None:
+    deployed_settings(aws_settings, secrets_manager)
+    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+
+    secrets_manager.put_secret_value(SecretId=get_settings().jwt_secret_arn, SecretString="rotated")
+
+    # Within SECRETS_MAX_AGE_SECONDS the cached value answers (no Secrets Manager call per request)
+    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+
+
+def test_a_missing_rds_ca_bundle_is_a_configuration_error_naming_it(secrets_manager: Any, aws_settings: Any) -> None:
+    deployed_settings(aws_settings, secrets_manager, DB_SSL_CA_FILE="/opt/python/no/such/bundle.pem")
+
+    with pytest.raises(ConfigurationError, match=r"DB_SSL_CA_FILE=/opt/python/no/such/bundle\.pem"):
+        connection_parameters(get_settings())
+
+
+def test_a_deployed_function_needs_the_database_host(secrets_manager: Any, aws_settings: Any) -> None:
+    deployed_settings(aws_settings, secrets_manager, DB_HOST=None)
+
+    with pytest.raises(ConfigurationError, match="DB_HOST"):
+        get_settings()

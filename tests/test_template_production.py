@@ -1,0 +1,252 @@
+"""template.yaml describes a production stack: the properties ops and security reviews rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.sam_template import read_template
+
+TEMPLATE = read_template(Path(__file__).resolve().parents[1] / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE["Globals"]["Function"]
+FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+DB_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
+
+
+def of_type(resource_type: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == resource_type}
+
+
+def walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in RESOURCES.items():
+        for node in walk(resource.get("Properties", {})):
+            if isinstance(node, dict) and "Effect" in node and "Action" in node:
+                yield name, node
+
+
+def test_aurora_serverless_v2_cluster_is_encrypted_and_manages_its_password() -> None:
+    cluster = RESOURCES["DatabaseCluster"]["Properties"]
+
+    assert cluster["Engine"] == "aurora-postgresql"
+    assert cluster["EngineVersion"].split(".")[0] in ("15", "16")
+    assert cluster["StorageEncrypted"] is True
+    assert cluster["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in cluster
+    assert set(cluster["ServerlessV2ScalingConfiguration"]) == {"MinCapacity", "MaxCapacity"}
+    assert cluster["DeletionProtection"] == {"Fn::If": ["IsProd", True, False]}
+    assert cluster["BackupRetentionPeriod"] == {"Fn::If": ["IsProd", 14, 7]}
+    assert RESOURCES["DatabaseInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
+    assert RESOURCES["DatabaseInstance"]["Properties"]["PubliclyAccessible"] is False
+
+
+def test_prod_database_is_snapshotted_on_delete_and_replacement() -> None:
+    cluster = RESOURCES["DatabaseCluster"]
+
+    assert cluster["DeletionPolicy"] == {"Fn::If": ["IsProd", "Snapshot", "Delete"]}
+    assert cluster["UpdateReplacePolicy"] == {"Fn::If": ["IsProd", "Snapshot", "Delete"]}
+    assert "AWS::LanguageExtensions" in TEMPLATE["Transform"]
+
+
+def test_the_database_requires_tls() -> None:
+    parameter_group = RESOURCES["DatabaseClusterParameterGroup"]["Properties"]
+
+    assert parameter_group["Parameters"]["rds.force_ssl"] == "1"
+    assert RESOURCES["DatabaseCluster"]["Properties"]["DBClusterParameterGroupName"] == {
+        "Ref": "DatabaseClusterParameterGroup"
+    }
+    assert RESOURCES["DatabaseProxy"]["Properties"]["RequireTLS"] is True
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["DB_SSL"] == "true"
+
+
+def test_only_the_functions_or_the_proxy_reach_the_database_port() -> None:
+    ingress_rules = [
+        r["Properties"]
+        for r in of_type("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Ref": "DatabaseSecurityGroup"}
+    ]
+    inline = RESOURCES["DatabaseSecurityGroup"]["Properties"].get("SecurityGroupIngress", [])
+
+    assert inline == []
+    assert {rule["SourceSecurityGroupId"]["Ref"] for rule in ingress_rules} == {
+        "FunctionSecurityGroup",
+        "ProxySecurityGroup",
+    }
+    assert all(rule["FromPort"] == rule["ToPort"] == 5432 and "CidrIp" not in rule for rule in ingress_rules)
+
+
+def test_functions_connect_through_the_proxy_when_it_is_enabled() -> None:
+    variables = GLOBAL_FUNCTION["Environment"]["Variables"]
+
+    assert variables["DB_HOST"] == {
+        "Fn::If": [
+            "UseRdsProxy",
+            {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]},
+            {"Fn::GetAtt": ["DatabaseCluster", "Endpoint.Address"]},
+        ]
+    }
+    assert variables["DB_SECRET_ARN"] == DB_SECRET
+    assert RESOURCES["DatabaseProxy"]["Condition"] == "UseRdsProxy"
+    assert RESOURCES["DatabaseProxyTargetGroup"]["Condition"] == "UseRdsProxy"
+
+
+def test_no_plain_secret_is_in_the_environment() -> None:
+    variables = GLOBAL_FUNCTION["Environment"]["Variables"]
+    for function in FUNCTIONS.values():
+        variables = {**variables, **function["Properties"].get("Environment", {}).get("Variables", {})}
+
+    assert not {"JWT_SECRET", "DATABASE_URL", "DB_PASSWORD"} & set(variables)
+    assert variables["JWT_SECRET_ARN"] == {"Ref": "JwtSecret"}
+
+
+def test_no_policy_grants_secrets_manager_on_every_resource() -> None:
+    offending = [
+        name
+        for name, statement in policy_statements()
+        if "secretsmanager" in str(statement["Action"]) and "*" in as_list(statement["Resource"])
+    ]
+
+    assert offending == []
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_may_read_exactly_the_secrets_it_uses(name: str) -> None:
+    policies = FUNCTIONS[name]["Properties"].get("Policies", [])
+    secret_arns = [
+        policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+        for policy in policies
+        if isinstance(policy, dict) and "AWSSecretsManagerGetSecretValuePolicy" in policy
+    ]
+
+    assert DB_SECRET in secret_arns
+    assert all(arn in (DB_SECRET, {"Ref": "JwtSecret"}) for arn in secret_arns)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_runs_in_the_vpc_and_logs_with_retention(name: str) -> None:
+    properties = {**GLOBAL_FUNCTION, **FUNCTIONS[name]["Properties"]}
+
+    assert properties["VpcConfig"] == {
+        "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}],
+        "SubnetIds": {"Ref": "PrivateSubnetIds"},
+    }
+    assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    assert properties["Tracing"] == "Active"
+    assert "RetentionInDays" in RESOURCES["FunctionLogGroup"]["Properties"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_an_alarm_on_its_errors_and_throttles(name: str) -> None:
+    alarmed = [
+        alarm_name
+        for alarm_name, alarm in of_type("AWS::CloudWatch::Alarm").items()
+        if {"Name": "FunctionName", "Value": {"Ref": name}} in list(walk(alarm["Properties"]))
+    ]
+
+    assert alarmed, f"no alarm watches {name}"
+    metrics = {node.get("MetricName") for node in walk(RESOURCES[alarmed[0]]["Properties"]) if isinstance(node, dict)}
+    assert {"Errors", "Throttles"} <= metrics
+
+
+def test_every_schedule_retries_and_dead_letters() -> None:
+    schedules = [
+        (name, event["Properties"])
+        for name, function in FUNCTIONS.items()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "Schedule"
+    ]
+
+    assert {name for name, _ in schedules} >= {"ExpiryFunction", "OutboxPublisherFunction"}
+    for _, schedule in schedules:
+        assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}}
+        assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+
+def test_the_alarms_cover_the_api_the_dead_letters_and_the_database() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm").values()
+    watched = {
+        node["MetricName"]
+        for alarm in alarms
+        for node in walk(alarm)
+        if isinstance(node, dict) and "MetricName" in node
+    }
+
+    assert {"5XXError", "ApproximateNumberOfMessagesVisible", "CPUUtilization", "DatabaseConnections"} <= watched
+    assert "OutboxPublishFailures" in watched
+    assert all(alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms)
+    assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_one_dashboard_shows_api_functions_business_and_database() -> None:
+    [dashboard] = of_type("AWS::CloudWatch::Dashboard").values()
+    body = str(dashboard["Properties"]["DashboardBody"])
+
+    for metric in ("Latency", "5XXError", "4XXError", "Errors", "Duration", "HoldsPlaced", "CPUUtilization"):
+        assert metric in body
+    assert "DatabaseConnections" in body
+
+
+def test_the_api_stage_logs_access_traces_and_can_sit_behind_waf() -> None:
+    api = RESOURCES["Api"]["Properties"]
+
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert '"requestId":"$context.requestId"' in api["AccessLogSetting"]["Format"]
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] > 0
+    assert RESOURCES["ApiWafAssociation"]["Condition"] == "HasWaf"
+
+
+def test_migrations_run_on_every_deploy_that_changes_the_layer() -> None:
+    [migration] = of_type("AWS::CloudFormation::CustomResource").values()
+
+    assert migration["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrationFunction", "Arn"]}
+    assert migration["Properties"]["SharedLayerVersion"] == {"Ref": "SharedLayer"}
+    assert migration["Properties"]["ServiceTimeout"] > FUNCTIONS["MigrationFunction"]["Properties"]["Timeout"]
+
+
+def test_domain_events_flow_from_the_bus_to_the_notification_function() -> None:
+    [bus] = of_type("AWS::Events::EventBus")
+    rule = FUNCTIONS["NotificationFunction"]["Properties"]["Events"]["BookingEvents"]
+
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["EventBusName"] == {"Ref": bus}
+    assert rule["Properties"]["Pattern"]["source"] == ["ticketing"]
+    assert set(rule["Properties"]["Pattern"]["detail-type"]) == {
+        "BookingConfirmed",
+        "BookingCancelled",
+        "BookingExpired",
+        "EventCancelled",
+    }
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": bus}
+
+
+def test_publishing_and_sending_are_scoped_to_the_bus_and_the_sender() -> None:
+    publishers = {
+        name
+        for name, function in FUNCTIONS.items()
+        for policy in function["Properties"].get("Policies", [])
+        if isinstance(policy, dict)
+        and policy.get("EventBridgePutEventsPolicy") == {"EventBusName": {"Ref": "TicketingBus"}}
+    }
+    ses_statements = [s for name, s in policy_statements() if "ses:" in str(s["Action"])]
+
+    assert {"OutboxPublisherFunction", "BookingsFunction", "ExpiryFunction", "EventsFunction"} <= publishers
+    assert ses_statements
+    assert all("identity/" in str(statement["Resource"]) for statement in ses_statements)
