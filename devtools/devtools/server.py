@@ -16,7 +16,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,52 +58,44 @@ def apply_template_environment(app: SamApp) -> None:
             os.environ.setdefault(name, value)
 
 
-@dataclass
-class _Outcome:
-    result: Any = None
-    error: BaseException | None = None
+_environments: dict[str, ThreadPoolExecutor] = {}
+_environments_guard = threading.Lock()
 
 
-_environment_locks: dict[str, threading.Lock] = {}
-_environment_locks_guard = threading.Lock()
+def _execution_environment(spec: FunctionSpec) -> ThreadPoolExecutor:
+    """One worker thread per function, like one warm Lambda execution environment.
 
-
-def _execution_environment(spec: FunctionSpec) -> threading.Lock:
-    """One request at a time per function, as in one Lambda execution environment.
-
-    Handlers may keep per-invocation state in module or class globals (Powertools' resolver does),
-    which Lambda never shares between concurrent requests; concurrent requests to different
-    functions still run in parallel.
+    It serves one request at a time (handlers may keep per-invocation state in globals, as Powertools'
+    resolver does) and keeps what the handler caches between requests, such as its database connection.
+    Different functions still run in parallel.
     """
-    with _environment_locks_guard:
-        return _environment_locks.setdefault(spec.logical_id, threading.Lock())
+    with _environments_guard:
+        if spec.logical_id not in _environments:
+            _environments[spec.logical_id] = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"lambda-{spec.logical_id}"
+            )
+        return _environments[spec.logical_id]
 
 
 def invoke(spec: FunctionSpec, event: dict[str, Any], timeout_seconds: float) -> Any:
-    """Run the handler in a worker thread; return its result as Lambda serialises it.
+    """Run the handler in its function's environment; return its result as Lambda serialises it.
 
-    A timed-out worker cannot be killed: unlike in Lambda, it runs on in the background.
+    The timeout counts from arrival, queueing included. A timed-out handler cannot be killed: unlike in
+    Lambda, it runs on, and the function's next requests wait for it.
     """
-    outcome = _Outcome()
 
-    def run() -> None:
-        try:
-            context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout)
-            handler = load_handler(spec)
-            with _execution_environment(spec):
-                outcome.result = handler(event, context)
-        except BaseException as error:  # re-raised in the calling thread
-            outcome.error = error
+    def run() -> Any:
+        context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout)
+        return load_handler(spec)(event, context)
 
-    worker = threading.Thread(target=run, name=f"lambda-{spec.logical_id}", daemon=True)
-    worker.start()
-    worker.join(timeout_seconds)
-    if worker.is_alive():
-        raise InvocationTimeoutError(f"{spec.logical_id} timed out after {timeout_seconds} s")
-    if outcome.error is not None:
-        raise outcome.error
+    future = _execution_environment(spec).submit(run)
     try:
-        payload = json.dumps(outcome.result)
+        result = future.result(timeout=timeout_seconds)
+    except FutureTimeoutError:
+        future.cancel()
+        raise InvocationTimeoutError(f"{spec.logical_id} timed out after {timeout_seconds} s") from None
+    try:
+        payload = json.dumps(result)
     except (TypeError, ValueError) as error:
         raise InvalidLambdaResponseError(f"{spec.logical_id} returned a non-JSON value: {error}") from error
     size = len(payload.encode("utf-8"))

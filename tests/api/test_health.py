@@ -17,8 +17,28 @@ def test_health_is_ok_when_the_database_answers(api: Any, db: Any) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+def _drop_function_connections(db: Any) -> int:
+    """Ends every connection the functions hold, as a database failover or restart would."""
+    return int(
+        db.value(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'ticketing' AND pid <> pg_backend_pid()"
+        )
+    )
+
+
+def test_a_dropped_connection_is_replaced_without_an_error(api: Any, db: Any) -> None:
+    api.get("/api/health")
+    assert _drop_function_connections(db) >= 1
+
+    response = api.get("/api/health")
+
+    assert response.status == 200
+
+
 @pytest.fixture
-def unreachable_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
+def unreachable_database(db: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
+    _drop_function_connections(db)
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@/nowhere?host={tmp_path}")
     get_settings.cache_clear()
     yield

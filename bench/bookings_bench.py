@@ -1,0 +1,323 @@
+"""Bookings hot paths: hold-seats under concurrent clients, through the handler vs the bare SQL, and the
+expiry sweep of 100,000 expired holds. Medians of RUNS runs go to bench/results/bookings.md.
+
+(a) CLIENTS forked processes each place HOLDS_PER_CLIENT holds of SEATS_PER_HOLD distinct seats, all at once:
+    once through the real Lambda handler in-process (template routing, proxy event, JWT, validation), once as
+    the same transaction on a bare connection (the repository's statements, no handler), on fresh events.
+(b) 100,000 seats held and expired with one UPDATE, then one `sweep()` frees them in batches of 1,000.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench.machine import machine_lines
+
+RUNS = 3
+CLIENTS = 4
+HOLDS_PER_CLIENT = 150
+SEATS_PER_HOLD = 2
+# maxTicketsPerUser is at most 100, so each client rotates through buyers.
+HOLDS_PER_BUYER = 40
+SWEEP_ROWS, SWEEP_SEATS_PER_ROW = 500, 200
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "bench" / "results" / "bookings.md"
+BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
+
+_fork = multiprocessing.get_context("fork")
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    from devtools.embedded_db import embedded_server, scratch_database
+
+    with (
+        tempfile.TemporaryDirectory(prefix="bookings-bench-") as folder,
+        embedded_server(Path(folder) / "pgdata", keep_data=False) as server_url,
+        scratch_database(server_url, "bookings_bench") as url,
+    ):
+        yield url
+
+
+def _seed_event(rows: int, seats_per_row: int) -> tuple[UUID, list[UUID]]:
+    """A published, on-sale event with rows x seats_per_row seats, straight in SQL."""
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        organizer = tx.value(
+            "INSERT INTO users (email, password_hash, name, role) VALUES (:email, 'x', 'Organizer', 'ORGANIZER')"
+            " RETURNING id",
+            email=f"organizer-{secrets.token_hex(4)}@example.com",
+        )
+        venue = tx.value(
+            "INSERT INTO venues (name, address, city, country, timezone)"
+            " VALUES ('Bench Arena', '1 Main St', 'Berlin', 'DE', 'UTC') RETURNING id"
+        )
+        section = tx.value(
+            "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
+            " VALUES (:venue, 'Floor', :rows, :per_row, 2500) RETURNING id",
+            venue=venue,
+            rows=rows,
+            per_row=seats_per_row,
+        )
+        tx.execute(
+            "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
+            " SELECT :section, r, 'R' || r, n FROM generate_series(1, :rows) r, generate_series(1, :per_row) n",
+            section=section,
+            rows=rows,
+            per_row=seats_per_row,
+        )
+        event = tx.value(
+            "INSERT INTO events (venue_id, organizer_id, title, category, status, starts_at, ends_at, currency,"
+            " max_tickets_per_user, published_at) VALUES (:venue, :organizer, 'Bench Night', 'CONCERT', 'PUBLISHED',"
+            " now() + interval '30 days', now() + interval '30 days 2 hours', 'EUR', 100, now() - interval '1 hour')"
+            " RETURNING id",
+            venue=venue,
+            organizer=organizer,
+        )
+        tx.execute(
+            "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
+            event=event,
+            section=section,
+        )
+        tx.execute(
+            "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
+            " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
+            event=event,
+            section=section,
+        )
+        seats = [row["id"] for row in tx.rows("SELECT id FROM event_seats WHERE event_id = :e ORDER BY id", e=event)]
+    return event, seats
+
+
+def _buyers(count: int) -> list[tuple[UUID, str]]:
+    """Buyers with access tokens, inserted directly (bcrypt is not what is measured here)."""
+    from ticketing.auth.principal import Principal, Role
+    from ticketing.auth.tokens import issue_access_token
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        ids = [
+            tx.value(
+                "INSERT INTO users (email, password_hash, name) VALUES (:email, 'x', 'Buyer') RETURNING id",
+                email=f"buyer-{secrets.token_hex(6)}@example.com",
+            )
+            for _ in range(count)
+        ]
+    return [(user_id, issue_access_token(Principal(user_id=user_id, role=Role.USER))) for user_id in ids]
+
+
+def _invoke_on_this_thread(spec: Any, event: dict[str, Any], timeout_seconds: float) -> Any:
+    """devtools.server.invoke without its thread per call, which would open a connection per request."""
+    from devtools.lambda_context import LambdaContext
+    from devtools.lambda_loader import load_handler
+
+    return load_handler(spec)(event, LambdaContext(spec.logical_id, spec.memory_size, spec.timeout))
+
+
+def _hold_through_handler(api: Any, event_id: UUID, work: list[tuple[str, list[UUID]]]) -> list[float]:
+    import devtools.api_client
+
+    devtools.api_client.invoke = _invoke_on_this_thread  # type: ignore[assignment]
+    latencies = []
+    for token, seats in work:
+        started = time.perf_counter()
+        response = api.post(
+            "/api/bookings/hold-seats", json={"eventId": str(event_id), "seatIds": [str(s) for s in seats]}, token=token
+        )
+        latencies.append(time.perf_counter() - started)
+        assert response.status == 200, response.body
+    return latencies
+
+
+def _hold_as_bare_sql(event_id: UUID, work: list[tuple[UUID, list[UUID]]]) -> list[float]:
+    """The hold's transaction, statement for statement, without the handler and the domain checks around it."""
+    from ticketing.bookings import repository as repo
+    from ticketing.db import transaction
+
+    latencies = []
+    for user_id, seats in work:
+        started = time.perf_counter()
+        with transaction() as tx:
+            repo.find_event(tx, event_id)
+            repo.try_lock_buyer(tx, user_id, event_id)
+            repo.lock_seats(tx, event_id, sorted(seats))
+            repo.count_tickets(tx, user_id, event_id)
+            repo.hold_seats(tx, seats, user_id, 600)
+            repo.earliest_hold_expiry(tx, seats)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _in_processes(target: Callable[..., list[float]], args_list: list[tuple[Any, ...]]) -> list[float]:
+    from ticketing.db.connection import close_connection
+
+    close_connection()  # a forked child must open its own connection, never reuse the parent's socket
+    results = _fork.Queue()
+    start = _fork.Barrier(len(args_list))
+
+    def child(args: tuple[Any, ...]) -> None:
+        start.wait()
+        results.put(target(*args))
+
+    processes = [_fork.Process(target=child, args=(args,)) for args in args_list]
+    for process in processes:
+        process.start()
+    latencies = [latency for _ in processes for latency in results.get(timeout=600)]
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0
+    return latencies
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _hold_run(api: Any) -> dict[str, float]:
+    holds = CLIENTS * HOLDS_PER_CLIENT
+    seats_needed = holds * SEATS_PER_HOLD
+    buyers_per_client = -(-HOLDS_PER_CLIENT // HOLDS_PER_BUYER)
+    figures: dict[str, float] = {}
+    for mode in ("handler", "sql"):
+        event_id, seats = _seed_event(rows=seats_needed // 100 + 1, seats_per_row=100)
+        buyers = _buyers(CLIENTS * buyers_per_client)
+        args = []
+        for client in range(CLIENTS):
+            work = []
+            for i in range(HOLDS_PER_CLIENT):
+                first = (client * HOLDS_PER_CLIENT + i) * SEATS_PER_HOLD
+                user_id, token = buyers[client * buyers_per_client + i // HOLDS_PER_BUYER]
+                work.append((token if mode == "handler" else user_id, seats[first : first + SEATS_PER_HOLD]))
+            args.append((api, event_id, work) if mode == "handler" else (event_id, work))
+        started = time.perf_counter()
+        latencies = _in_processes(_hold_through_handler if mode == "handler" else _hold_as_bare_sql, args)
+        elapsed = time.perf_counter() - started
+        figures[f"{mode} p50 (ms)"] = statistics.median(latencies) * 1000
+        figures[f"{mode} p99 (ms)"] = _percentile(latencies, 0.99) * 1000
+        figures[f"{mode} holds/s"] = holds / elapsed
+    figures["handler/sql p50 ratio"] = figures["handler p50 (ms)"] / figures["sql p50 (ms)"]
+    return figures
+
+
+def _sweep_run(event_id: UUID, holder: UUID) -> dict[str, float]:
+    from ticketing.bookings.expiry import sweep
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        tx.execute(
+            "UPDATE event_seats SET status = 'HELD', held_by = :holder, held_until = now() - interval '1 second'"
+            " WHERE event_id = :event",
+            holder=holder,
+            event=event_id,
+        )
+        tx.execute("ANALYZE event_seats")
+    started = time.perf_counter()
+    report = sweep(time_budget_seconds=600)
+    seconds = time.perf_counter() - started
+    assert report.finished, report
+    assert report.released_holds == SWEEP_ROWS * SWEEP_SEATS_PER_ROW, report
+    return {
+        "sweep of 100,000 expired holds (s)": seconds,
+        "sweep holds/s": report.released_holds / seconds,
+        "sweep batches": report.batches,
+    }
+
+
+def _format(name: str, values: list[float]) -> str:
+    median = statistics.median(values)
+    return f"| {name} | {median:,.2f} | {min(values):,.2f} to {max(values):,.2f} |"
+
+
+def _append_to_benchmarks_doc(summary: dict[str, float], postgres_version: str) -> None:
+    section = "\n".join(
+        [
+            "",
+            "## Bookings",
+            "",
+            "`make bench` → `bench/bookings_bench.py`, results in `bench/results/bookings.md` (medians of "
+            f"{RUNS} runs, embedded PostgreSQL {postgres_version}, same machine as above).",
+            "",
+            "| measure | median |",
+            "|---|---|",
+            f"| hold-seats through the handler, {CLIENTS} concurrent clients, p50 / p99 |"
+            f" {summary['handler p50 (ms)']:.1f} ms / {summary['handler p99 (ms)']:.1f} ms |",
+            f"| the same transaction as bare SQL, p50 / p99 |"
+            f" {summary['sql p50 (ms)']:.1f} ms / {summary['sql p99 (ms)']:.1f} ms |",
+            f"| handler / bare SQL (p50) | {summary['handler/sql p50 ratio']:.1f}x |",
+            f"| holds/s through the handler / as bare SQL | {summary['handler holds/s']:,.0f} /"
+            f" {summary['sql holds/s']:,.0f} |",
+            f"| expiry sweep of 100,000 expired holds | {summary['sweep of 100,000 expired holds (s)']:.1f} s"
+            f" ({summary['sweep holds/s']:,.0f} holds/s, batches of 1,000) |",
+            "",
+        ]
+    )
+    text = BENCHMARKS_DOC.read_text() if BENCHMARKS_DOC.exists() else "# Benchmarks\n"
+    head, marker, tail = text.partition("\n## Bookings\n")
+    if marker:  # replace the previous figures, keep any section after them
+        rest = tail.split("\n## ", 1)
+        text = head + ("\n## " + rest[1] if len(rest) > 1 else "")
+    BENCHMARKS_DOC.write_text(text.rstrip("\n") + "\n" + section)
+
+
+def main() -> None:
+    with _database() as url:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        from devtools.api_client import InProcessApi
+        from ticketing.config import get_settings
+        from ticketing.db import transaction
+        from ticketing.db.connection import close_connection
+        from ticketing.db.migrate import apply_migrations
+
+        get_settings.cache_clear()
+        apply_migrations()
+        with transaction() as tx:
+            postgres_version = str(tx.value("SHOW server_version"))
+        api = InProcessApi(REPO_ROOT / "template.yaml")
+        sweep_event, _ = _seed_event(SWEEP_ROWS, SWEEP_SEATS_PER_ROW)
+        sweep_holder = _buyers(1)[0][0]
+        runs = []
+        for run in range(1, RUNS + 1):
+            runs.append({**_hold_run(api), **_sweep_run(sweep_event, sweep_holder)})
+            print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:,.2f}" for k, v in runs[-1].items()), flush=True)
+        close_connection()
+    summary = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+    lines = [
+        "# Bookings benchmark",
+        "",
+        "`make bench` (bench/bookings_bench.py). (a) hold-seats: "
+        f"{CLIENTS} forked client processes x {HOLDS_PER_CLIENT} holds of {SEATS_PER_HOLD} distinct seats, started",
+        "together, through the real Lambda handler in-process (template routing, API Gateway proxy event, JWT,",
+        "validation, JSON), vs the same transaction's statements on a bare connection; fresh events each time.",
+        f"(b) the expiry sweep of {SWEEP_ROWS * SWEEP_SEATS_PER_ROW:,} expired holds (batches of 1,000, SKIP LOCKED).",
+        f"Median of {RUNS} runs, with the range. Embedded PostgreSQL on the same machine, no network.",
+        "",
+        *machine_lines(postgres_version),
+        "",
+        "| measure | median | range |",
+        "|---|---|---|",
+        *(_format(name, [run[name] for run in runs]) for name in runs[0]),
+        "",
+    ]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    _append_to_benchmarks_doc(summary, postgres_version)
+    print(RESULTS.read_text())
+
+
+if __name__ == "__main__":
+    main()

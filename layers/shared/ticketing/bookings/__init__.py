@@ -1,0 +1,5 @@
+"""Seat holds, bookings, payments and their expiry: selling every seat exactly once (SPEC §3 Bookings, §4).
+
+Where things happen: a hold is placed, released and extended in `holds`; bookings are created, confirmed,
+cancelled and read in `service`; the charge and refund go through `payments`; all SQL is in `repository`.
+"""

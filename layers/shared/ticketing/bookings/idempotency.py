@@ -1,0 +1,107 @@
+"""`Idempotency-Key` for hold-seats, create, confirm and cancel: a retry gets the first answer, once.
+
+1. The key is claimed in its own short transaction (`response_status` NULL = in flight), so a concurrent
+   duplicate finds it and gets 409 IDEMPOTENCY_IN_PROGRESS instead of running (and charging) twice.
+2. The operation runs in its own transaction(s).
+3. The answer is stored with the key. Final answers are stored, errors included (a declined payment replays
+   as the same 402); transient ones (5xx, anything carrying Retry-After such as SEATS_LOCKED, concurrent
+   updates) are not: the key is forgotten so that a retry runs again.
+
+Keys are per user, live 24 hours, and are bound to a SHA-256 of the operation, its path parameters and its
+validated body: the same key with a different request is 422 IDEMPOTENCY_KEY_REUSED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from ticketing.bookings import repository as repo
+from ticketing.db import transaction
+from ticketing.errors import Conflict, DomainError, ValidationFailed
+from ticketing.http.responses import error_body
+
+KEY_TTL_SECONDS = 24 * 3600
+# An in-flight key older than this was abandoned (a crashed invocation; Lambda times out long before).
+IN_FLIGHT_LEASE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    replayed: bool = False
+
+
+def request_hash(operation: str, request: dict[str, Any]) -> bytes:
+    canonical = json.dumps({"operation": operation, "request": request}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+
+def _is_transient(error: DomainError) -> bool:
+    return error.status >= 500 or "Retry-After" in error.headers or error.code == "CONCURRENT_UPDATE"
+
+
+def run_once(
+    *, user_id: UUID, key: str | None, operation: str, request: dict[str, Any], execute: Callable[[], Answer]
+) -> Answer:
+    """Runs `execute` unless this user already sent this key; `request` is what makes two requests the same."""
+    if key is None:
+        return execute()
+    fingerprint = request_hash(operation, request)
+    with transaction() as tx:
+        claimed = repo.claim_idempotency_key(
+            tx,
+            user_id=user_id,
+            key=key,
+            operation=operation,
+            request_hash=fingerprint,
+            ttl_seconds=KEY_TTL_SECONDS,
+            lease_seconds=IN_FLIGHT_LEASE_SECONDS,
+        )
+        existing = None if claimed else repo.find_idempotency_key(tx, user_id, key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        answer = execute()
+    except DomainError as error:
+        if _is_transient(error):
+            _forget(user_id, key)
+        else:
+            _store(user_id, key, Answer(error.status, error_body(error.code, error.message, error.details)))
+        raise
+    except BaseException:
+        _forget(user_id, key)
+        raise
+    _store(user_id, key, answer)
+    return answer
+
+
+def _replay(existing: dict[str, Any], fingerprint: bytes) -> Answer:
+    if bytes(existing["request_hash"]) != fingerprint:
+        raise ValidationFailed.for_field(
+            "Idempotency-Key",
+            "This Idempotency-Key was already used for a different request.",
+            code="IDEMPOTENCY_KEY_REUSED",
+        )
+    if existing["response_status"] is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress; retry in a second.",
+            code="IDEMPOTENCY_IN_PROGRESS",
+            headers={"Retry-After": "1"},
+        )
+    return Answer(existing["response_status"], existing["response_body"], replayed=True)
+
+
+def _store(user_id: UUID, key: str, answer: Answer) -> None:
+    with transaction() as tx:
+        repo.store_idempotent_response(tx, user_id=user_id, key=key, status=answer.status, body=answer.body)
+
+
+def _forget(user_id: UUID, key: str) -> None:
+    with transaction() as tx:
+        repo.forget_idempotency_key(tx, user_id, key)

@@ -1,0 +1,184 @@
+"""Request and response bodies of /api/bookings (SPEC §3 Bookings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints, field_validator
+
+from ticketing.models import ApiModel, UtcDateTime
+
+BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
+MAX_SEATS_PER_REQUEST = 100
+
+
+def _no_duplicates(seat_ids: list[UUID] | None) -> list[UUID] | None:
+    if seat_ids is not None and len(set(seat_ids)) != len(seat_ids):
+        raise ValueError("Each seat may appear only once.")
+    return seat_ids
+
+
+SeatIds = Annotated[list[UUID], Field(min_length=1, max_length=MAX_SEATS_PER_REQUEST)]
+
+
+class HoldRequest(ApiModel):
+    event_id: UUID
+    seat_ids: SeatIds
+
+    _unique = field_validator("seat_ids")(_no_duplicates)
+
+
+class HoldResult(ApiModel):
+    event_id: UUID
+    seat_ids: list[UUID]
+    held_until: UtcDateTime
+    hold_ttl_seconds: int
+
+
+class ReleaseRequest(ApiModel):
+    event_id: UUID
+    seat_ids: SeatIds | None = None
+
+    _unique = field_validator("seat_ids")(_no_duplicates)
+
+
+class ReleaseResult(ApiModel):
+    event_id: UUID
+    released_seat_ids: list[UUID]
+
+
+class ExtendRequest(ApiModel):
+    event_id: UUID
+
+
+class ExtendResult(ApiModel):
+    event_id: UUID
+    seat_ids: list[UUID]
+    held_until: UtcDateTime
+
+
+class SeatOut(ApiModel):
+    """A seat as a buyer sees it in a hold or a booking."""
+
+    id: UUID
+    section: str
+    row: str
+    number: int
+    price: int
+
+
+class HeldSeats(ApiModel):
+    event_id: UUID
+    seats: list[SeatOut]
+    held_until: UtcDateTime
+    seconds_left: int
+
+
+class HoldStatus(ApiModel):
+    server_time: UtcDateTime
+    holds: list[HeldSeats]
+
+
+class CreateBookingRequest(ApiModel):
+    event_id: UUID
+    seat_ids: SeatIds | None = None
+    coupon_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+
+    _unique = field_validator("seat_ids")(_no_duplicates)
+
+
+class ConfirmRequest(ApiModel):
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    amount: Annotated[int, Field(ge=0)]
+    version: Annotated[int, Field(ge=1)] | None = Field(default=None, description="required unless sent as `If-Match`")
+
+
+class CancelRequest(ApiModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class BookingItemOut(ApiModel):
+    seat_id: UUID
+    section: str
+    row: str
+    number: int
+    price: int
+
+
+class PaymentOut(ApiModel):
+    id: UUID
+    status: str
+    amount: int
+    currency: str
+    provider: str
+    reference: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PaymentOut:
+        return cls(
+            id=row["id"],
+            status=row["status"],
+            amount=row["amount"],
+            currency=row["currency"],
+            provider=row["provider"],
+            reference=row["reference"],
+        )
+
+
+class BookingOut(ApiModel):
+    id: UUID
+    user_id: UUID
+    event_id: UUID
+    status: BookingStatus
+    items: list[BookingItemOut]
+    subtotal: int
+    discount: int
+    total: int
+    currency: str
+    coupon_code: str | None
+    expires_at: UtcDateTime
+    version: int
+    created_at: UtcDateTime
+    confirmed_at: UtcDateTime | None
+    cancelled_at: UtcDateTime | None
+    payment: PaymentOut | None
+
+    @classmethod
+    def from_rows(
+        cls, booking: dict[str, Any], items: list[dict[str, Any]], payment: dict[str, Any] | None
+    ) -> BookingOut:
+        return cls(
+            id=booking["id"],
+            user_id=booking["user_id"],
+            event_id=booking["event_id"],
+            status=booking["status"],
+            items=[
+                BookingItemOut(
+                    seat_id=item["seat_id"],
+                    section=item["section"],
+                    row=item["row"],
+                    number=item["number"],
+                    price=item["price"],
+                )
+                for item in items
+            ],
+            subtotal=booking["subtotal"],
+            discount=booking["discount"],
+            total=booking["total"],
+            currency=booking["currency"],
+            coupon_code=booking["coupon_code"],
+            expires_at=booking["expires_at"],
+            version=booking["version"],
+            created_at=booking["created_at"],
+            confirmed_at=booking["confirmed_at"],
+            cancelled_at=booking["cancelled_at"],
+            payment=PaymentOut.from_row(payment) if payment else None,
+        )
+
+
+def seconds_between(start: datetime, end: datetime) -> int:
+    """Whole seconds from start to end, never negative."""
+    return max(0, int((end - start).total_seconds()))

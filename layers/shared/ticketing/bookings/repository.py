@@ -1,0 +1,466 @@
+"""All SQL of holds, bookings and payments.
+
+Seat rows are always locked in ascending id order and, on the buyer's paths, with NOWAIT: a row another
+transaction is locking right now raises SQLSTATE 55P03, which ticketing.db.errors turns into 409
+SEATS_LOCKED. Ids travel as `uuid[]` (CAST so that an empty list still has a type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ticketing.db import Session
+from ticketing.db.connection import Row
+
+_EVENT_COLUMNS = """
+    id, status, currency, max_tickets_per_user, starts_at,
+    COALESCE(status = 'PUBLISHED'
+             AND now() >= COALESCE(sales_start_at, published_at)
+             AND now() < COALESCE(sales_end_at, starts_at)
+             AND now() < starts_at, false) AS on_sale
+"""
+
+_SEAT_STATE_COLUMNS = """
+    id, status, held_by, held_until, booking_id, hold_extensions,
+    (status = 'HELD' AND booking_id IS NULL AND held_until > now()) AS live_hold
+"""
+
+# A seat as the buyer sees it: section name, row label, number and this event's price.
+_SEAT_VIEW = """
+    event_seats es
+    JOIN venue_seats vs ON vs.id = es.venue_seat_id
+    JOIN sections s ON s.id = es.section_id
+    JOIN event_sections p ON p.event_id = es.event_id AND p.section_id = es.section_id
+"""
+
+_BOOKING_COLUMNS = """
+    id, user_id, event_id, status, subtotal, discount, total, currency, coupon_code, expires_at, version,
+    created_at, confirmed_at, cancelled_at, (expires_at <= now()) AS past_expiry
+"""
+
+_RELEASED_SEAT = "status = 'AVAILABLE', held_by = NULL, held_until = NULL, hold_extensions = 0"
+
+
+def database_now(tx: Session) -> datetime:
+    moment: datetime = tx.value("SELECT now()")
+    return moment
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row | None:
+    """The event with its `on_sale` flag (SPEC §3). `share_lock` keeps its status from changing until commit."""
+    lock = " FOR SHARE" if share_lock else ""
+    return tx.row(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = :id{lock}", id=event_id)
+
+
+# --- holds --------------------------------------------------------------------------------------------
+
+
+def try_lock_buyer(tx: Session, user_id: UUID, event_id: UUID) -> bool:
+    """Serialises one buyer's holds for one event (the ticket limit is checked under it); never waits."""
+    locked: bool = tx.value(
+        "SELECT pg_try_advisory_xact_lock(hashtext(CAST(:user_id AS text)), hashtext(CAST(:event_id AS text)))",
+        user_id=user_id,
+        event_id=event_id,
+    )
+    return locked
+
+
+def lock_seats(tx: Session, event_id: UUID, seat_ids: Sequence[UUID]) -> list[Row]:
+    """Locks the event's seats among `seat_ids`, ascending by id, without waiting (55P03 when taken)."""
+    return tx.rows(
+        f"SELECT {_SEAT_STATE_COLUMNS} FROM event_seats"
+        " WHERE event_id = :event_id AND id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE NOWAIT",
+        event_id=event_id,
+        ids=list(seat_ids),
+    )
+
+
+def lock_own_holds(
+    tx: Session, user_id: UUID, event_id: UUID, *, seat_ids: Sequence[UUID] | None = None, live_only: bool
+) -> list[Row]:
+    """Locks the caller's holds that no booking owns yet (all of them for the event unless `seat_ids`)."""
+    return tx.rows(
+        f"SELECT {_SEAT_STATE_COLUMNS} FROM event_seats"
+        " WHERE event_id = :event_id AND held_by = :user_id AND status = 'HELD' AND booking_id IS NULL"
+        " AND (NOT :live_only OR held_until > now())"
+        " AND (CAST(:ids AS uuid[]) IS NULL OR id = ANY(CAST(:ids AS uuid[])))"
+        " ORDER BY id FOR UPDATE NOWAIT",
+        event_id=event_id,
+        user_id=user_id,
+        live_only=live_only,
+        ids=None if seat_ids is None else list(seat_ids),
+    )
+
+
+def count_tickets(tx: Session, user_id: UUID, event_id: UUID) -> int:
+    """Seats the user holds live, or has in PENDING or CONFIRMED bookings, for the event."""
+    count: int = tx.value(
+        "SELECT"
+        " (SELECT count(*) FROM event_seats WHERE event_id = :event_id AND held_by = :user_id"
+        "   AND status = 'HELD' AND booking_id IS NULL AND held_until > now())"
+        " + (SELECT count(*) FROM booking_items bi JOIN bookings b ON b.id = bi.booking_id"
+        "   WHERE b.user_id = :user_id AND b.event_id = :event_id AND b.status IN ('PENDING', 'CONFIRMED'))",
+        user_id=user_id,
+        event_id=event_id,
+    )
+    return count
+
+
+def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> None:
+    tx.execute(
+        "UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
+        " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
+        " WHERE id = ANY(CAST(:ids AS uuid[]))",
+        user_id=user_id,
+        ttl=ttl_seconds,
+        ids=list(seat_ids),
+    )
+
+
+def earliest_hold_expiry(tx: Session, seat_ids: Sequence[UUID]) -> datetime:
+    moment: datetime = tx.value(
+        "SELECT min(held_until) FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))", ids=list(seat_ids)
+    )
+    return moment
+
+
+def release_holds(tx: Session, seat_ids: Sequence[UUID]) -> None:
+    tx.execute(f"UPDATE event_seats SET {_RELEASED_SEAT} WHERE id = ANY(CAST(:ids AS uuid[]))", ids=list(seat_ids))
+
+
+def extend_holds(tx: Session, seat_ids: Sequence[UUID], ttl_seconds: int) -> datetime:
+    moment: datetime = tx.value(
+        "WITH extended AS ("
+        " UPDATE event_seats SET held_until = now() + make_interval(secs => :ttl),"
+        " hold_extensions = hold_extensions + 1 WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING held_until)"
+        " SELECT min(held_until) FROM extended",
+        ttl=ttl_seconds,
+        ids=list(seat_ids),
+    )
+    return moment
+
+
+def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
+    """The user's live holds not yet in a booking, with what the buyer sees of each seat."""
+    return tx.rows(
+        "SELECT es.event_id, es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, es.held_until"
+        f" FROM {_SEAT_VIEW}"
+        " WHERE es.held_by = :user_id AND es.status = 'HELD' AND es.booking_id IS NULL AND es.held_until > now()"
+        " AND (CAST(:event_id AS uuid) IS NULL OR es.event_id = CAST(:event_id AS uuid))"
+        " ORDER BY es.event_id, s.name, vs.row_index, vs.number",
+        user_id=user_id,
+        event_id=event_id,
+    )
+
+
+def release_expired_holds(tx: Session, limit: int) -> int:
+    """Frees up to `limit` expired holds no booking owns, skipping rows live traffic is locking."""
+    return tx.execute(
+        f"UPDATE event_seats SET {_RELEASED_SEAT} WHERE id IN ("
+        " SELECT id FROM event_seats WHERE status = 'HELD' AND booking_id IS NULL AND held_until <= now()"
+        " ORDER BY held_until LIMIT :limit FOR UPDATE SKIP LOCKED)",
+        limit=limit,
+    )
+
+
+def release_event_holds(tx: Session, event_id: UUID) -> int:
+    return tx.execute(
+        f"UPDATE event_seats SET {_RELEASED_SEAT}"
+        " WHERE event_id = :event_id AND status = 'HELD' AND booking_id IS NULL",
+        event_id=event_id,
+    )
+
+
+# --- bookings -----------------------------------------------------------------------------------------
+
+
+def seat_prices(tx: Session, seat_ids: Sequence[UUID]) -> list[Row]:
+    return tx.rows(
+        f"SELECT es.id, p.price FROM {_SEAT_VIEW} WHERE es.id = ANY(CAST(:ids AS uuid[])) ORDER BY es.id",
+        ids=list(seat_ids),
+    )
+
+
+def insert_booking(
+    tx: Session,
+    *,
+    user_id: UUID,
+    event_id: UUID,
+    subtotal: int,
+    discount: int,
+    currency: str,
+    coupon_id: UUID | None,
+    coupon_code: str | None,
+    ttl_seconds: int,
+) -> Row:
+    row = tx.row(
+        "INSERT INTO bookings (user_id, event_id, subtotal, discount, total, currency, coupon_id, coupon_code,"
+        " expires_at)"
+        " VALUES (:user_id, :event_id, :subtotal, :discount, :total, :currency, :coupon_id,"
+        " :coupon_code, now() + make_interval(secs => :ttl))"
+        f" RETURNING {_BOOKING_COLUMNS}",
+        user_id=user_id,
+        event_id=event_id,
+        subtotal=subtotal,
+        discount=discount,
+        total=subtotal - discount,
+        currency=currency,
+        coupon_id=coupon_id,
+        coupon_code=coupon_code,
+        ttl=ttl_seconds,
+    )
+    assert row is not None
+    return row
+
+
+def insert_items(tx: Session, booking_id: UUID, seat_ids: Sequence[UUID]) -> None:
+    """Adds the seats as items at this event's section prices."""
+    tx.execute(
+        "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
+        f" SELECT :booking_id, 'PENDING', es.id, p.price FROM {_SEAT_VIEW} WHERE es.id = ANY(CAST(:ids AS uuid[]))",
+        booking_id=booking_id,
+        ids=list(seat_ids),
+    )
+
+
+def attach_seats(tx: Session, booking_id: UUID, seat_ids: Sequence[UUID], held_until: datetime) -> None:
+    """The seats stay HELD, now for the booking, until it expires."""
+    tx.execute(
+        "UPDATE event_seats SET booking_id = :booking_id, booking_status = 'PENDING', held_until = :held_until"
+        " WHERE id = ANY(CAST(:ids AS uuid[]))",
+        booking_id=booking_id,
+        held_until=held_until,
+        ids=list(seat_ids),
+    )
+
+
+def find_booking(tx: Session, booking_id: UUID, *, for_update: bool = False) -> Row | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return tx.row(f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE id = :id{lock}", id=booking_id)
+
+
+def confirm_booking(tx: Session, booking_id: UUID, version: int) -> Row | None:
+    """The optimistic step of SPEC §4.3: only the expected, still PENDING, unexpired version moves on."""
+    return tx.row(
+        "UPDATE bookings SET status = 'CONFIRMED', version = version + 1, confirmed_at = now(), updated_at = now()"
+        " WHERE id = :id AND version = :version AND status = 'PENDING' AND expires_at > now()"
+        f" RETURNING {_BOOKING_COLUMNS}",
+        id=booking_id,
+        version=version,
+    )
+
+
+def mark_seats_booked(tx: Session, booking_id: UUID) -> None:
+    tx.execute(
+        "UPDATE event_seats SET status = 'BOOKED', held_until = NULL WHERE booking_id = :booking_id",
+        booking_id=booking_id,
+    )
+
+
+def close_bookings(tx: Session, booking_ids: Sequence[UUID], *, status: str, reason: str | None) -> list[Row]:
+    """Moves PENDING or CONFIRMED bookings to CANCELLED or EXPIRED, freeing their seats first.
+
+    The seats go first: the bookings' status cascades into `event_seats.booking_status`, which may only
+    mirror a live booking.
+    """
+    ids = list(booking_ids)
+    tx.execute(
+        f"UPDATE event_seats SET {_RELEASED_SEAT}, booking_id = NULL, booking_status = NULL"
+        " WHERE booking_id = ANY(CAST(:ids AS uuid[]))",
+        ids=ids,
+    )
+    return tx.rows(
+        "UPDATE bookings SET status = :status, version = version + 1, updated_at = now(),"
+        " cancelled_at = CASE WHEN :status = 'CANCELLED' THEN now() END,"
+        " expired_at = CASE WHEN :status = 'EXPIRED' THEN now() END,"
+        " cancel_reason = :reason"
+        f" WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING {_BOOKING_COLUMNS}",
+        status=status,
+        reason=reason,
+        ids=ids,
+    )
+
+
+def lock_expired_bookings(tx: Session, limit: int) -> list[Row]:
+    """PENDING bookings past their expiry, skipping any a confirm or cancel is working on right now."""
+    return tx.rows(
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE status = 'PENDING' AND expires_at <= now()"
+        " ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED",
+        limit=limit,
+    )
+
+
+def lock_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
+    """Those of `booking_ids` that are PENDING past their expiry, locked without waiting (55P03 when taken)."""
+    return tx.rows(
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings"
+        " WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'PENDING' AND expires_at <= now()"
+        " ORDER BY id FOR UPDATE NOWAIT",
+        ids=list(booking_ids),
+    )
+
+
+def lock_live_bookings_of_event(tx: Session, event_id: UUID, limit: int) -> list[Row]:
+    """The event's PENDING and CONFIRMED bookings, in id order; waits for a confirm in flight to finish."""
+    return tx.rows(
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings"
+        " WHERE event_id = :event_id AND status IN ('PENDING', 'CONFIRMED')"
+        " ORDER BY id LIMIT :limit FOR UPDATE",
+        event_id=event_id,
+        limit=limit,
+    )
+
+
+def items_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
+    return tx.rows(
+        "SELECT bi.booking_id, es.id AS seat_id, s.name AS section, vs.row_label AS row, vs.number, bi.price"
+        " FROM booking_items bi JOIN event_seats es ON es.id = bi.event_seat_id"
+        " JOIN venue_seats vs ON vs.id = es.venue_seat_id JOIN sections s ON s.id = es.section_id"
+        " WHERE bi.booking_id = ANY(CAST(:ids AS uuid[])) ORDER BY s.name, vs.row_index, vs.number",
+        ids=list(booking_ids),
+    )
+
+
+def list_bookings(
+    tx: Session, *, user_id: UUID, status: str | None, event_id: UUID | None, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    filters = (
+        " WHERE user_id = :user_id AND (CAST(:status AS text) IS NULL OR status = :status)"
+        " AND (CAST(:event_id AS uuid) IS NULL OR event_id = CAST(:event_id AS uuid))"
+    )
+    params: dict[str, Any] = {"user_id": user_id, "status": status, "event_id": event_id}
+    total: int = tx.value(f"SELECT count(*) FROM bookings{filters}", **params)
+    rows = tx.rows(
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings{filters} ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
+        limit=limit,
+        offset=offset,
+        **params,
+    )
+    return rows, total
+
+
+# --- payments -----------------------------------------------------------------------------------------
+
+_PAYMENT_COLUMNS = "id, booking_id, status, amount, currency, provider, reference, failure_code, created_at"
+
+
+def insert_payment(
+    tx: Session,
+    *,
+    booking_id: UUID,
+    status: str,
+    amount: int,
+    currency: str,
+    provider: str,
+    reference: str | None,
+    failure_code: str | None = None,
+) -> Row:
+    row = tx.row(
+        "INSERT INTO payments (booking_id, status, amount, currency, provider, reference, failure_code)"
+        " VALUES (:booking_id, :status, :amount, :currency, :provider, :reference, :failure_code)"
+        f" RETURNING {_PAYMENT_COLUMNS}",
+        booking_id=booking_id,
+        status=status,
+        amount=amount,
+        currency=currency,
+        provider=provider,
+        reference=reference,
+        failure_code=failure_code,
+    )
+    assert row is not None
+    return row
+
+
+def payments_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
+    """Per booking, the payment a client sees: the charge that went through, else the latest attempt."""
+    return tx.rows(
+        f"SELECT DISTINCT ON (booking_id) {_PAYMENT_COLUMNS} FROM payments"
+        " WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
+        " ORDER BY booking_id, (status IN ('SUCCEEDED', 'REFUNDED')) DESC, created_at DESC, id",
+        ids=list(booking_ids),
+    )
+
+
+def succeeded_payment(tx: Session, booking_id: UUID) -> Row | None:
+    return tx.row(
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = :booking_id AND status = 'SUCCEEDED'",
+        booking_id=booking_id,
+    )
+
+
+def mark_refunded(tx: Session, payment_id: UUID) -> None:
+    tx.execute(
+        "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = :id AND status = 'SUCCEEDED'",
+        id=payment_id,
+    )
+
+
+# --- idempotency keys ---------------------------------------------------------------------------------
+
+
+def claim_idempotency_key(
+    tx: Session, *, user_id: UUID, key: str, operation: str, request_hash: bytes, ttl_seconds: int, lease_seconds: int
+) -> bool:
+    """Records the key as in flight. An expired key, or an in-flight one abandoned past its lease by a retry
+    of the same request, is taken over; otherwise the existing row stays and this answers False."""
+    claimed = tx.value(
+        "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, expires_at)"
+        " VALUES (:user_id, :key, :operation, :request_hash, now() + make_interval(secs => :ttl))"
+        " ON CONFLICT (user_id, key) DO UPDATE SET operation = EXCLUDED.operation,"
+        " request_hash = EXCLUDED.request_hash, response_status = NULL, response_body = NULL,"
+        " created_at = now(), expires_at = EXCLUDED.expires_at"
+        " WHERE idempotency_keys.expires_at <= now()"
+        " OR (idempotency_keys.response_status IS NULL AND idempotency_keys.request_hash = EXCLUDED.request_hash"
+        "     AND idempotency_keys.created_at < now() - make_interval(secs => :lease))"
+        " RETURNING true",
+        user_id=user_id,
+        key=key,
+        operation=operation,
+        request_hash=request_hash,
+        ttl=ttl_seconds,
+        lease=lease_seconds,
+    )
+    return bool(claimed)
+
+
+def find_idempotency_key(tx: Session, user_id: UUID, key: str) -> Row | None:
+    return tx.row(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys"
+        " WHERE user_id = :user_id AND key = :key",
+        user_id=user_id,
+        key=key,
+    )
+
+
+def store_idempotent_response(tx: Session, *, user_id: UUID, key: str, status: int, body: str) -> None:
+    tx.execute(
+        "UPDATE idempotency_keys SET response_status = :status, response_body = :body"
+        " WHERE user_id = :user_id AND key = :key",
+        user_id=user_id,
+        key=key,
+        status=status,
+        body=body,
+    )
+
+
+def forget_idempotency_key(tx: Session, user_id: UUID, key: str) -> None:
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = :user_id AND key = :key AND response_status IS NULL",
+        user_id=user_id,
+        key=key,
+    )
+
+
+def delete_expired_idempotency_keys(tx: Session, limit: int) -> int:
+    return tx.execute(
+        "DELETE FROM idempotency_keys WHERE (user_id, key) IN ("
+        " SELECT user_id, key FROM idempotency_keys WHERE expires_at <= now()"
+        " LIMIT :limit FOR UPDATE SKIP LOCKED)",
+        limit=limit,
+    )

@@ -1,0 +1,325 @@
+"""Bookings (SPEC §4.2-§4.4): create from the caller's holds, confirm with payment, cancel, read.
+
+State changes are version-checked: confirm is the optimistic `UPDATE ... WHERE version = :v AND status =
+'PENDING' AND expires_at > now()`, so a confirm racing another confirm, a cancel or the expiry job has
+exactly one winner and the loser gets a clean 409.
+
+The charge happens inside the confirm transaction, after the optimistic update has won (so a losing request
+never charges) and before commit (so a booking is never CONFIRMED without its payment row). The provider
+gets `<bookingId>:<version>` as idempotency key: a confirm retried after a crash between charge and commit
+charges the same payment again, which the provider answers with the first result instead of charging twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from uuid import UUID
+
+from ticketing import domain_events
+from ticketing.auth.principal import Principal
+from ticketing.bookings import repository as repo
+from ticketing.bookings.closing import (
+    CANCELLED,
+    CANCELLED_BY_CUSTOMER,
+    CONFIRMED,
+    EXPIRED,
+    booking_payload,
+    close_bookings,
+)
+from ticketing.bookings.holds import lock_event_seats, on_sale_event
+from ticketing.bookings.models import BookingOut, CancelRequest, ConfirmRequest, CreateBookingRequest
+from ticketing.bookings.payments import ChargeResult, payment_provider
+from ticketing.config import get_settings
+from ticketing.db import Session, transaction
+from ticketing.db.connection import Row
+from ticketing.errors import (
+    Conflict,
+    NotFound,
+    PaymentDeclined,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from ticketing.http.paging import page_offset
+from ticketing.models import Page
+from ticketing.notifications.repository import notify
+from ticketing.observability import count
+
+PENDING = "PENDING"
+
+
+@dataclass(frozen=True)
+class ExpectedVersion:
+    """What the client believes the booking's version is: in the body, in `If-Match`, or both."""
+
+    body: int | None = None
+    if_match: int | None = None
+
+    @classmethod
+    def from_request(cls, body: int | None, if_match_header: str | None) -> ExpectedVersion:
+        """`If-Match: "3"` (weak `W/"3"` too; `*` matches any version, so it checks nothing)."""
+        if if_match_header is None or if_match_header.strip() == "*":
+            return cls(body=body)
+        value = if_match_header.strip().removeprefix("W/").strip('"')
+        if not value.isdigit():
+            raise PreconditionFailed('If-Match must name a booking version, such as "3".')
+        return cls(body=body, if_match=int(value))
+
+    @property
+    def given(self) -> bool:
+        return self.body is not None or self.if_match is not None
+
+    def check_if_match(self, booking: Row) -> None:
+        if self.if_match is not None and self.if_match != booking["version"]:
+            raise PreconditionFailed(
+                "If-Match does not match the booking's current version.",
+                details={"currentVersion": booking["version"]},
+            )
+
+    def check_body(self, booking: Row) -> None:
+        if self.body is not None and self.body != booking["version"]:
+            raise _version_conflict(booking)
+
+
+def _version_conflict(booking: Row) -> Conflict:
+    return Conflict(
+        "The booking has changed; reload it and retry.",
+        code="VERSION_CONFLICT",
+        details={"currentVersion": booking["version"], "status": booking["status"]},
+    )
+
+
+def _expired(booking: Row) -> Conflict:
+    return Conflict(
+        "The booking's payment window has closed.", code="BOOKING_EXPIRED", details={"bookingId": str(booking["id"])}
+    )
+
+
+def _visible_booking(
+    tx: Session, principal: Principal, booking_id: UUID, *, admin_allowed: bool, for_update: bool
+) -> Row:
+    """The booking when the caller may see it; anyone else gets the same 404 as for a missing booking."""
+    booking = repo.find_booking(tx, booking_id, for_update=for_update)
+    if booking is None or not (booking["user_id"] == principal.user_id or (admin_allowed and principal.is_admin)):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def booking_views(tx: Session, bookings: list[Row]) -> list[BookingOut]:
+    ids = [booking["id"] for booking in bookings]
+    items: dict[UUID, list[Row]] = defaultdict(list)
+    for item in repo.items_of(tx, ids):
+        items[item["booking_id"]].append(item)
+    payments = {payment["booking_id"]: payment for payment in repo.payments_of(tx, ids)}
+    return [BookingOut.from_rows(b, items[b["id"]], payments.get(b["id"])) for b in bookings]
+
+
+def create_booking(principal: Principal, request: CreateBookingRequest) -> BookingOut:
+    """A PENDING booking from the caller's live holds; the seats stay HELD for it until it expires."""
+    settings = get_settings()
+    user_id = principal.user_id
+    with transaction() as tx:
+        # FOR SHARE: an event cannot be cancelled between this check and commit (it waits for us instead).
+        event = on_sale_event(tx, request.event_id, share_lock=True)
+        if request.seat_ids is not None:
+            seats = lock_event_seats(tx, request.event_id, request.seat_ids)
+        else:
+            seats = repo.lock_own_holds(tx, user_id, request.event_id, live_only=True)
+        not_held = [str(s["id"]) for s in seats if not (s["live_hold"] and s["held_by"] == user_id)]
+        if not seats or not_held:
+            raise Conflict(
+                "Hold the seats first: a booking is made from your live holds.",
+                code="SEATS_NOT_HELD",
+                details={"seatIds": not_held},
+            )
+        seat_ids = [seat["id"] for seat in seats]
+        subtotal = sum(row["price"] for row in repo.seat_prices(tx, seat_ids))
+        applied = None
+        if request.coupon_code is not None:
+            # Imported only when a coupon is used: most bookings never load the coupon code.
+            from ticketing.coupons.service import apply_coupon
+
+            # Lock order everywhere: seats (above), then the coupon row.
+            applied = apply_coupon(
+                tx,
+                code=request.coupon_code,
+                user_id=user_id,
+                event_id=request.event_id,
+                subtotal=subtotal,
+                currency=event["currency"],
+            )
+        booking = repo.insert_booking(
+            tx,
+            user_id=user_id,
+            event_id=request.event_id,
+            subtotal=subtotal,
+            discount=min(applied.discount, subtotal) if applied else 0,
+            currency=event["currency"],
+            coupon_id=applied.coupon_id if applied else None,
+            coupon_code=applied.code if applied else None,
+            ttl_seconds=settings.booking_ttl_seconds,
+        )
+        repo.insert_items(tx, booking["id"], seat_ids)
+        repo.attach_seats(tx, booking["id"], seat_ids, booking["expires_at"])
+        if applied:
+            from ticketing.coupons.service import record_redemption
+
+            record_redemption(tx, applied, booking_id=booking["id"], user_id=user_id)
+        view = booking_views(tx, [booking])[0]
+    count("BookingsCreated")
+    return view
+
+
+class _Declined(Exception):
+    """Leaves the confirm transaction so it rolls back; the decline is then recorded on its own."""
+
+    def __init__(self, booking: Row, charge: ChargeResult) -> None:
+        super().__init__(charge.failure_code)
+        self.booking = booking
+        self.charge = charge
+
+
+def _check_confirmable(booking: Row, request: ConfirmRequest, expected: ExpectedVersion) -> None:
+    # A stale If-Match is 412 whatever happened; an expired booking says so rather than "version conflict".
+    expected.check_if_match(booking)
+    if booking["status"] == EXPIRED or (booking["status"] == PENDING and booking["past_expiry"]):
+        raise _expired(booking)
+    expected.check_body(booking)
+    if booking["status"] != PENDING:
+        raise _version_conflict(booking)
+    if request.amount != booking["total"]:
+        raise ValidationFailed(
+            "The amount does not equal the booking's total.",
+            code="AMOUNT_MISMATCH",
+            details={
+                "fields": [{"field": "amount", "message": f"Must be {booking['total']}."}],
+                "total": booking["total"],
+                "currency": booking["currency"],
+            },
+        )
+
+
+def confirm_booking(
+    principal: Principal, booking_id: UUID, request: ConfirmRequest, expected: ExpectedVersion
+) -> BookingOut:
+    if not expected.given:
+        raise ValidationFailed.for_field("version", "Send the booking's version in the body or as If-Match.")
+    provider = payment_provider()
+    try:
+        with transaction() as tx:
+            # Read without a lock: the optimistic update below decides who wins.
+            booking = _visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=False)
+            _check_confirmable(booking, request, expected)
+            event = repo.find_event(tx, booking["event_id"], share_lock=True)
+            if event is None or event["status"] != "PUBLISHED":
+                raise Conflict("This event is no longer on sale.", code="EVENT_NOT_ON_SALE")
+            confirmed = repo.confirm_booking(tx, booking_id, booking["version"])
+            if confirmed is None:
+                # A cancel, the expiry job or another confirm changed it after our read: it won.
+                current = repo.find_booking(tx, booking_id)
+                assert current is not None
+                raise _expired(current) if current["status"] == EXPIRED else _version_conflict(current)
+            charge = provider.charge(
+                amount=booking["total"],
+                currency=booking["currency"],
+                token=request.payment_token,
+                idempotency_key=f"{booking_id}:{booking['version']}",
+            )
+            if not charge.succeeded:
+                raise _Declined(booking, charge)
+            repo.mark_seats_booked(tx, booking_id)
+            repo.insert_payment(
+                tx,
+                booking_id=booking_id,
+                status="SUCCEEDED",
+                amount=booking["total"],
+                currency=booking["currency"],
+                provider=provider.name,
+                reference=charge.reference,
+            )
+            notify(
+                tx,
+                user_id=booking["user_id"],
+                type="BOOKING_CONFIRMED",
+                title="Booking confirmed",
+                body="Your booking is confirmed and paid.",
+                data={"bookingId": str(booking_id), "eventId": str(booking["event_id"])},
+            )
+            domain_events.record(tx, event_type=domain_events.BOOKING_CONFIRMED, payload=booking_payload(confirmed))
+            view = booking_views(tx, [confirmed])[0]
+    except _Declined as declined:
+        _record_decline(declined.booking, declined.charge, provider_name=provider.name)
+        raise PaymentDeclined(
+            "The payment was declined; the booking is still pending.",
+            details={"declineCode": declined.charge.failure_code},
+        ) from None
+    count("BookingsConfirmed")
+    domain_events.publish_after_commit()
+    return view
+
+
+def _record_decline(booking: Row, charge: ChargeResult, *, provider_name: str) -> None:
+    with transaction() as tx:
+        repo.insert_payment(
+            tx,
+            booking_id=booking["id"],
+            status="FAILED",
+            amount=booking["total"],
+            currency=booking["currency"],
+            provider=provider_name,
+            reference=charge.reference,
+            failure_code=charge.failure_code,
+        )
+    count("PaymentDeclines")
+
+
+def cancel_booking(
+    principal: Principal, booking_id: UUID, request: CancelRequest, expected: ExpectedVersion
+) -> BookingOut:
+    """Customers cancel their own bookings (admins any); a confirmed one is refunded, outside the cutoff."""
+    settings = get_settings()
+    with transaction() as tx:
+        booking = _visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=True)
+        expected.check_if_match(booking)
+        if booking["status"] == CANCELLED:
+            raise Conflict("This booking is already cancelled.", code="ALREADY_CANCELLED")
+        if booking["status"] == EXPIRED:
+            raise _expired(booking)
+        expected.check_body(booking)
+        if booking["status"] == CONFIRMED and not principal.is_admin:
+            event = repo.find_event(tx, booking["event_id"])
+            assert event is not None
+            hours_left = (event["starts_at"] - repo.database_now(tx)).total_seconds() / 3600
+            if hours_left < settings.cancellation_cutoff_hours:
+                raise Conflict(
+                    f"Bookings cannot be cancelled within {settings.cancellation_cutoff_hours} hours of the event.",
+                    code="CANCELLATION_WINDOW_CLOSED",
+                    details={"cutoffHours": settings.cancellation_cutoff_hours},
+                )
+        closed = close_bookings(tx, [booking], status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER)
+        view = booking_views(tx, closed)[0]
+    count("BookingsCancelled")
+    domain_events.publish_after_commit()
+    return view
+
+
+def get_booking(principal: Principal, booking_id: UUID) -> BookingOut:
+    with transaction() as tx:
+        booking = _visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)
+        return booking_views(tx, [booking])[0]
+
+
+def list_bookings(
+    principal: Principal, *, status: str | None, event_id: UUID | None, page: int, page_size: int
+) -> Page[BookingOut]:
+    with transaction() as tx:
+        rows, total = repo.list_bookings(
+            tx,
+            user_id=principal.user_id,
+            status=status,
+            event_id=event_id,
+            limit=page_size,
+            offset=page_offset(page, page_size),
+        )
+        items = booking_views(tx, rows)
+    return Page[BookingOut](items=items, page=page, page_size=page_size, total=total)

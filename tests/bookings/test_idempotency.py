@@ -1,0 +1,192 @@
+"""SPEC §3 Bookings: `Idempotency-Key` on hold-seats, create, confirm and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _key(value: str) -> dict[str, str]:
+    return {"Idempotency-Key": value}
+
+
+def test_a_replayed_hold_answers_the_first_response_and_changes_nothing(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    first = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("hold-1"))
+    shop.api.post(shop.RELEASE, json={"eventId": event.id}, token=buyer.token)
+
+    replay = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("hold-1"))
+
+    assert replay.status == first.status == 200
+    assert replay.json() == first.json()
+    assert replay.header("Idempotent-Replayed") == "true"
+    assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == "AVAILABLE"
+
+
+def test_a_replayed_create_returns_the_same_booking_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1])
+    body = {"eventId": event.id}
+
+    first = shop.api.post(shop.CREATE, json=body, token=buyer.token, headers=_key("create-1"))
+    replay = shop.api.post(shop.CREATE, json=body, token=buyer.token, headers=_key("create-1"))
+
+    assert first.status == replay.status == 201
+    assert replay.json() == first.json()
+    assert db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_a_replayed_confirm_charges_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+
+    first = shop.confirm(buyer, booking, headers=_key("pay-1"))
+    replay = shop.confirm(buyer, booking, headers=_key("pay-1"))
+
+    assert first.status == replay.status == 200
+    assert replay.json() == first.json()
+    assert db.value("SELECT count(*) FROM payments") == 1
+    assert db.value("SELECT version FROM bookings") == 2
+
+
+def test_a_replayed_decline_answers_the_same_402_without_charging_again(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+
+    first = shop.confirm(buyer, booking, token="tok_chargeDeclined", headers=_key("pay-2"))
+    replay = shop.confirm(buyer, booking, token="tok_chargeDeclined", headers=_key("pay-2"))
+
+    assert first.status == replay.status == 402
+    assert replay.json() == first.json()
+    assert db.value("SELECT count(*) FROM payments") == 1
+
+
+def test_a_replayed_cancel_answers_the_first_response(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+
+    first = shop.cancel(buyer, booking["id"], headers=_key("cancel-1"))
+    replay = shop.cancel(buyer, booking["id"], headers=_key("cancel-1"))
+
+    assert first.status == replay.status == 200
+    assert replay.json() == first.json()
+    assert db.value("SELECT version FROM bookings") == 2
+
+
+def test_the_same_key_with_a_different_body_is_422(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
+
+    response = shop.hold(buyer, event.id, event.seat_ids[1:2], headers=_key("k"))
+
+    assert response.status == 422
+    assert response.error_code == "IDEMPOTENCY_KEY_REUSED"
+    assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == "AVAILABLE"
+
+
+def test_the_same_key_on_another_operation_is_422(shop: Any, accounts: Any, catalog: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
+
+    response = shop.api.post(shop.CREATE, json={"eventId": event.id}, token=buyer.token, headers=_key("k"))
+
+    assert response.error_code == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    first, second = accounts.create(), accounts.create()
+    shop.hold(first, event.id, event.seat_ids[:1], headers=_key("shared"))
+
+    response = shop.hold(second, event.id, event.seat_ids[1:2], headers=_key("shared"))
+
+    assert response.status == 200
+    assert response.header("Idempotent-Replayed") is None
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == second.id
+
+
+def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
+    db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL")
+    shop.api.post(shop.RELEASE, json={"eventId": event.id}, token=buyer.token)
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
+
+    assert response.status == 409
+    assert response.error_code == "IDEMPOTENCY_IN_PROGRESS"
+    assert response.header("Retry-After") == "1"
+    assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == "AVAILABLE"
+
+
+def test_an_abandoned_in_flight_key_is_taken_over_by_its_retry(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crashed"))
+    db.execute("UPDATE idempotency_keys SET response_status = NULL, created_at = now() - interval '10 minutes'")
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crashed"))
+
+    assert response.status == 200
+    assert response.header("Idempotent-Replayed") is None
+    assert db.value("SELECT response_status FROM idempotency_keys") == 200
+
+
+def test_a_transient_error_is_not_stored_so_the_retry_runs(
+    shop: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    row_locker.lock("SELECT id FROM event_seats WHERE id = :id FOR UPDATE", id=event.seat_ids[0])
+    locked = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("retry"))
+    row_locker.release()
+
+    retried = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("retry"))
+
+    assert locked.error_code == "SEATS_LOCKED"
+    assert retried.status == 200
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_an_expired_key_can_be_used_again(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("old"))
+    db.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
+
+    response = shop.hold(buyer, event.id, event.seat_ids[1:2], headers=_key("old"))
+
+    assert response.status == 200
+    assert response.header("Idempotent-Replayed") is None
+    assert db.value("SELECT expires_at > now() + interval '23 hours' FROM idempotency_keys")
+
+
+def test_keys_live_24_hours(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+
+    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("ttl"))
+
+    hours = db.value("SELECT extract(epoch FROM expires_at - created_at) / 3600 FROM idempotency_keys")
+    assert round(float(hours)) == 24
+
+
+def test_an_overlong_key_is_a_validation_error(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("k" * 256))
+
+    assert response.status == 422
+    assert db.value("SELECT count(*) FROM idempotency_keys") == 0
