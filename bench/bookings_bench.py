@@ -10,17 +10,15 @@ expiry sweep of 100,000 expired holds. Medians of RUNS runs go to bench/results/
 from __future__ import annotations
 
 import multiprocessing
-import os
 import secrets
 import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from bench.harness import bench_setup
 from bench.machine import machine_lines
 
 RUNS = 3
@@ -35,18 +33,6 @@ RESULTS = REPO_ROOT / "bench" / "results" / "bookings.md"
 BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 _fork = multiprocessing.get_context("fork")
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    from devtools.embedded_db import embedded_server, scratch_database
-
-    with (
-        tempfile.TemporaryDirectory(prefix="bookings-bench-") as folder,
-        embedded_server(Path(folder) / "pgdata", keep_data=False) as server_url,
-        scratch_database(server_url, "bookings_bench") as url,
-    ):
-        yield url
 
 
 def _seed_event(rows: int, seats_per_row: int) -> tuple[UUID, list[UUID]]:
@@ -128,7 +114,7 @@ def _invoke_on_this_thread(spec: Any, event: dict[str, Any], timeout_seconds: fl
 def _hold_through_handler(api: Any, event_id: UUID, work: list[tuple[str, list[UUID]]]) -> list[float]:
     import devtools.api_client
 
-    devtools.api_client.invoke = _invoke_on_this_thread  # type: ignore[assignment]
+    devtools.api_client.invoke = _invoke_on_this_thread
     latencies = []
     for token, seats in work:
         started = time.perf_counter()
@@ -272,29 +258,14 @@ def _append_to_benchmarks_doc(summary: dict[str, float], postgres_version: str) 
 
 
 def main() -> None:
-    with _database() as url:
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        from devtools.api_client import InProcessApi
-        from ticketing.config import get_settings
-        from ticketing.db import transaction
-        from ticketing.db.connection import close_connection
-        from ticketing.db.migrate import apply_migrations
-
-        get_settings.cache_clear()
-        apply_migrations()
-        with transaction() as tx:
-            postgres_version = str(tx.value("SHOW server_version"))
-        api = InProcessApi(REPO_ROOT / "template.yaml")
+    with bench_setup("bookings_bench") as setup:
+        api, postgres_version = setup.api, setup.postgres_version
         sweep_event, _ = _seed_event(SWEEP_ROWS, SWEEP_SEATS_PER_ROW)
         sweep_holder = _buyers(1)[0][0]
         runs = []
         for run in range(1, RUNS + 1):
             runs.append({**_hold_run(api), **_sweep_run(sweep_event, sweep_holder)})
             print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:,.2f}" for k, v in runs[-1].items()), flush=True)
-        close_connection()
     summary = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
     lines = [
         "# Bookings benchmark",

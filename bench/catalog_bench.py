@@ -5,35 +5,22 @@ and its seat map (plain, gzipped, revalidated). Medians of RUNS runs go to bench
 from __future__ import annotations
 
 import gzip
-import os
 import secrets
 import statistics
-import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.harness import bench_setup
 from bench.machine import machine_lines
 
 RUNS = 5
 ROWS, SEATS_PER_ROW = 500, 200
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "catalog.md"
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    from devtools.embedded_db import embedded_server, scratch_database
-
-    with (
-        tempfile.TemporaryDirectory(prefix="catalog-bench-") as folder,
-        embedded_server(Path(folder) / "pgdata", keep_data=False) as server_url,
-        scratch_database(server_url, "catalog_bench") as url,
-    ):
-        yield url
 
 
 def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
@@ -102,7 +89,7 @@ def _one_run(api: Any, admin: str, organizer: str, run: int) -> dict[str, float]
     assert revalidated.status == 304
     levels = {}
     for level in (1, 6, 9):
-        seconds, compressed = _timed(lambda level=level: zlib.compress(raw, level))
+        seconds, compressed = _timed(partial(zlib.compress, raw, level))
         levels[f"gzip level {level} (s)"] = seconds
         levels[f"gzip level {level} (bytes)"] = len(compressed)
     return {
@@ -131,28 +118,13 @@ def _format(name: str, values: list[float]) -> str:
 
 
 def main() -> None:
-    with _database() as url:
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
-        os.environ.setdefault("BCRYPT_ROUNDS", "4")
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        from devtools.api_client import InProcessApi
-        from ticketing.config import get_settings
-        from ticketing.db import transaction
-        from ticketing.db.connection import close_connection
-        from ticketing.db.migrate import apply_migrations
-
-        get_settings.cache_clear()
-        apply_migrations()
-        with transaction() as tx:
-            postgres_version = str(tx.value("SHOW server_version"))
-        api = InProcessApi(REPO_ROOT / "template.yaml")
+    with bench_setup("catalog_bench") as setup:
+        api, postgres_version = setup.api, setup.postgres_version
         admin, organizer = _account(api, "ADMIN"), _account(api, "ORGANIZER")
         runs = []
         for run in range(1, RUNS + 1):
             runs.append(_one_run(api, admin, organizer, run))
             print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items() if k.endswith("(s)")))
-        close_connection()
     lines = [
         "# Catalog benchmark",
         "",

@@ -62,6 +62,16 @@ _environments: dict[str, ThreadPoolExecutor] = {}
 _environments_guard = threading.Lock()
 
 
+def _forget_environments() -> None:
+    """A forked child (concurrency tests, benchmarks) inherits the executors and the guard, not their threads."""
+    global _environments_guard
+    _environments.clear()
+    _environments_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_environments)
+
+
 def _execution_environment(spec: FunctionSpec) -> ThreadPoolExecutor:
     """One worker thread per function, like one warm Lambda execution environment.
 

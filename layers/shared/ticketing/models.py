@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
@@ -14,6 +15,11 @@ class ApiModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], **fields: Any) -> Self:
+        """The model from a database row whose columns are named like its fields; `fields` add or replace."""
+        return cls.model_validate({**{name: row[name] for name in cls.model_fields if name not in fields}, **fields})
+
 
 def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -23,8 +29,6 @@ def _iso_utc(moment: datetime) -> str:
 UtcDateTime = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str)]
 # Timestamps arrive with an explicit offset (a naive time is ambiguous) and are kept in UTC.
 UtcInput = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
-
-ItemT = TypeVar("ItemT")
 
 
 class Page[ItemT](ApiModel):

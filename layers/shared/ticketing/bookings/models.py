@@ -116,17 +116,6 @@ class PaymentOut(ApiModel):
     provider: str
     reference: str | None
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PaymentOut:
-        return cls(
-            id=row["id"],
-            status=row["status"],
-            amount=row["amount"],
-            currency=row["currency"],
-            provider=row["provider"],
-            reference=row["reference"],
-        )
-
 
 class BookingOut(ApiModel):
     id: UUID
@@ -150,31 +139,9 @@ class BookingOut(ApiModel):
     def from_rows(
         cls, booking: dict[str, Any], items: list[dict[str, Any]], payment: dict[str, Any] | None
     ) -> BookingOut:
-        return cls(
-            id=booking["id"],
-            user_id=booking["user_id"],
-            event_id=booking["event_id"],
-            status=booking["status"],
-            items=[
-                BookingItemOut(
-                    seat_id=item["seat_id"],
-                    section=item["section"],
-                    row=item["row"],
-                    number=item["number"],
-                    price=item["price"],
-                )
-                for item in items
-            ],
-            subtotal=booking["subtotal"],
-            discount=booking["discount"],
-            total=booking["total"],
-            currency=booking["currency"],
-            coupon_code=booking["coupon_code"],
-            expires_at=booking["expires_at"],
-            version=booking["version"],
-            created_at=booking["created_at"],
-            confirmed_at=booking["confirmed_at"],
-            cancelled_at=booking["cancelled_at"],
+        return cls.from_row(
+            booking,
+            items=[BookingItemOut.from_row(item) for item in items],
             payment=PaymentOut.from_row(payment) if payment else None,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
@@ -62,7 +62,3 @@ class CouponOut(ApiModel):
     valid_until: UtcDateTime | None
     min_subtotal: int
     created_at: UtcDateTime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> CouponOut:
-        return cls.model_validate({name: row[name] for name in cls.model_fields})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from ticketing.models import ApiModel, UtcDateTime
@@ -15,7 +14,3 @@ class NotificationOut(ApiModel):
     body: str
     created_at: UtcDateTime
     read_at: UtcDateTime | None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> NotificationOut:
-        return cls.model_validate({name: row[name] for name in cls.model_fields})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
@@ -27,10 +27,6 @@ class ReviewOut(ApiModel):
     rating: int
     comment: str | None
     created_at: UtcDateTime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ReviewOut:
-        return cls.model_validate({name: row[name] for name in cls.model_fields})
 
 
 class ReviewPage(Page[ReviewOut]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
@@ -29,17 +29,6 @@ class UserOut(ApiModel):
     phone: str | None
     role: str
     created_at: UtcDateTime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> UserOut:
-        return cls(
-            id=row["id"],
-            email=row["email"],
-            name=row["name"],
-            phone=row["phone"],
-            role=row["role"],
-            created_at=row["created_at"],
-        )
 
 
 class ProfileUpdate(ApiModel):

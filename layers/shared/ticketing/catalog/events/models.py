@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
@@ -140,7 +141,7 @@ class EventSummary(ApiModel):
     version: int
 
     @staticmethod
-    def fields_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    def fields_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "id": row["id"],
             "title": row["title"],
@@ -158,8 +159,8 @@ class EventSummary(ApiModel):
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> EventSummary:
-        return cls(**cls.fields_from_row(row))
+    def from_row(cls, row: Mapping[str, Any], **fields: Any) -> Self:
+        return cls.model_validate({**cls.fields_from_row(row), **fields})
 
 
 class EventOut(EventSummary):
@@ -167,7 +168,7 @@ class EventOut(EventSummary):
 
     @classmethod
     def from_rows(cls, row: dict[str, Any], sections: list[dict[str, Any]]) -> EventOut:
-        return cls(**cls.fields_from_row(row), sections=[EventSectionOut(**section) for section in sections])
+        return cls.from_row(row, sections=[EventSectionOut(**section) for section in sections])
 
 
 def parse_seat_statuses(raw: str | None) -> list[SeatStatus]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,15 +76,8 @@ class SectionOut(ApiModel):
     default_price: int | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> SectionOut:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            rows=row["rows"],
-            seats_per_row=row["seats_per_row"],
-            seat_count=row["rows"] * row["seats_per_row"],
-            default_price=row["default_price"],
-        )
+    def from_row(cls, row: Mapping[str, Any], **fields: Any) -> Self:
+        return super().from_row(row, seat_count=row["rows"] * row["seats_per_row"], **fields)
 
 
 class VenueOut(ApiModel):
@@ -99,13 +93,6 @@ class VenueOut(ApiModel):
     @classmethod
     def from_rows(cls, venue: dict[str, Any], sections: list[dict[str, Any]]) -> VenueOut:
         section_models = [SectionOut.from_row(section) for section in sections]
-        return cls(
-            id=venue["id"],
-            name=venue["name"],
-            address=venue["address"],
-            city=venue["city"],
-            country=venue["country"],
-            timezone=venue["timezone"],
-            sections=section_models,
-            capacity=sum(section.seat_count for section in section_models),
+        return cls.from_row(
+            venue, sections=section_models, capacity=sum(section.seat_count for section in section_models)
         )

@@ -1,0 +1,51 @@
+"""What every benchmark starts from: its own embedded PostgreSQL, migrated, and the API invoked in-process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class BenchSetup:
+    api: Any  # devtools.api_client.InProcessApi, imported only once the environment is set
+    postgres_version: str
+
+
+@contextmanager
+def bench_setup(name: str) -> Iterator[BenchSetup]:
+    """A fresh database for one benchmark, with the settings a handler reads set before any is imported."""
+    from devtools.embedded_db import embedded_server, scratch_database
+
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{name}-") as folder,
+        embedded_server(Path(folder) / "pgdata", keep_data=False) as server_url,
+        scratch_database(server_url, name) as url,
+    ):
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+        os.environ.setdefault("BCRYPT_ROUNDS", "4")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        from devtools.api_client import InProcessApi
+        from ticketing.config import get_settings
+        from ticketing.db import transaction
+        from ticketing.db.connection import close_connection
+        from ticketing.db.migrate import apply_migrations
+
+        get_settings.cache_clear()
+        apply_migrations()
+        with transaction() as tx:
+            postgres_version = str(tx.value("SHOW server_version"))
+        try:
+            yield BenchSetup(InProcessApi(REPO_ROOT / "template.yaml"), postgres_version)
+        finally:
+            close_connection()
