@@ -7,6 +7,7 @@ Both answer the same `ApiResponse`, so a flow can be written once and run either
 
 from __future__ import annotations
 
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -29,6 +30,9 @@ class ApiResponse:
     body: bytes = field(repr=False)
 
     def json(self) -> Any:
+        """The body as JSON, decompressed first when it was sent gzip-encoded (as any HTTP client would)."""
+        if self.header("Content-Encoding") == "gzip":
+            return json.loads(gzip.decompress(self.body))
         return json.loads(self.body)
 
     @property
