@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run test test-fast lint format validate build openapi db-migrate bench clean rds-ca-bundle
+.PHONY: help venv run test test-pg15 lint format validate build openapi db-migrate bench clean rds-ca-bundle
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ run: venv ## Serve the API on http://127.0.0.1:$$PORT (embedded PostgreSQL, migr
 
 test: venv ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
 	$(BIN)/python -m pytest
+
+test-pg15: venv ## The whole suite again on PostgreSQL 15 (Debian's package; installed when missing, as root)
+	.ci/test-pg15
 
 lint: venv ## ruff and mypy
 	$(BIN)/ruff check .
