@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from bench.harness import bench_setup
-from bench.machine import machine_lines
+from bench.harness import bench_setup, write_results
 
 RUNS = 3
 CLIENTS = 4
@@ -267,7 +266,7 @@ def main() -> None:
             runs.append({**_hold_run(api), **_sweep_run(sweep_event, sweep_holder)})
             print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:,.2f}" for k, v in runs[-1].items()), flush=True)
     summary = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
-    lines = [
+    header = [
         "# Bookings benchmark",
         "",
         "`make bench` (bench/bookings_bench.py). (a) hold-seats: "
@@ -276,18 +275,9 @@ def main() -> None:
         "validation, JSON), vs the same transaction's statements on a bare connection; fresh events each time.",
         f"(b) the expiry sweep of {SWEEP_ROWS * SWEEP_SEATS_PER_ROW:,} expired holds (batches of 1,000, SKIP LOCKED).",
         f"Median of {RUNS} runs, with the range. Embedded PostgreSQL on the same machine, no network.",
-        "",
-        *machine_lines(postgres_version),
-        "",
-        "| measure | median | range |",
-        "|---|---|---|",
-        *(_format(name, [run[name] for run in runs]) for name in runs[0]),
-        "",
     ]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
+    write_results(RESULTS, header, postgres_version, [_format(name, [run[name] for run in runs]) for name in runs[0]])
     _append_to_benchmarks_doc(summary, postgres_version)
-    print(RESULTS.read_text())
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.harness import bench_setup
-from bench.machine import machine_lines
+from bench.harness import bench_setup, write_results
 
 RUNS = 5
 ROWS, SEATS_PER_ROW = 500, 200
@@ -125,24 +124,15 @@ def main() -> None:
         for run in range(1, RUNS + 1):
             runs.append(_one_run(api, admin, organizer, run))
             print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items() if k.endswith("(s)")))
-    lines = [
+    header = [
         "# Catalog benchmark",
         "",
         f"`make bench` (bench/catalog_bench.py): a {ROWS} x {SEATS_PER_ROW} section ({ROWS * SEATS_PER_ROW:,} seats)",
         "and an event on it, through the real Lambda handlers in-process (template routing, proxy events,",
         "embedded PostgreSQL on the same machine, no network). Median of "
         f"{RUNS} runs, with the range. Sizes are of one map.",
-        "",
-        *machine_lines(postgres_version),
-        "",
-        "| measure | median | range |",
-        "|---|---|---|",
-        *(_format(name, [run[name] for run in runs]) for name in runs[0]),
-        "",
     ]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(RESULTS.read_text())
+    write_results(RESULTS, header, postgres_version, [_format(name, [run[name] for run in runs]) for name in runs[0]])
 
 
 if __name__ == "__main__":

@@ -49,3 +49,22 @@ def bench_setup(name: str) -> Iterator[BenchSetup]:
             yield BenchSetup(InProcessApi(REPO_ROOT / "template.yaml"), postgres_version)
         finally:
             close_connection()
+
+
+def write_results(path: Path, header: list[str], postgres_version: str, table_rows: list[str]) -> None:
+    """A results file: what was measured and how, the machine, then the `measure | median | range` table."""
+    from bench.machine import machine_lines
+
+    lines = [
+        *header,
+        "",
+        *machine_lines(postgres_version),
+        "",
+        "| measure | median | range |",
+        "|---|---|---|",
+        *table_rows,
+        "",
+    ]
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(lines))
+    print(path.read_text())
