@@ -13,7 +13,7 @@ from ticketing.catalog.events import service
 from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate
 from ticketing.config import get_settings
 from ticketing.http.paging import PageNumber, PageSize, page_offset
-from ticketing.http.representation import json_representation
+from ticketing.http.representation import if_none_match_versions, json_representation
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import MaybeUser, OrganizerOrAdmin
 from ticketing.models import Page, UtcInput
@@ -63,11 +63,18 @@ def get_seat_map(
     section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
     status: Annotated[str | None, Query(max_length=100, description="AVAILABLE, HELD, BOOKED; comma-separated")] = None,
 ) -> Response[str | None]:
-    seat_map = seat_maps.seat_map(caller, event_id, section_id=section_id, status=status)
+    headers = app.current_event.headers
+    seat_map = seat_maps.seat_map(
+        caller,
+        event_id,
+        section_id=section_id,
+        status=status,
+        known_versions=if_none_match_versions(headers.get("If-None-Match")),
+    )
     return json_representation(
         seat_map.json,
-        accept_encoding=app.current_event.headers.get("Accept-Encoding"),
-        if_none_match=app.current_event.headers.get("If-None-Match"),
+        version=seat_map.version,
+        accept_encoding=headers.get("Accept-Encoding"),
         cache_control=seat_map.cache_control,
         max_response_bytes=get_settings().max_response_bytes,
         too_large=seat_maps.too_large,

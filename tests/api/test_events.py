@@ -599,15 +599,25 @@ def test_counts_show_the_buyers_view_of_holds(api: Any, accounts: Any, catalog: 
     _hold(db, event.seat_ids[0], buyer.id, minutes=5)
     _hold(db, event.seat_ids[1], buyer.id, minutes=-1)
     _pending_booking(db, event, event.seat_ids[2], buyer.id)
-    db.execute(
-        "UPDATE event_seats SET held_until = now() - interval '1 minute' WHERE id = :seat", seat=event.seat_ids[2]
-    )
 
     response = api.get(f"{EVENTS}/{event.id}")
 
     assert response.status == 200
-    # Seat 0 is held live; seat 1's hold expired (available); seat 2 belongs to a PENDING booking (held).
+    # Seat 0 is held live; seat 1's hold expired (available); seat 2 belongs to a live PENDING booking (held).
     assert [(s["available"], s["held"], s["booked"]) for s in response.json()["sections"]] == [(3, 2, 0)]
+
+
+def test_seats_of_a_pending_booking_past_its_payment_window_count_as_available(
+    api: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    event = catalog.event(rows=1, seats_per_row=2)
+    _pending_booking(db, event, event.seat_ids[0], accounts.create("USER").id)
+    db.execute("UPDATE bookings SET expires_at = now() - interval '1 second'")
+    db.execute("UPDATE event_seats SET held_until = now() - interval '1 second' WHERE id = :id", id=event.seat_ids[0])
+
+    response = api.get(f"{EVENTS}/{event.id}")
+
+    assert [(s["available"], s["held"], s["booked"]) for s in response.json()["sections"]] == [(2, 0, 0)]
 
 
 def test_an_event_reads_with_the_spec_fields(api: Any, catalog: Any) -> None:

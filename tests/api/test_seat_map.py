@@ -67,7 +67,7 @@ def test_the_map_lists_sections_rows_and_seats_in_order(api: Any, catalog: Any) 
     assert body["counts"] == {"available": 6, "held": 0, "booked": 0}
 
 
-def test_an_expired_hold_shows_available_and_a_pending_booking_stays_held(
+def test_an_expired_hold_shows_available_next_to_live_holds_and_booked_seats(
     api: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
     event = catalog.event(rows=1, seats_per_row=4)
@@ -237,6 +237,29 @@ def test_the_etag_changes_when_a_hold_expires(api: Any, accounts: Any, catalog: 
 
     assert response.status == 200
     assert _statuses(response.json())[event.seat_ids[0]] == "AVAILABLE"
+
+
+def test_the_etag_of_a_filtered_map_never_revalidates_the_full_map(api: Any, catalog: Any) -> None:
+    event = catalog.event()
+    filtered_etag = api.get(_seats(event), query={"status": "HELD"}).header("ETag")
+
+    response = api.get(_seats(event), headers={"If-None-Match": filtered_etag})
+
+    assert response.status == 200
+    assert len(_statuses(response.json())) == len(event.seat_ids)
+
+
+def test_the_etag_changes_when_the_event_changes_though_no_seat_does(api: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event()
+    etag = api.get(_seats(event)).header("ETag")
+    # What a price change on a draft does: new prices and a new event version.
+    db.execute("UPDATE event_sections SET price = 3000 WHERE event_id = :id", id=event.id)
+    db.execute("UPDATE events SET version = version + 1 WHERE id = :id", id=event.id)
+
+    response = api.get(_seats(event), headers={"If-None-Match": etag})
+
+    assert response.status == 200
+    assert response.json()["sections"][0]["price"] == 3000
 
 
 def test_a_gzipped_304_works_with_the_same_etag(api: Any, catalog: Any) -> None:

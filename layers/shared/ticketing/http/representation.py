@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -20,8 +19,14 @@ from ticketing.errors import DomainError
 GZIP_LEVEL = 6
 
 
-def strong_etag(body: str) -> str:
-    return '"' + hashlib.sha256(body.encode("utf-8")).hexdigest()[:32] + '"'
+def strong_etag(version: str) -> str:
+    return f'"{version}"'
+
+
+def if_none_match_versions(if_none_match: str | None) -> frozenset[str]:
+    """The versions named by If-None-Match, compared weakly (RFC 9110 §13.1.2: W/ prefixes are ignored)."""
+    tags = (tag.strip().removeprefix("W/").strip('"') for tag in (if_none_match or "").split(","))
+    return frozenset(tag for tag in tags if tag)
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -39,32 +44,23 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored."""
-    if not if_none_match:
-        return False
-    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates
-
-
 def _escaped_size(encoded: bytes) -> int:
     # Inside the Lambda response envelope every quote and backslash of the body gains a backslash.
     return len(encoded) + encoded.count(b'"') + encoded.count(b"\\")
 
 
 def json_representation(
-    body: str,
+    body: str | None,
     *,
+    version: str,
     accept_encoding: str | None,
-    if_none_match: str | None,
     cache_control: str,
     max_response_bytes: int,
     too_large: Callable[[int], DomainError],
 ) -> Response[str | None]:
-    """The 200, 304 or (raised by `too_large(size)`) 413 answer for a JSON document `body`."""
-    etag = strong_etag(body)
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-    if etag_matches(if_none_match, etag):
+    """The 200, 304 (`body` None: the client has `version`) or, raised by `too_large(size)`, 413 answer."""
+    headers = {"ETag": strong_etag(version), "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if body is None:
         return Response(status_code=304, headers=headers)
     encoded = body.encode("utf-8")
     if accepts_gzip(accept_encoding):

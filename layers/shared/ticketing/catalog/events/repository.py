@@ -19,10 +19,11 @@ _EVENT_FROM = "events e JOIN venues v ON v.id = e.venue_id"
 
 # The buyer's view of a seat: a hold past its expiry that no booking protects is available again,
 # whether or not the expiry job has run yet. A seat in a PENDING booking stays held until the booking ends.
-EFFECTIVE_STATUS = (
-    "CASE WHEN es.status = 'HELD' AND es.booking_id IS NULL AND es.held_until <= now()"
-    " THEN 'AVAILABLE' ELSE es.status END"
-)
+# A hold past its expiry is AVAILABLE whether or not the expiry job has run. That includes the seats of a
+# PENDING booking past its payment window (their held_until is the booking's expiresAt): hold-seats frees them.
+EFFECTIVE_STATUS = "CASE WHEN es.status = 'HELD' AND es.held_until <= now() THEN 'AVAILABLE' ELSE es.status END"
+# Over rows `seat(id, status)`: AVAILABLE, HELD and BOOKED differ in their first letter.
+_STATE_FINGERPRINT = "md5(coalesce(string_agg(left(status, 1), '' ORDER BY id), ''))"
 
 _EDITABLE_FIELDS = (
     "venue_id",
@@ -197,38 +198,57 @@ def list_events(
     return rows, total
 
 
-def seat_map_json(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID], statuses: Sequence[str]) -> str:
-    """The seat map of SPEC §3 as JSON text, aggregated in PostgreSQL in one query.
+def seat_map_json(
+    tx: Session, event_id: UUID, *, section_ids: Sequence[UUID], statuses: Sequence[str]
+) -> tuple[str, str]:
+    """The seat map of SPEC §3 as JSON text, aggregated in PostgreSQL in one query, with its seat-state
+    fingerprint (see `seat_state_fingerprint`) taken from the same snapshot.
 
     Sections and rows keep their venue order, seats their number; rows without a listed seat are left out.
     `counts` are over all seats of the given sections, whatever `statuses` lists.
     """
+    found = tx.row(
+        f"WITH seat AS ("
+        f"  SELECT es.id, es.section_id, vs.row_index, vs.row_label, vs.number, {EFFECTIVE_STATUS} AS status"
+        f"  FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
+        f"  WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))"
+        f"), seat_row AS MATERIALIZED ("
+        f"  SELECT section_id, row_index, json_build_object('label', row_label, 'seats',"
+        f"   json_agg(json_build_object('id', id, 'number', number, 'status', status) ORDER BY number)) AS doc"
+        f"  FROM seat WHERE status = ANY(CAST(:statuses AS text[]))"
+        f"  GROUP BY section_id, row_index, row_label"
+        f") SELECT json_build_object("
+        f"  'eventId', CAST(:event_id AS uuid),"
+        f"  'sections', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'price', p.price,"
+        f"     'rows', (SELECT coalesce(json_agg(r.doc ORDER BY r.row_index), '[]')"
+        f"              FROM seat_row r WHERE r.section_id = s.id))"
+        f"    ORDER BY s.created_at, lower(s.name), s.id), '[]')"
+        f"   FROM event_sections p JOIN sections s ON s.id = p.section_id"
+        f"   WHERE p.event_id = :event_id AND p.section_id = ANY(CAST(:section_ids AS uuid[]))),"
+        f"  'counts', (SELECT json_build_object("
+        f"    'available', count(*) FILTER (WHERE status = 'AVAILABLE'),"
+        f"    'held', count(*) FILTER (WHERE status = 'HELD'),"
+        f"    'booked', count(*) FILTER (WHERE status = 'BOOKED')) FROM seat)"
+        f")::text AS document,"
+        f" (SELECT {_STATE_FINGERPRINT} FROM seat) AS fingerprint",
+        event_id=event_id,
+        section_ids=[str(section_id) for section_id in section_ids],
+        statuses=list(statuses),
+    )
+    assert found is not None
+    return str(found["document"]), str(found["fingerprint"])
+
+
+def seat_state_fingerprint(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]) -> str:
+    """A hash of every seat's effective status in id order: it changes exactly when the buyer's view does.
+
+    Much cheaper than the map itself (no join, no JSON), so a client polling with If-None-Match costs little.
+    """
     return str(
         tx.value(
-            f"WITH seat AS ("
-            f"  SELECT es.id, es.section_id, vs.row_index, vs.row_label, vs.number, {EFFECTIVE_STATUS} AS status"
-            f"  FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
-            f"  WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))"
-            f"), seat_row AS MATERIALIZED ("
-            f"  SELECT section_id, row_index, json_build_object('label', row_label, 'seats',"
-            f"   json_agg(json_build_object('id', id, 'number', number, 'status', status) ORDER BY number)) AS doc"
-            f"  FROM seat WHERE status = ANY(CAST(:statuses AS text[]))"
-            f"  GROUP BY section_id, row_index, row_label"
-            f") SELECT json_build_object("
-            f"  'eventId', CAST(:event_id AS uuid),"
-            f"  'sections', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'price', p.price,"
-            f"     'rows', (SELECT coalesce(json_agg(r.doc ORDER BY r.row_index), '[]')"
-            f"              FROM seat_row r WHERE r.section_id = s.id))"
-            f"    ORDER BY s.created_at, lower(s.name), s.id), '[]')"
-            f"   FROM event_sections p JOIN sections s ON s.id = p.section_id"
-            f"   WHERE p.event_id = :event_id AND p.section_id = ANY(CAST(:section_ids AS uuid[]))),"
-            f"  'counts', (SELECT json_build_object("
-            f"    'available', count(*) FILTER (WHERE status = 'AVAILABLE'),"
-            f"    'held', count(*) FILTER (WHERE status = 'HELD'),"
-            f"    'booked', count(*) FILTER (WHERE status = 'BOOKED')) FROM seat)"
-            f")::text",
+            f"SELECT {_STATE_FINGERPRINT} FROM (SELECT es.id, {EFFECTIVE_STATUS} AS status FROM event_seats es"
+            " WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))) AS seat",
             event_id=event_id,
             section_ids=[str(section_id) for section_id in section_ids],
-            statuses=list(statuses),
         )
     )
