@@ -102,18 +102,7 @@ def _buyers(count: int) -> list[tuple[UUID, str]]:
     return [(user_id, issue_access_token(Principal(user_id=user_id, role=Role.USER))) for user_id in ids]
 
 
-def _invoke_on_this_thread(spec: Any, event: dict[str, Any], timeout_seconds: float) -> Any:
-    """devtools.server.invoke without its thread per call, which would open a connection per request."""
-    from devtools.lambda_context import LambdaContext
-    from devtools.lambda_loader import load_handler
-
-    return load_handler(spec)(event, LambdaContext(spec.logical_id, spec.memory_size, spec.timeout))
-
-
 def _hold_through_handler(api: Any, event_id: UUID, work: list[tuple[str, list[UUID]]]) -> list[float]:
-    import devtools.api_client
-
-    devtools.api_client.invoke = _invoke_on_this_thread
     latencies = []
     for token, seats in work:
         started = time.perf_counter()

@@ -13,7 +13,11 @@ from ticketing.db import transaction
 from ticketing.db.connection import close_connection
 from ticketing.errors import DomainError
 
-pytestmark = pytest.mark.concurrency
+pytestmark = [
+    pytest.mark.concurrency,
+    # The parent has idle helper threads; a forked child only uses threads it starts itself.
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
 
 CONTENDERS = 12
 

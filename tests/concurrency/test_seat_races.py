@@ -24,16 +24,6 @@ pytestmark = [
 _fork = multiprocessing.get_context("fork")
 
 
-def _invoke_on_this_thread(spec: Any, event: dict[str, Any], timeout_seconds: float) -> Any:
-    """Like devtools.server.invoke, minus its thread per invocation: a thread per request would open a new
-    database connection per request (connections are per thread), and a busy worker would run PostgreSQL out
-    of connections. One thread per process is one Lambda execution environment reusing its connection."""
-    from devtools.lambda_context import LambdaContext
-    from devtools.lambda_loader import load_handler
-
-    return load_handler(spec)(event, LambdaContext(spec.logical_id, spec.memory_size, spec.timeout))
-
-
 def _in_processes(target: Callable[..., Any], args_list: list[tuple[Any, ...]], timeout: float = 60) -> list[Any]:
     """Runs target(*args) in one forked process each, all released at once; answers their results in order."""
     from ticketing.db.connection import close_connection
@@ -44,9 +34,6 @@ def _in_processes(target: Callable[..., Any], args_list: list[tuple[Any, ...]], 
     start = _fork.Barrier(len(args_list))
 
     def child(index: int, args: tuple[Any, ...]) -> None:
-        import devtools.api_client
-
-        devtools.api_client.invoke = _invoke_on_this_thread  # type: ignore[assignment]
         try:
             start.wait(timeout)
             results.put((index, "ok", target(*args)))
