@@ -52,7 +52,28 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
         if function.api_events:
             merge.add_schema(resolver_schema(function))
     schema: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    _describe_errors(schema)
     return schema
+
+
+def _describe_errors(schema: dict[str, Any]) -> None:
+    """Documents our error envelope (ticketing.http.responses) where Powertools documents its own 422 shape."""
+    from ticketing.http.responses import ErrorResponse
+
+    error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorResponse"] = error_schema
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        components.pop(name, None)
+    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses["422"] = {"description": "VALIDATION_ERROR (wrong type, missing or unknown field)", **error_ref}
+            responses["default"] = {"description": "Any other error (SPEC §2 status codes)", **error_ref}
 
 
 def main() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from pydantic import BaseModel, Field
 
 SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
@@ -22,8 +22,20 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["SEATS_UNAVAILABLE"])
+    message: str = Field(description="A human sentence.")
+    details: dict[str, Any] = Field(default_factory=dict, examples=[{"seatIds": ["…"]}])
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer (SPEC §2): never a stack trace; a 500 carries `details.requestId`."""
+
+    error: ErrorDetail
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> str:
-    return json.dumps({"error": {"code": code, "message": message, "details": details or {}}})
+    return ErrorResponse(error=ErrorDetail(code=code, message=message, details=details or {})).model_dump_json()
 
 
 def error_response(
