@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,14 @@ def test_publishing_and_sending_are_scoped_to_the_bus_and_the_sender() -> None:
     assert {"OutboxPublisherFunction", "BookingsFunction", "ExpiryFunction", "EventsFunction"} <= publishers
     assert ses_statements
     assert all("identity/" in str(statement["Resource"]) for statement in ses_statements)
+
+
+@pytest.mark.parametrize("response_type", ["THROTTLED", "QUOTA_EXCEEDED"])
+def test_throttled_clients_get_the_spec_429_with_retry_after(response_type: str) -> None:
+    [api] = of_type("AWS::Serverless::Api").values()
+    response = api["Properties"]["GatewayResponses"][response_type]
+
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+    assert response["StatusCode"] == "429"
+    assert body["error"]["code"] == "RATE_LIMITED"
+    assert int(response["ResponseParameters"]["Headers"]["Retry-After"].strip("'")) >= 1

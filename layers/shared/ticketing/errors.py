@@ -94,11 +94,6 @@ class ValidationFailed(DomainError):
         return cls(message, code=code, details={"fields": [{"field": field, "message": message}]})
 
 
-class RateLimited(DomainError):
-    status = 429
-    code = "RATE_LIMITED"
-
-
 class ServiceUnavailable(DomainError):
     status = 503
     code = "SERVICE_UNAVAILABLE"
