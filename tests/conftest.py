@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -108,16 +107,10 @@ def api(db: Database, in_process_api: Any) -> Any:
 @pytest.fixture(scope="session")
 def http_server(database_url: str) -> Iterator[str]:
     """The local runner serving template.yaml on a free loopback port."""
-    from devtools.sam_template import load_template
-    from devtools.server import create_server
+    from devtools.run_api import running_api
 
-    server = create_server(load_template(TEMPLATE), "127.0.0.1", 0, request_log=lambda line: None)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
+    with running_api(TEMPLATE) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import argparse
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -52,6 +53,23 @@ def serve(
         server.shutdown()
         server.server_close()
         logger.info("Stopped")
+
+
+@contextmanager
+def running_api(template_path: Path | str, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """The runner serving ``template_path`` in the background (no scheduler); yields its base URL.
+
+    Tests, benchmarks and the fuzzer start the API through this one door, whatever the runner does inside.
+    """
+    server = create_server(load_template(template_path), host, port, request_log=lambda line: None)
+    thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
+    thread.start()
+    bound_host, bound_port = server.server_address[:2]
+    try:
+        yield f"http://{bound_host}:{bound_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _stop_on_sigterm(stop: threading.Event) -> Callable[[], None]:
