@@ -44,7 +44,7 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
     merge = OpenAPIMerge(
         title="Ticket booking API",
         version="1.0.0",
-        description="Sells reserved seats exactly once. Contract: shared/SPEC.md.",
+        description="Sells reserved seats exactly once. Conventions: docs/api.md; error codes: docs/errors.md.",
         security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
         on_conflict="error",
     )
@@ -73,7 +73,7 @@ def _describe_errors(schema: dict[str, Any]) -> None:
                 continue
             responses = operation.setdefault("responses", {})
             responses["422"] = {"description": "VALIDATION_ERROR (wrong type, missing or unknown field)", **error_ref}
-            responses["default"] = {"description": "Any other error (SPEC §2 status codes)", **error_ref}
+            responses["default"] = {"description": "Any other error (status and code: see docs/errors.md)", **error_ref}
 
 
 def main() -> None:

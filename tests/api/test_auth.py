@@ -1,4 +1,4 @@
-"""SPEC §3 Auth: register, login, refresh-token rotation, logout."""
+"""Auth (docs/api.md): register, login, refresh-token rotation, logout."""
 
 from __future__ import annotations
 

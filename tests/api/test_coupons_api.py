@@ -1,4 +1,4 @@
-"""SPEC §3 Coupons: POST /api/coupons and GET /api/coupons."""
+"""Coupons (docs/api.md): POST /api/coupons and GET /api/coupons."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3 Events: create, update, publish, cancel, list and read events, with who may do and see what."""
+"""Events (docs/api.md): create, update, publish, cancel, list and read events, with who may do and see what."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §2 conventions that hold for every endpoint: error shapes, limits, headers, tokens."""
+"""Conventions that hold for every endpoint (docs/api.md, docs/errors.md): error shapes, limits, headers, tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3 Users: GET /api/users/notifications and POST /api/users/notifications/{id}/read."""
+"""Users (docs/api.md): GET /api/users/notifications and POST /api/users/notifications/{id}/read."""
 
 from __future__ import annotations
 

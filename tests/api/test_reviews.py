@@ -1,4 +1,4 @@
-"""SPEC §3 Events: GET and POST /api/events/{id}/reviews."""
+"""Events (docs/api.md): GET and POST /api/events/{id}/reviews."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3 seat map: every seat with its effective status, filters, gzip, ETag/304 and the size limit."""
+"""The seat map (docs/api.md): every seat with its effective status, filters, gzip, ETag/304 and the size limit."""
 
 from __future__ import annotations
 

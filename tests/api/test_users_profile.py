@@ -1,4 +1,4 @@
-"""SPEC §3 Users: profile and password."""
+"""Users (docs/api.md): profile and password."""
 
 from __future__ import annotations
 

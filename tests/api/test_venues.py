@@ -1,4 +1,4 @@
-"""SPEC §3 Venues: browse, create and update venues; add sections with their seats."""
+"""Venues (docs/api.md): browse, create and update venues; add sections with their seats."""
 
 from __future__ import annotations
 

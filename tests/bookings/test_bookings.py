@@ -1,4 +1,4 @@
-"""SPEC §3 Bookings / §4.2, §4.4: create, get, list and cancel bookings."""
+"""Bookings (docs/booking-lifecycle.md): create, get, list and cancel bookings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3 Events, cancel: what an event's cancellation does to its holds and bookings."""
+"""Cancelling an event (docs/booking-lifecycle.md): what an event's cancellation does to its holds and bookings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4.5: the expiry job (ExpiryFunction, an EventBridge scheduled Lambda)."""
+"""Expiry (docs/booking-lifecycle.md): the expiry job (ExpiryFunction, an EventBridge scheduled Lambda)."""
 
 from __future__ import annotations
 

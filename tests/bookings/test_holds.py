@@ -1,4 +1,4 @@
-"""SPEC §3 Bookings / §4.1: hold-seats, release-seats, extend-hold, hold-status."""
+"""Holds (docs/booking-lifecycle.md): hold-seats, release-seats, extend-hold, hold-status."""
 
 from __future__ import annotations
 

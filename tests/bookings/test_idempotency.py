@@ -1,4 +1,4 @@
-"""SPEC §3 Bookings: `Idempotency-Key` on hold-seats, create, confirm and cancel."""
+"""Bookings (docs/api.md): `Idempotency-Key` on hold-seats, create, confirm and cancel."""
 
 from __future__ import annotations
 

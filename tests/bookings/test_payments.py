@@ -1,4 +1,4 @@
-"""SPEC §4.3: confirm a booking with payment through the test-mode provider."""
+"""Confirm (docs/booking-lifecycle.md): confirm a booking with payment through the test-mode provider."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4 invariants hold in the database itself, whatever the code does."""
+"""The invariants of docs/booking-lifecycle.md hold in the database itself, whatever the code does."""
 
 from __future__ import annotations
 

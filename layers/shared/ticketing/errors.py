@@ -1,4 +1,4 @@
-"""Domain errors. Each carries the HTTP status and error code of SPEC §2, so one handler maps them all."""
+"""Domain errors. Each carries the HTTP status and error code of docs/errors.md, so one handler maps them all."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What happens to bookings when an event is cancelled (SPEC §3 Events, cancel).
+"""What happens to bookings when an event is cancelled (see docs/booking-lifecycle.md).
 
 Called after the event's status change to CANCELLED has committed: from then on no hold, booking or confirm
 for the event can succeed (create and confirm read the event under FOR SHARE, so any still in flight finished

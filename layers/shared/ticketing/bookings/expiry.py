@@ -1,4 +1,5 @@
-"""The expiry sweep (SPEC §4.5): frees expired holds, expires unpaid bookings, forgets old idempotency keys.
+"""The expiry sweep (docs/booking-lifecycle.md): frees expired holds, expires unpaid bookings, forgets old
+idempotency keys.
 
 Every batch is its own short transaction that takes rows with `FOR UPDATE SKIP LOCKED`, so the sweep never
 waits for live traffic, live traffic never waits long for it, and two sweeps at once split the work instead

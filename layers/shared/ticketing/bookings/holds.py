@@ -1,4 +1,4 @@
-"""Seat holds (SPEC §4.1): where a hold is placed, released and extended, and what the caller holds.
+"""Seat holds (docs/booking-lifecycle.md): where a hold is placed, released and extended, and what the caller holds.
 
 A hold is one transaction that locks the requested seat rows in ascending id order with
 `FOR UPDATE NOWAIT`: a seat another request is locking right now is 409 SEATS_LOCKED at once, never a

@@ -1,4 +1,4 @@
-"""Request and response bodies of /api/bookings (SPEC §3 Bookings)."""
+"""Request and response bodies of /api/bookings (see docs/api.md)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def database_now(tx: Session) -> datetime:
 
 
 def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row | None:
-    """The event with its `on_sale` flag (SPEC §3). `share_lock` keeps its status from changing until commit."""
+    """The event with its `on_sale` flag (docs/api.md). `share_lock` keeps its status from changing until commit."""
     lock = " FOR SHARE" if share_lock else ""
     return tx.row(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = :id{lock}", id=event_id)
 
@@ -246,7 +246,8 @@ def find_booking(tx: Session, booking_id: UUID, *, for_update: bool = False) -> 
 
 
 def confirm_booking(tx: Session, booking_id: UUID, version: int) -> Row | None:
-    """The optimistic step of SPEC §4.3: only the expected, still PENDING, unexpired version moves on."""
+    """The optimistic confirm (docs/booking-lifecycle.md): only the expected, still PENDING, unexpired version
+    moves on."""
     return tx.row(
         "UPDATE bookings SET status = 'CONFIRMED', version = version + 1, confirmed_at = now(), updated_at = now()"
         " WHERE id = :id AND version = :version AND status = 'PENDING' AND expires_at > now()"

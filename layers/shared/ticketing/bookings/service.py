@@ -1,4 +1,4 @@
-"""Bookings (SPEC §4.2-§4.4): create from the caller's holds, confirm with payment, cancel, read.
+"""Bookings (docs/booking-lifecycle.md): create from the caller's holds, confirm with payment, cancel, read.
 
 State changes are version-checked: confirm is the optimistic `UPDATE ... WHERE version = :v AND status =
 'PENDING' AND expires_at > now()`, so a confirm racing another confirm, a cancel or the expiry job has

@@ -1,1 +1,1 @@
-"""The catalog of SPEC §3: venues with their sections and seats, events with their seat inventory."""
+"""The catalog (docs/api.md): venues with their sections and seats, events with their seat inventory."""

@@ -1,4 +1,4 @@
-"""The `?page=&pageSize=` query parameters of every paged list (SPEC §2), as handler parameter types."""
+"""The `?page=&pageSize=` query parameters of every paged list (docs/api.md), as handler parameter types."""
 
 from __future__ import annotations
 

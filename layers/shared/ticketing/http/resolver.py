@@ -1,4 +1,4 @@
-"""Builds the API Gateway REST resolver every function uses, with the error contract of SPEC §2."""
+"""Builds the API Gateway REST resolver every function uses, with the error contract of docs/errors.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The error body of SPEC §2 and the headers every response carries."""
+"""The error body of docs/errors.md and the headers every response carries."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every error answer (SPEC §2): never a stack trace; a 500 carries `details.requestId`."""
+    """Every error answer (docs/errors.md): never a stack trace; a 500 carries `details.requestId`."""
 
     error: ErrorDetail
 

@@ -1,4 +1,4 @@
-"""The `user` shape of SPEC §3 and the profile inputs."""
+"""The `user` shape of docs/api.md and the profile inputs."""
 
 from __future__ import annotations
 

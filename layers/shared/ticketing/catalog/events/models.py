@@ -1,4 +1,4 @@
-"""The event shapes of SPEC §3 and their inputs."""
+"""The event shapes of docs/api.md and their inputs."""
 
 from __future__ import annotations
 

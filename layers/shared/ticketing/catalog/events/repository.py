@@ -201,7 +201,7 @@ def list_events(
 def seat_map_json(
     tx: Session, event_id: UUID, *, section_ids: Sequence[UUID], statuses: Sequence[str]
 ) -> tuple[str, str]:
-    """The seat map of SPEC §3 as JSON text, aggregated in PostgreSQL in one query, with its seat-state
+    """The seat map of docs/api.md as JSON text, aggregated in PostgreSQL in one query, with its seat-state
     fingerprint (see `seat_state_fingerprint`) taken from the same snapshot.
 
     Sections and rows keep their venue order, seats their number; rows without a listed seat are left out.

@@ -1,4 +1,4 @@
-"""The venue and section shapes of SPEC §3 and their inputs."""
+"""The venue and section shapes of docs/api.md and their inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- The whole data model of SPEC §3-§4. Invariants live here as constraints, not only in code.
+-- The whole data model (docs/booking-lifecycle.md). Invariants live here as constraints, not only in code.
 -- Compatible with PostgreSQL 15 (Aurora 15/16/17): gen_random_uuid() is core since 13; no extensions.
 
 CREATE TABLE users (
