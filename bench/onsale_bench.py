@@ -436,6 +436,11 @@ def _write(http_run: Outcome, raw_run: Outcome, raw_clients: int, postgres_versi
         f"Through the runner: {ratio:.2f} of the raw-SQL ceiling's purchases per second; "
         f"{len(http_run.tally.connection_errors)} connection errors; {http_run.oversold} oversold."
     )
+    if http_run.tally.connection_errors:
+        summary += (
+            " A connection error is a buyer whose connection the runner refused or reset (a listen backlog"
+            " smaller than the crowd): that buyer bought nothing."
+        )
     header = [
         "# On-sale benchmark",
         "",
