@@ -3,11 +3,12 @@
 Every subject is imported RUNS times, each time in a new Python process, round-robin so that the floor and
 the functions share the machine's moments. A child times only the import (and, for the floor, building
 `APIGatewayRestResolver(enable_validation=True)`), not the interpreter's start, in wall and CPU time, and
-reports which heavy modules it loaded. Children see only the packages the shared layer ships (layers/shared/requirements.txt and
-what those require): the dev environment's extras, such as moto's `cryptography`, which PyJWT would load
-when present, are hidden as they are absent in Lambda. Tracing is off as everywhere but Lambda; one extra row
-imports BookingsFunction as Lambda initialises it with tracing on (paid once per snapshot under SnapStart).
-Medians and ratios go to bench/results/coldstart.md and docs/benchmarks.md.
+reports which heavy modules it loaded. Children see only the packages the shared layer ships
+(layers/shared/requirements.txt and what those require): the dev environment's extras, such as moto's
+`cryptography`, which PyJWT would load when present, are hidden as they are absent in Lambda. Tracing is
+off as everywhere but Lambda; one extra row imports BookingsFunction as Lambda initialises it with tracing
+on (paid once per snapshot under SnapStart). Medians and ratios go to bench/results/coldstart.md and
+docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class Tally:
     """What the crowd did, shared by its threads (appends are atomic under the GIL)."""
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: {step: [] for step in STEPS})
-    conflicts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    conflicts: list[str] = field(default_factory=list)  # the step of each 409
     purchases: list[int] = field(default_factory=list)  # seats per confirmed purchase
     gave_up: list[str] = field(default_factory=list)  # the step a buyer stopped at
     connection_errors: list[str] = field(default_factory=list)
@@ -61,7 +61,7 @@ class Tally:
     def absorb(self, other: Tally) -> None:
         for step in STEPS:
             self.latencies[step] += other.latencies[step]
-            self.conflicts[step] += other.conflicts[step]
+        self.conflicts += other.conflicts
         self.purchases += other.purchases
         self.gave_up += other.gave_up
         self.connection_errors += other.connection_errors
@@ -84,13 +84,13 @@ def _pairs(seats: list[UUID], buyers: int) -> list[list[UUID]]:
     return [front[i : i + SEATS_PER_BUYER] for i in range(0, len(front) - SEATS_PER_BUYER + 1, SEATS_PER_BUYER)]
 
 
-def _with_retries(tally: Tally, step: str, attempt: Callable[[int], Any]) -> Any:
-    for number in range(MAX_ATTEMPTS):
+def _with_retries(tally: Tally, step: str, attempt: Callable[[], Any]) -> Any:
+    for _ in range(MAX_ATTEMPTS):
         started = time.perf_counter()
         try:
-            return attempt(number)
+            return attempt()
         except Retry:
-            tally.conflicts[step] += 1
+            tally.conflicts.append(step)
         finally:
             tally.latencies[step].append(time.perf_counter() - started)
     tally.gave_up.append(step)
@@ -124,12 +124,12 @@ class HttpBuyer:
     def buy(self, event_id: UUID, pairs: list[list[UUID]]) -> None:
         rng = random.Random(self._buyer.rng_seed)
 
-        def hold(_: int) -> list[UUID]:
+        def hold() -> list[UUID]:
             pair = rng.choice(pairs)
             self._post("/api/bookings/hold-seats", {"eventId": str(event_id), "seatIds": [str(s) for s in pair]}, 200)
             return pair
 
-        def create(_: int) -> dict[str, Any]:
+        def create() -> dict[str, Any]:
             return self._post("/api/bookings/create", {"eventId": str(event_id)}, 201)
 
         try:
@@ -141,7 +141,7 @@ class HttpBuyer:
             confirmed = _with_retries(
                 self._tally,
                 "confirm",
-                lambda _: self._post(f"/api/bookings/{booking['id']}/confirm", confirm_body, 200),
+                lambda: self._post(f"/api/bookings/{booking['id']}/confirm", confirm_body, 200),
             )
             if confirmed:
                 self._tally.purchases.append(len(pair))
@@ -164,7 +164,7 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
 
     rng = random.Random(buyer.rng_seed)
 
-    def hold(_: int) -> list[UUID]:
+    def hold() -> list[UUID]:
         pair: list[UUID] = sorted(rng.choice(pairs))
         with transaction() as tx:
             repo.find_event(tx, event_id)
@@ -178,7 +178,7 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
             repo.earliest_hold_expiry(tx, pair)
         return pair
 
-    def create(_: int) -> dict[str, Any]:
+    def create() -> dict[str, Any]:
         with transaction() as tx:
             event = repo.find_event(tx, event_id, share_lock=True)
             seats = repo.lock_own_holds(tx, buyer.user_id, event_id, live_only=True)
@@ -218,12 +218,12 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
             )
         return confirmed
 
-    def as_retry(step: Callable[[int], Any]) -> Callable[[int], Any]:
+    def as_retry(step: Callable[[], Any]) -> Callable[[], Any]:
         """A Conflict (a NOWAIT lock found taken) is the raw form of the API's 409."""
 
-        def attempt(number: int) -> Any:
+        def attempt() -> Any:
             try:
-                return step(number)
+                return step()
             except Conflict as error:
                 raise Retry from error
 
@@ -231,7 +231,7 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
 
     pair = _with_retries(tally, "hold", as_retry(hold))
     booking = pair and _with_retries(tally, "create", as_retry(create))
-    if booking and _with_retries(tally, "confirm", as_retry(lambda _: confirm(booking))):
+    if booking and _with_retries(tally, "confirm", as_retry(lambda: confirm(booking))):
         tally.purchases.append(len(pair))
 
 
@@ -335,7 +335,11 @@ def _table(http_run: Outcome, raw_run: Outcome, raw_clients: int) -> list[str]:
             )
         )
         lines.append(
-            row(f"{step}: 409s retried", str(http_run.tally.conflicts[step]), str(raw_run.tally.conflicts[step]))
+            row(
+                f"{step}: 409s retried",
+                str(http_run.tally.conflicts.count(step)),
+                str(raw_run.tally.conflicts.count(step)),
+            )
         )
     lines += [
         row("buyers who gave up (attempts spent)", str(len(http_run.tally.gave_up)), str(len(raw_run.tally.gave_up))),
