@@ -31,6 +31,8 @@ GOAL_RATIO = 1.5
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "coldstart.md"
 LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "shared" / "requirements.txt"
+# Lambda's managed python3.12 runtime provides these besides the layer.
+RUNTIME_PROVIDED = ("snapshot_restore_py", "awslambdaric")
 FLOOR = "floor"
 TRACED = "BookingsFunction, tracing on"
 # Modules worth naming when a function loads them: each costs tens of milliseconds or more.
@@ -106,7 +108,7 @@ def hidden_modules() -> list[str]:
         for module, distributions in metadata.packages_distributions().items()
         if not module.startswith("_")
         and not any(d.lower().replace("_", "-") in shipped for d in distributions)
-        and module not in ("ticketing",)
+        and module not in ("ticketing", *RUNTIME_PROVIDED)
     )
 
 
