@@ -68,3 +68,16 @@ def write_results(path: Path, header: list[str], postgres_version: str, table_ro
     path.parent.mkdir(exist_ok=True)
     path.write_text("\n".join(lines))
     print(path.read_text())
+
+
+def replace_doc_section(title: str, body: list[str], doc: Path = REPO_ROOT / "docs" / "benchmarks.md") -> None:
+    """Puts `## title` with `body` into docs/benchmarks.md: replaces that section if present, else appends it."""
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    section = "\n".join([f"## {title}", "", *body, ""])
+    head, marker, tail = text.partition(f"\n## {title}\n")
+    if marker:
+        rest = tail.split("\n## ", 1)
+        text = head.rstrip("\n") + "\n\n" + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.write_text(text)

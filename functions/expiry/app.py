@@ -8,10 +8,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.bookings.expiry import sweep
 from ticketing.observability import logger, metrics
+from ticketing.snapstart import register_restore_hook
 
 # Stop well inside the function's timeout; whatever is left, the next run picks up a minute later.
 SAFETY_MARGIN_SECONDS = 15
 MAX_BUDGET_SECONDS = 40
+
+register_restore_hook()
 
 
 @metrics.log_metrics

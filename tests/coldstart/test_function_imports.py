@@ -1,0 +1,82 @@
+"""What importing a function costs: only what it needs, no I/O, and no X-Ray SDK where nothing is traced."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.sam_template import load_template
+from ticketing.observability import tracing_enabled
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HTTP_FUNCTIONS = {
+    function.logical_id: function.code_uri / "app.py"
+    for function in load_template(REPO_ROOT / "template.yaml").functions
+    if function.api_events
+}
+# Port 9 (discard) on loopback: any connection attempt during import would fail the import.
+UNREACHABLE_DATABASE = "postgresql://nobody@127.0.0.1:9/nothing"
+
+_IMPORT = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("lambda_app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(sorted(name for name in sys.modules if name.partition(".")[0] in {"aws_xray_sdk", "boto3"})))
+"""
+
+
+def _modules_loaded_by_import(source: Path, **environment: str) -> list[str]:
+    completed = subprocess.run(
+        [sys.executable, "-c", _IMPORT, str(source)],
+        env={"PATH": "", "DATABASE_URL": UNREACHABLE_DATABASE, "JWT_SECRET": "x" * 48, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    loaded: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_FUNCTIONS))
+def test_an_http_function_imports_without_io_boto3_or_the_xray_sdk_outside_lambda(name: str) -> None:
+    # When the function's module is imported in a fresh process, as a local runner or a test would
+    loaded = _modules_loaded_by_import(HTTP_FUNCTIONS[name])
+
+    # Then it did not touch the (unreachable) database and loaded neither boto3 nor the X-Ray SDK
+    assert loaded == []
+
+
+def test_inside_lambda_the_handler_is_traced_with_the_xray_sdk() -> None:
+    # When the bookings function is imported as Lambda initialises it (tracing on)
+    loaded = _modules_loaded_by_import(HTTP_FUNCTIONS["BookingsFunction"], LAMBDA_TASK_ROOT="/var/task")
+
+    # Then Powertools' Tracer wraps the handler, with the X-Ray SDK loaded at init
+    assert "aws_xray_sdk.core" in loaded
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"}, True),
+    ],
+)
+def test_tracing_is_enabled_only_inside_lambda_unless_disabled(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: bool
+) -> None:
+    for variable in ("LAMBDA_TASK_ROOT", "AWS_SAM_LOCAL", "POWERTOOLS_TRACE_DISABLED"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+
+    assert tracing_enabled() is expected
