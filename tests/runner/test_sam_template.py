@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from devtools.sam_template import (
+    GatewayResponse,
     ApiRoute,
     FunctionSpec,
     TemplateError,
@@ -34,6 +35,8 @@ def test_given_template_when_loaded_then_every_serverless_function_is_listed() -
         "FailingFunction",
         "MalformedFunction",
         "EnvironmentFunction",
+        "GateFunction",
+        "ProcessFunction",
     ]
 
 
@@ -165,3 +168,13 @@ def test_given_function_without_handler_when_loaded_then_template_error(
 
     with pytest.raises(TemplateError, match="Broken"):
         load_template(tmp_path / "template.yaml")
+
+
+def test_given_gateway_responses_when_loaded_then_status_headers_and_json_template_are_read() -> None:
+    responses = load_template(TEMPLATE).gateway_responses
+
+    assert responses["MISSING_AUTHENTICATION_TOKEN"] == GatewayResponse(
+        404, {}, '{"error": {"code": "NOT_FOUND", "message": "No such path.", "details": {}}}'
+    )
+    assert responses["DEFAULT_4XX"].status_code is None
+    assert responses["DEFAULT_4XX"].headers == {"X-Fixture-Gateway": "4xx"}
