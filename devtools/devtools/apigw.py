@@ -190,8 +190,6 @@ GATEWAY_RESPONSE_DEFAULTS = {
     "BAD_REQUEST_BODY": (400, "Bad Request"),
     "THROTTLED": (429, "Too Many Requests"),
 }
-# A Lambda that raised, died or answered something API Gateway cannot read: no response type of its own.
-LAMBDA_ERROR = "DEFAULT_5XX", 502, "Internal server error"
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])")
 
 
@@ -230,6 +228,29 @@ def gateway_response(
             body = _CONTEXT_VARIABLE.sub(lambda found: variables.get(found[1], ""), configured.json_template)
     headers.extend(extra_headers or [])
     return status, headers, body.encode("utf-8")
+
+
+def unrouted_response(
+    responses: Mapping[str, GatewayResponse], method: str, not_allowed: MethodNotAllowed | None, *, cors: bool
+) -> tuple[int, Headers, bytes]:
+    """No route for the request: 405 with `Allow` when the path exists, else the unknown-path response."""
+    if not_allowed is None:
+        return gateway_response(responses, "MISSING_AUTHENTICATION_TOKEN")
+    allowed = [*not_allowed.allowed, *(["OPTIONS"] if cors else [])]
+    return gateway_response(
+        responses,
+        "METHOD_NOT_ALLOWED",
+        status=405,
+        message=f"{method} is not allowed here; allowed: {', '.join(allowed)}",
+        extra_headers=[("Allow", ", ".join(allowed))],
+    )
+
+
+def lambda_error_response(responses: Mapping[str, GatewayResponse], request_id: str) -> tuple[int, Headers, bytes]:
+    """A Lambda that raised, died, or answered something API Gateway cannot read: 502 via DEFAULT_5XX."""
+    return gateway_response(
+        responses, "DEFAULT_5XX", status=502, message="Internal server error", request_id=request_id
+    )
 
 
 def translate_response(

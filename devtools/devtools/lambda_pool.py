@@ -261,7 +261,13 @@ class FunctionPool:
         return worker.process.exitcode
 
     def _report(
-        self, request_id: str, duration_ms: float, memory_mb: int | None, worker: _Worker, cold: bool, status: str | None
+        self,
+        request_id: str,
+        duration_ms: float,
+        memory_mb: int | None,
+        worker: _Worker,
+        cold: bool,
+        status: str | None,
     ) -> None:
         parts = [
             f"REPORT RequestId: {request_id}",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from devtools.lambda_pool import LambdaRuntime
 from devtools.sam_template import load_template
@@ -44,8 +45,7 @@ def serve(
     for function in app.functions:
         for route in function.api_events:
             logger.debug("%-7s %s -> %s", route.method, route.path, function.logical_id)
-    bound_host, bound_port = server.server_address[:2]
-    base_url = f"http://{bound_host}:{bound_port}"
+    base_url = _base_url(server.server_address)
     logger.info("Serving on %s (up to %d execution environments per function)", base_url, runtime.max_environments)
 
     server_thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
@@ -77,12 +77,16 @@ def running_api(template_path: Path | str, host: str = "127.0.0.1", port: int = 
     server = create_server(load_template(template_path), host, port, request_log=lambda line: None)
     thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
     thread.start()
-    bound_host, bound_port = server.server_address[:2]
     try:
-        yield f"http://{bound_host}:{bound_port}"
+        yield _base_url(server.server_address)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _base_url(address: Any) -> str:
+    host, port = address[:2]
+    return f"http://{host}:{port}"
 
 
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:

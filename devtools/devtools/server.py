@@ -25,13 +25,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devtools.apigw import (
-    LAMBDA_ERROR,
     Headers,
-    MethodNotAllowed,
+    RouteMatch,
     build_proxy_event,
     gateway_response,
+    lambda_error_response,
     resolve_route,
     translate_response,
+    unrouted_response,
 )
 from devtools.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION, LambdaContext
 from devtools.lambda_loader import load_handler
@@ -181,7 +182,9 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _gateway(self, response_type: str, **options: Any) -> tuple[int, Headers, bytes]:
-        return gateway_response(self.server.app.gateway_responses, response_type, request_id=str(uuid.uuid4()), **options)
+        return gateway_response(
+            self.server.app.gateway_responses, response_type, request_id=str(uuid.uuid4()), **options
+        )
 
     def _respond(self, path: str, query: str) -> tuple[int, Headers, bytes]:
         try:
@@ -197,16 +200,9 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         if self.command == "OPTIONS" and self.server.app.cors_preflight_headers and self._path_exists(path):
             return 200, list(self.server.app.cors_preflight_headers.items()), b""
         resolved = resolve_route(self.server.functions_by_route, self.command, path)
-        if resolved is None:
-            return self._gateway("MISSING_AUTHENTICATION_TOKEN")
-        if isinstance(resolved, MethodNotAllowed):
-            allowed = [*resolved.allowed, *(["OPTIONS"] if self.server.app.cors_preflight_headers else [])]
-            return self._gateway(
-                "METHOD_NOT_ALLOWED",
-                status=405,
-                message=f"{self.command} is not allowed here; allowed: {', '.join(allowed)}",
-                extra_headers=[("Allow", ", ".join(allowed))],
-            )
+        if not isinstance(resolved, RouteMatch):
+            cors = bool(self.server.app.cors_preflight_headers)
+            return unrouted_response(self.server.app.gateway_responses, self.command, resolved, cors=cors)
         function = self.server.functions_by_route[resolved.route]
         binary_media_types = self.server.app.binary_media_types
         event = build_proxy_event(
@@ -228,18 +224,12 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             return self._gateway("INTEGRATION_TIMEOUT")
         except (FunctionCrashedError, RuntimeClosedError) as failure:
             logger.error("%s", failure)
-            return self._lambda_error(request_id)
+            return lambda_error_response(self.server.app.gateway_responses, request_id)
         translated = translate_response(result, self.headers.get("Accept"), binary_media_types)
         if translated is None:
             logger.error("%s answered a result API Gateway cannot read: %.200r", function.logical_id, result)
-            return self._lambda_error(request_id)
+            return lambda_error_response(self.server.app.gateway_responses, request_id)
         return translated
-
-    def _lambda_error(self, request_id: str) -> tuple[int, Headers, bytes]:
-        response_type, status, message = LAMBDA_ERROR
-        return gateway_response(
-            self.server.app.gateway_responses, response_type, status=status, message=message, request_id=request_id
-        )
 
     def _path_exists(self, path: str) -> bool:
         return resolve_route(self.server.functions_by_route, "OPTIONS", path) is not None
@@ -272,9 +262,7 @@ def create_server(
     Without a `runtime`, the server makes its own and stops its workers in server_close().
     """
     own_runtime = runtime is None
-    return _ApiServer(
-        app, runtime or LambdaRuntime.for_app(app), (host, port), request_log or logger.info, own_runtime
-    )
+    return _ApiServer(app, runtime or LambdaRuntime.for_app(app), (host, port), request_log or logger.info, own_runtime)
 
 
 def scheduled_event(function: FunctionSpec) -> dict[str, Any]:

@@ -282,7 +282,11 @@ def test_given_a_customised_type_when_rendered_then_its_status_headers_and_templ
 
 def test_given_only_a_default_4xx_when_rendered_then_it_fills_in_type_and_quoted_message() -> None:
     status, headers, body = gateway_response(
-        {"DEFAULT_4XX": ENVELOPE_4XX}, "METHOD_NOT_ALLOWED", status=405, message='say "no"', extra_headers=[("Allow", "GET")]
+        {"DEFAULT_4XX": ENVELOPE_4XX},
+        "METHOD_NOT_ALLOWED",
+        status=405,
+        message='say "no"',
+        extra_headers=[("Allow", "GET")],
     )
 
     assert (status, headers) == (405, [("Content-Type", "application/json"), ("Allow", "GET")])

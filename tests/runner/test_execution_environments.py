@@ -72,13 +72,13 @@ def single_environment_runner() -> Iterator[Runner]:
 
 
 @pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Any]:
+def gates(tmp_path: Path) -> Any:
     def make(name: str) -> Path:
         path = tmp_path / name
         os.mkfifo(path)
         return path
 
-    yield make
+    return make
 
 
 def release(gate: Path, word: str) -> None:
@@ -136,9 +136,7 @@ def test_a_second_concurrent_request_gets_a_second_environment(runner: Runner, g
     assert runner.runtime.pool("GateFunction").size == 2
 
 
-def test_beyond_the_limit_a_request_waits_for_a_free_environment(
-    single_environment_runner: Runner, gates: Any
-) -> None:
+def test_beyond_the_limit_a_request_waits_for_a_free_environment(single_environment_runner: Runner, gates: Any) -> None:
     runner = single_environment_runner
     first_gate, second_gate = gates("first"), gates("second")
     first = in_background(runner, f"/gate?fifo={first_gate}")

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from devtools.sam_template import (
-    GatewayResponse,
     ApiRoute,
     FunctionSpec,
+    GatewayResponse,
     TemplateError,
     binary_media_types,
     load_template,
