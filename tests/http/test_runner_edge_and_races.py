@@ -56,4 +56,3 @@ def test_buyers_racing_over_http_for_the_same_seats_have_exactly_one_winner(
         "SELECT DISTINCT held_by::text AS holder FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))", ids=seats
     )
     assert holders == [{"holder": buyers[winners[0]].id}]
-

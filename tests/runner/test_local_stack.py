@@ -56,7 +56,7 @@ class Runner:
         return psutil.Process(self.process.pid).children(recursive=True)
 
     def get(self, path: str) -> int:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=60) as response:
             return int(response.status)
 
     def stop_with(self, signum: int) -> int:
