@@ -74,7 +74,7 @@ def concurrency_from_environment() -> int:
 class _Worker:
     process: BaseProcess
     connection: Connection
-    init_ms: float
+    init_ms: float | None = None  # None until the worker reports its init done
     last_used: float = field(default_factory=time.monotonic)
     invoked: bool = False
 
@@ -119,17 +119,20 @@ class FunctionPool:
         with self._changed:
             return [worker.process.pid or 0 for worker in [*self._idle, *self._busy]]
 
-    def invoke(self, event: Any, timeout_seconds: float) -> Any:
+    def invoke(self, event: Any, timeout_seconds: float, *, gateway_seconds: float | None = None) -> Any:
         """Run the handler in one of this function's workers; answer its result as Lambda serialises it.
 
-        The timeout counts from arrival, waiting for a worker (and its cold start) included, as API
-        Gateway's does.
+        `timeout_seconds` is the function's own timeout: it counts while the handler runs. `gateway_seconds`
+        (API Gateway's 29 s) counts from arrival: waiting for a free worker and its init included.
         """
-        deadline = time.monotonic() + timeout_seconds
-        worker = self._acquire(deadline)
+        arrived = time.monotonic()
+        gateway_deadline = arrived + (gateway_seconds or timeout_seconds)
+        worker = self._acquire(gateway_deadline)
+        self._await_init(worker, gateway_deadline)
         request_id = str(uuid.uuid4())
         cold = not worker.invoked
         worker.invoked = True
+        deadline = min(time.monotonic() + timeout_seconds, gateway_deadline)
         try:
             worker.connection.send(Invocation(event, request_id))
             if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
@@ -158,6 +161,26 @@ class FunctionPool:
                 f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes) response payload limit"
             )
         return json.loads(payload)
+
+    def _await_init(self, worker: _Worker, deadline: float) -> None:
+        """Wait for a starting worker's init. Out of time, the worker is handed back still initialising (its
+        init serves whoever comes next, instead of every request starting over on a busy machine)."""
+        if worker.init_ms is not None:
+            return
+        try:
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                self._release(worker)
+                raise InvocationTimeoutError(f"{self.spec.logical_id} is still running its init")
+            greeting = worker.connection.recv()
+        except (EOFError, OSError) as lost:
+            self._discard(worker)
+            raise FunctionCrashedError(f"{self.spec.logical_id}: its worker exited during init") from lost
+        if isinstance(greeting, Ready):
+            worker.init_ms = greeting.init_ms
+            return
+        self._discard(worker)
+        details = greeting.traceback if isinstance(greeting, InitFailed) else repr(greeting)
+        raise FunctionCrashedError(f"{self.spec.logical_id} failed during init:\n{details}")
 
     def reap_idle(self, idle_seconds: float, now: float | None = None) -> int:
         """Stop the workers idle for longer than `idle_seconds`; answer how many were stopped."""
@@ -202,21 +225,19 @@ class FunctionPool:
                     )
                 self._changed.wait(remaining)
         try:
-            worker = self._start_worker(deadline)
-        except BaseException:
+            worker = self._start_worker()
+        finally:
             with self._changed:
                 self._starting -= 1
                 self._changed.notify()
-            raise
         with self._changed:
-            self._starting -= 1
             if self._closed:
                 worker.stop()
                 raise RuntimeClosedError("the runner is stopping")
             self._busy.add(worker)
         return worker
 
-    def _start_worker(self, deadline: float) -> _Worker:
+    def _start_worker(self) -> _Worker:
         parent_end, child_end = _context.Pipe()
         process = _context.Process(
             target=run_worker,
@@ -226,20 +247,7 @@ class FunctionPool:
         )
         process.start()
         child_end.close()
-        try:
-            if not parent_end.poll(max(0.0, deadline - time.monotonic())):
-                raise InvocationTimeoutError(f"{self.spec.logical_id} did not finish its init in time")
-            greeting = parent_end.recv()
-        except BaseException:
-            _Worker(process, parent_end, 0.0).stop()
-            raise
-        if isinstance(greeting, InitFailed):
-            _Worker(process, parent_end, 0.0).stop()
-            raise FunctionCrashedError(f"{self.spec.logical_id} failed during init:\n{greeting.traceback}")
-        if not isinstance(greeting, Ready):
-            _Worker(process, parent_end, 0.0).stop()
-            raise FunctionCrashedError(f"{self.spec.logical_id}: unexpected greeting {greeting!r}")
-        return _Worker(process, parent_end, greeting.init_ms)
+        return _Worker(process, parent_end)
 
     def _release(self, worker: _Worker) -> None:
         worker.last_used = time.monotonic()
@@ -278,7 +286,7 @@ class FunctionPool:
         ]
         if memory_mb is not None:
             parts.append(f"Max Memory Used: {memory_mb} MB")
-        if cold:
+        if cold and worker.init_ms is not None:
             parts.append(f"Init Duration: {worker.init_ms:.2f} ms")
         if status:
             parts.append(status)
@@ -329,8 +337,10 @@ class LambdaRuntime:
                 )
             return self._pools[logical_id]
 
-    def invoke(self, spec: FunctionSpec, event: Any, timeout_seconds: float) -> Any:
-        return self.pool(spec.logical_id).invoke(event, timeout_seconds)
+    def invoke(
+        self, spec: FunctionSpec, event: Any, timeout_seconds: float, *, gateway_seconds: float | None = None
+    ) -> Any:
+        return self.pool(spec.logical_id).invoke(event, timeout_seconds, gateway_seconds=gateway_seconds)
 
     def worker_pids(self) -> list[int]:
         with self._guard:

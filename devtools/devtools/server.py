@@ -218,7 +218,9 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         )
         request_id = event["requestContext"]["requestId"]
         try:
-            result = self.server.runtime.invoke(function, event, min(function.timeout, API_GATEWAY_TIMEOUT_SECONDS))
+            result = self.server.runtime.invoke(
+                function, event, function.timeout, gateway_seconds=API_GATEWAY_TIMEOUT_SECONDS
+            )
         except InvocationTimeoutError as timeout:
             logger.error("%s", timeout)
             return self._gateway("INTEGRATION_TIMEOUT")
