@@ -45,11 +45,12 @@ def match_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> Route
 
 
 def resolve_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> RouteMatch | MethodNotAllowed | None:
-    """The route for this request; MethodNotAllowed (with the resource's methods) or None (no such path).
+    """The route for this request; MethodNotAllowed (with the methods the path has) or None (no such path).
 
-    Like API Gateway, the most specific resource path wins first (literal segments beat
-    ``{param}``, which beats ``{proxy+}``); only then is the method looked up on that
-    resource, so a wrong method is not rescued by a less specific resource.
+    Like API Gateway, resources are tried from the most specific (literal segments beat ``{param}``, which
+    beats ``{proxy+}``) and the first one with this method (or ``ANY``) serves: API Gateway resolves the
+    (resource, method) pair, so a method the literal ``/items/mine`` lacks is served by ``/items/{id}`` when
+    that one has it, and a greedy ``ANY /{proxy+}`` catches what nothing else serves.
     """
     segments = _split_path(raw_path)
     candidates: dict[str, tuple[tuple[int, ...], dict[str, str]]] = {}
@@ -61,13 +62,14 @@ def resolve_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> Rou
                 candidates[route.path] = matched
     if not candidates:
         return None
-    best_path = min(candidates, key=lambda path: candidates[path][0])
-    path_parameters = candidates[best_path][1]
-    methods = {route.method: route for route in all_routes if route.path == best_path}
-    chosen = methods.get(method.upper()) or methods.get("ANY")
-    if chosen is None:
-        return MethodNotAllowed(tuple(sorted(methods)))
-    return RouteMatch(chosen, path_parameters)
+    allowed: set[str] = set()
+    for path in sorted(candidates, key=lambda path: candidates[path][0]):
+        methods = {route.method: route for route in all_routes if route.path == path}
+        chosen = methods.get(method.upper()) or methods.get("ANY")
+        if chosen is not None:
+            return RouteMatch(chosen, candidates[path][1])
+        allowed.update(methods)
+    return MethodNotAllowed(tuple(sorted(allowed)))
 
 
 def _split_path(path: str) -> list[str]:

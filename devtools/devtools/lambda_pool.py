@@ -1,7 +1,9 @@
 """Execution environments like Lambda's: per function, a pool of worker processes (see docs/local-runner.md).
 
 - A request takes an idle worker of its function; when all are busy and fewer than `max_environments` exist,
-  a new one starts (a cold start); beyond that the request waits its turn, never refused.
+  a new one starts (a cold start); beyond that the request waits its turn, never refused. One worker per
+  function runs its init at a time: on a 2-core machine, eight imports at once finish later than one after
+  another, while the warm workers keep serving the queue.
 - A worker serves one request at a time and keeps what the handler caches (its database connection).
 - A worker that crashes or outlives the request's time is killed and forgotten; the next request starts a
   fresh one. The caller gets `FunctionCrashedError` / `InvocationTimeoutError` and answers 502 / 504.
@@ -176,7 +178,9 @@ class FunctionPool:
             self._discard(worker)
             raise FunctionCrashedError(f"{self.spec.logical_id}: its worker exited during init") from lost
         if isinstance(greeting, Ready):
-            worker.init_ms = greeting.init_ms
+            with self._changed:
+                worker.init_ms = greeting.init_ms
+                self._changed.notify_all()  # a waiting request may start the next worker now
             return
         self._discard(worker)
         details = greeting.traceback if isinstance(greeting, InitFailed) else repr(greeting)
@@ -215,7 +219,8 @@ class FunctionPool:
                         return worker
                     worker.connection.close()  # died while idle (killed from outside): forget it
 
-                if len(self._busy) + self._starting < self._max:
+                initialising = any(worker.init_ms is None for worker in [*self._idle, *self._busy])
+                if len(self._busy) + self._starting < self._max and not (self._starting or initialising):
                     self._starting += 1
                     break
                 remaining = deadline - time.monotonic()
@@ -265,7 +270,7 @@ class FunctionPool:
         worker.connection.close()
         with self._changed:
             self._busy.discard(worker)
-            self._changed.notify()
+            self._changed.notify_all()
         return worker.process.exitcode
 
     def _report(

@@ -58,8 +58,16 @@ def test_given_literal_and_param_routes_when_literal_fits_then_literal_wins() ->
     assert (match.route, match.path_parameters) == (ApiRoute("GET", "/items/mine"), {})
 
 
-def test_given_literal_resource_when_its_method_is_missing_then_no_fallback() -> None:
-    assert match_route(ROUTES, "DELETE", "/items/mine") is None
+def test_given_literal_resource_when_its_method_is_missing_then_a_less_specific_resource_with_it_serves() -> None:
+    # API Gateway resolves the (resource, method) pair, not the resource first.
+    match = match_route(ROUTES, "DELETE", "/items/mine")
+
+    assert match is not None
+    assert (match.route, match.path_parameters) == (ApiRoute("DELETE", "/items/{id}"), {"id": "mine"})
+
+
+def test_given_no_resource_with_the_method_then_allow_is_every_method_the_path_has() -> None:
+    assert resolve_route(ROUTES, "POST", "/items/mine") == MethodNotAllowed(("DELETE", "GET"))
 
 
 def test_given_greedy_route_when_nested_path_then_proxy_holds_the_rest() -> None:
