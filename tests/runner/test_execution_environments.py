@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from devtools.lambda_pool import LambdaRuntime
+from devtools.lambda_pool import InvocationTimeoutError, LambdaRuntime
 from devtools.sam_template import load_template
 from devtools.server import create_server
 
@@ -206,3 +206,24 @@ def test_closing_the_runtime_stops_every_worker() -> None:
 
     with pytest.raises(ProcessLookupError):
         os.kill(body["pid"], 0)
+
+
+def test_an_init_that_outlasts_a_request_is_kept_for_the_next_request(gates: Any) -> None:
+    init_gate = gates("init")
+    reports: queue.Queue[str] = queue.Queue()
+    [slow_init] = [f for f in load_template(TEMPLATE).functions if f.logical_id == "SlowInitFunction"]
+    runtime = LambdaRuntime(
+        [slow_init], max_environments=1, report_log=reports.put, base_environment={"INIT_GATE": str(init_gate)}
+    )
+    try:
+        with pytest.raises(InvocationTimeoutError, match="still running its init"):
+            runtime.invoke(slow_init, {}, 5, gateway_seconds=0.01)
+        release(init_gate, "done")  # opens only while the first worker's import waits on the gate
+
+        answer = runtime.invoke(slow_init, {}, 5, gateway_seconds=60)
+
+        assert answer["statusCode"] == 200
+        assert runtime.pool("SlowInitFunction").size == 1
+        assert "\tInit Duration: " in reports.get(timeout=5)
+    finally:
+        runtime.close()

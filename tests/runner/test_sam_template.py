@@ -37,6 +37,7 @@ def test_given_template_when_loaded_then_every_serverless_function_is_listed() -
         "EnvironmentFunction",
         "GateFunction",
         "ProcessFunction",
+        "SlowInitFunction",
     ]
 
 
