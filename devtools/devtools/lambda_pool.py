@@ -57,8 +57,23 @@ class FunctionCrashedError(Exception):
     """The handler raised, its worker died, or its result could not leave a real Lambda."""
 
 
+class InvalidLambdaResponseError(FunctionCrashedError):
+    """The result could not leave a real Lambda (too large or not JSON serialisable)."""
+
+
 class RuntimeClosedError(Exception):
     pass
+
+
+def result_from_payload(logical_id: str, payload: str) -> Any:
+    """The handler's result as the caller receives it from Lambda, which refuses answers over 6 MB."""
+    size = len(payload.encode("utf-8"))
+    if size > RESPONSE_PAYLOAD_LIMIT_BYTES:
+        raise InvalidLambdaResponseError(
+            f"{logical_id} response is {size} bytes, exceeding Lambda's 6 MB "
+            f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes) response payload limit"
+        )
+    return json.loads(payload)
 
 
 def concurrency_from_environment() -> int:
@@ -152,17 +167,10 @@ class FunctionPool:
         self._release(worker)
         self._report(request_id, outcome.duration_ms, outcome.max_memory_mb, worker, cold, None)
         if outcome.error is not None:
-            raise FunctionCrashedError(
-                outcome.error if outcome.invalid_result else f"{self.spec.logical_id} raised:\n{outcome.error}"
-            )
-        payload = outcome.payload or "null"
-        size = len(payload.encode("utf-8"))
-        if size > RESPONSE_PAYLOAD_LIMIT_BYTES:
-            raise FunctionCrashedError(
-                f"{self.spec.logical_id} response is {size} bytes, exceeding Lambda's 6 MB "
-                f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes) response payload limit"
-            )
-        return json.loads(payload)
+            if outcome.invalid_result:
+                raise InvalidLambdaResponseError(outcome.error)
+            raise FunctionCrashedError(f"{self.spec.logical_id} raised:\n{outcome.error}")
+        return result_from_payload(self.spec.logical_id, outcome.payload or "null")
 
     def _await_init(self, worker: _Worker, deadline: float) -> None:
         """Wait for a starting worker's init. Out of time, the worker is handed back still initialising (its

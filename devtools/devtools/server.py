@@ -37,11 +37,12 @@ from devtools.apigw import (
 from devtools.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION, LambdaContext
 from devtools.lambda_loader import load_handler
 from devtools.lambda_pool import (
-    RESPONSE_PAYLOAD_LIMIT_BYTES,
     FunctionCrashedError,
+    InvalidLambdaResponseError,
     InvocationTimeoutError,
     LambdaRuntime,
     RuntimeClosedError,
+    result_from_payload,
     template_names_in_environ,
 )
 from devtools.sam_template import ApiRoute, FunctionSpec, SamApp
@@ -65,10 +66,6 @@ __all__ = [
     "invoke",
     "scheduled_event",
 ]
-
-
-class InvalidLambdaResponseError(Exception):
-    """The result could not leave a real Lambda (too large or not JSON serialisable)."""
 
 
 def apply_template_environment(app: SamApp) -> None:
@@ -125,13 +122,7 @@ def invoke(spec: FunctionSpec, event: dict[str, Any], timeout_seconds: float) ->
         payload = json.dumps(result)
     except (TypeError, ValueError) as error:
         raise InvalidLambdaResponseError(f"{spec.logical_id} returned a non-JSON value: {error}") from error
-    size = len(payload.encode("utf-8"))
-    if size > RESPONSE_PAYLOAD_LIMIT_BYTES:
-        raise InvalidLambdaResponseError(
-            f"{spec.logical_id} response is {size} bytes, exceeding Lambda's 6 MB "
-            f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes) response payload limit"
-        )
-    return json.loads(payload)
+    return result_from_payload(spec.logical_id, payload)
 
 
 class _ApiServer(ThreadingHTTPServer):
