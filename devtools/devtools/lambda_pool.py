@@ -132,10 +132,6 @@ class FunctionPool:
         with self._changed:
             return len(self._idle) + len(self._busy) + self._starting
 
-    def worker_pids(self) -> list[int]:
-        with self._changed:
-            return [worker.process.pid or 0 for worker in [*self._idle, *self._busy]]
-
     def invoke(self, event: Any, timeout_seconds: float, *, gateway_seconds: float | None = None) -> Any:
         """Run the handler in one of this function's workers; answer its result as Lambda serialises it.
 
@@ -354,11 +350,6 @@ class LambdaRuntime:
         self, spec: FunctionSpec, event: Any, timeout_seconds: float, *, gateway_seconds: float | None = None
     ) -> Any:
         return self.pool(spec.logical_id).invoke(event, timeout_seconds, gateway_seconds=gateway_seconds)
-
-    def worker_pids(self) -> list[int]:
-        with self._guard:
-            pools = list(self._pools.values())
-        return [pid for pool in pools for pid in pool.worker_pids()]
 
     def reap_idle(self, now: float | None = None) -> int:
         with self._guard:
