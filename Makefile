@@ -24,7 +24,7 @@ $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt layers/sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off --disable-pip-version-check -r requirements-dev.txt \
-		| grep --line-buffered -E '^(Collecting|Installing|Successfully)' || test $${PIPESTATUS[0]} -eq 0
+		| { grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true; }; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
 venv: $(BIN)/.installed ## Create .venv with everything installed
