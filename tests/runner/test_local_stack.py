@@ -202,3 +202,32 @@ def test_dead_handle_pids_are_forgotten_and_live_ones_kept(tmp_path: Path) -> No
 
     assert forgotten == [ended.pid]
     assert json.loads((tmp_path / HANDLE_PIDS_FILE).read_text()) == [os.getpid()]
+
+
+def local_stack(command: str, data_dir: Path, sql: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.local_stack", command, "--data-dir", str(data_dir)],
+        cwd=REPO_ROOT,
+        env=runner_environment(free_port()),
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_db_reset_gives_a_fresh_database_with_the_demo_data_and_psql_opens_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pgdata"
+    assert local_stack("reset", data_dir).returncode == 0
+    added = local_stack(
+        "psql", data_dir, "INSERT INTO users (email, password_hash, name) VALUES ('extra@example.com', 'x', 'X');"
+    )
+    assert (added.returncode, added.stdout.strip()) == (0, "INSERT 0 1")
+
+    reset = local_stack("reset", data_dir)
+    listed = local_stack("psql", data_dir, "SELECT email FROM users ORDER BY email;")
+
+    assert reset.returncode == 0, reset.stderr
+    emails = {line.strip() for line in listed.stdout.splitlines() if "@" in line}
+    assert {"admin@example.com", "customer@example.com", "organizer@example.com"} <= emails
+    assert "extra@example.com" not in emails
