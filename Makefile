@@ -13,21 +13,28 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run test test-pg15 lint format validate build openapi db-migrate bench clean rds-ca-bundle
+.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench clean \
+	rds-ca-bundle
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt layers/shared/pyproject.toml devtools/pyproject.toml
+	@echo "Installing the development environment into $(VENV) (the first time takes a minute)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --progress-bar off --disable-pip-version-check -r requirements-dev.txt \
+		| { grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true; }; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
 venv: $(BIN)/.installed ## Create .venv with everything installed
 
-run: venv ## Serve the API on http://127.0.0.1:$$PORT (embedded PostgreSQL, migrations, demo data)
+run: venv ## Serve the API on http://127.0.0.1:3000 (PORT=3000; embedded PostgreSQL, migrations, demo data)
 	$(BIN)/python -m devtools.local_stack serve
+
+invoke: venv ## Run one function on one event, like sam local invoke: make invoke FN=HealthFunction EVENT=events/health_get.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json"; exit 2; }
+	@$(BIN)/python -m devtools.invoke "$(FN)" "$(EVENT)"
 
 test: venv ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
 	$(BIN)/python -m pytest
@@ -47,10 +54,17 @@ format: venv ## Apply ruff's formatting and safe fixes
 db-migrate: venv ## Apply migrations to DATABASE_URL (else to the local embedded PostgreSQL)
 	$(BIN)/python -m devtools.local_stack migrate
 
+db-reset: venv ## Replace the local embedded database with a fresh one holding the demo data
+	$(BIN)/python -m devtools.local_stack reset
+
+psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (started if needed)
+	@$(BIN)/python -m devtools.local_stack psql
+
 openapi: venv ## Regenerate docs/openapi.json from the resolvers
 	$(BIN)/python -m devtools.openapi > docs/openapi.json
 
 $(SAM_VENV)/.installed:
+	@echo "Installing aws-sam-cli into $(SAM_VENV) (the first time takes a minute)"
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0
 	touch $@
@@ -59,8 +73,11 @@ validate: venv $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on tem
 	$(SAM) validate --lint --region us-east-1
 	$(BIN)/cfn-lint template.yaml
 
-build: $(SAM_VENV)/.installed ## sam build (python3.12)
-	PATH="$(SAM_PATH)" $(SAM) build --region us-east-1
+build: $(SAM_VENV)/.installed ## sam build (python3.12); prints its log only when it fails
+	@mkdir -p .aws-sam
+	@PATH="$(SAM_PATH)" $(SAM) build --region us-east-1 > .aws-sam/build.log 2>&1 \
+		|| { cat .aws-sam/build.log; exit 1; }
+	@echo "Built into .aws-sam/build (log: .aws-sam/build.log)"
 
 RDS_CA_BUNDLE := layers/shared/ticketing/db/certs/rds-global-bundle.pem
 

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from devtools.apigw import build_proxy_event, match_route, translate_response
+from devtools.apigw import (
+    RouteMatch,
+    build_proxy_event,
+    lambda_error_response,
+    resolve_route,
+    translate_response,
+    unrouted_response,
+)
 from devtools.sam_template import SamApp, load_template
 from devtools.server import apply_template_environment, invoke
 
@@ -68,6 +75,11 @@ def _merge_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
+def _with_merged_headers(response: tuple[int, list[tuple[str, str]], bytes]) -> tuple[int, dict[str, str], bytes]:
+    status, headers, body = response
+    return status, _merge_headers(headers), body
+
+
 class _Client:
     def request(
         self,
@@ -104,9 +116,12 @@ class InProcessApi(_Client):
         self._functions = {route: function for function in self.app.functions for route in function.api_events}
 
     def _send(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]) -> ApiResponse:
-        match = match_route(self._functions, method, path)
-        if match is None:
-            return ApiResponse(403, {}, b'{"message": "Missing Authentication Token"}')
+        match = resolve_route(self._functions, method, path)
+        if not isinstance(match, RouteMatch):
+            cors = bool(self.app.cors_preflight_headers)
+            return ApiResponse(
+                *_with_merged_headers(unrouted_response(self.app.gateway_responses, method, match, cors=cors))
+            )
         function = self._functions[match.route]
         event = build_proxy_event(
             method,
@@ -120,10 +135,10 @@ class InProcessApi(_Client):
             "127.0.0.1",
         )
         result = invoke(function, event, function.timeout)
-        status, response_headers, response_body = translate_response(
-            result, headers.get("Accept"), self.app.binary_media_types
-        )
-        return ApiResponse(status, _merge_headers(response_headers), response_body)
+        translated = translate_response(result, headers.get("Accept"), self.app.binary_media_types)
+        if translated is None:
+            translated = lambda_error_response(self.app.gateway_responses, event["requestContext"]["requestId"])
+        return ApiResponse(*_with_merged_headers(translated))
 
 
 class HttpApi(_Client):

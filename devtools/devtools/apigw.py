@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from devtools.lambda_context import LOCAL_ACCOUNT_ID
-from devtools.sam_template import ApiRoute
+from devtools.sam_template import ApiRoute, GatewayResponse
 
 STAGE = "local"
 LOCAL_API_ID = "localapi01"
@@ -30,12 +31,26 @@ class RouteMatch:
     path_parameters: dict[str, str]
 
 
-def match_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> RouteMatch | None:
-    """Pick the route API Gateway would invoke, or None (API Gateway then answers 403).
+@dataclass(frozen=True)
+class MethodNotAllowed:
+    """The path is a resource of the API, but not with this method."""
 
-    Like API Gateway, the most specific resource path wins first (literal segments beat
-    ``{param}``, which beats ``{proxy+}``); only then is the method looked up on that
-    resource, so a wrong method is not rescued by a less specific resource.
+    allowed: tuple[str, ...]
+
+
+def match_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> RouteMatch | None:
+    """Pick the route API Gateway would invoke, or None (no such path, or not with this method)."""
+    resolved = resolve_route(routes, method, raw_path)
+    return resolved if isinstance(resolved, RouteMatch) else None
+
+
+def resolve_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> RouteMatch | MethodNotAllowed | None:
+    """The route for this request; MethodNotAllowed (with the methods the path has) or None (no such path).
+
+    Like API Gateway, resources are tried from the most specific (literal segments beat ``{param}``, which
+    beats ``{proxy+}``) and the first one with this method (or ``ANY``) serves: API Gateway resolves the
+    (resource, method) pair, so a method the literal ``/items/mine`` lacks is served by ``/items/{id}`` when
+    that one has it, and a greedy ``ANY /{proxy+}`` catches what nothing else serves.
     """
     segments = _split_path(raw_path)
     candidates: dict[str, tuple[tuple[int, ...], dict[str, str]]] = {}
@@ -47,11 +62,14 @@ def match_route(routes: Iterable[ApiRoute], method: str, raw_path: str) -> Route
                 candidates[route.path] = matched
     if not candidates:
         return None
-    best_path = min(candidates, key=lambda path: candidates[path][0])
-    path_parameters = candidates[best_path][1]
-    methods = {route.method: route for route in all_routes if route.path == best_path}
-    chosen = methods.get(method.upper()) or methods.get("ANY")
-    return RouteMatch(chosen, path_parameters) if chosen else None
+    allowed: set[str] = set()
+    for path in sorted(candidates, key=lambda path: candidates[path][0]):
+        methods = {route.method: route for route in all_routes if route.path == path}
+        chosen = methods.get(method.upper()) or methods.get("ANY")
+        if chosen is not None:
+            return RouteMatch(chosen, candidates[path][1])
+        allowed.update(methods)
+    return MethodNotAllowed(tuple(sorted(allowed)))
 
 
 def _split_path(path: str) -> list[str]:
@@ -165,27 +183,84 @@ def build_proxy_event(
     }
 
 
-INTERNAL_SERVER_ERROR = (
-    502,
-    [("Content-Type", "application/json")],
-    json.dumps({"message": "Internal server error"}).encode(),
-)
+# API Gateway's own answers, by gateway response type: status and `$context.error.message`.
+GATEWAY_RESPONSE_DEFAULTS = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+    "INTEGRATION_FAILURE": (504, "Internal server error"),
+    "BAD_REQUEST_BODY": (400, "Bad Request"),
+    "THROTTLED": (429, "Too Many Requests"),
+}
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])")
 
 
-def error_response(status: int, message: str) -> tuple[int, Headers, bytes]:
-    return (
-        status,
-        [("Content-Type", "application/json")],
-        json.dumps({"message": message}).encode(),
+def gateway_response(
+    responses: Mapping[str, GatewayResponse],
+    response_type: str,
+    *,
+    status: int | None = None,
+    message: str | None = None,
+    request_id: str = "",
+    extra_headers: Headers | None = None,
+) -> tuple[int, Headers, bytes]:
+    """What API Gateway answers itself for `response_type`, customised by the template's `GatewayResponses`.
+
+    A type the template does not customise falls back to DEFAULT_4XX / DEFAULT_5XX, then to API Gateway's
+    built-in `{"message": ...}`. The `application/json` template's `$context` variables are filled in.
+    """
+    default_status, default_message = GATEWAY_RESPONSE_DEFAULTS.get(response_type, (500, "Internal server error"))
+    message = message or default_message
+    status = status or default_status
+    configured = responses.get(response_type) or responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
+    headers: Headers = [("Content-Type", "application/json")]
+    body = json.dumps({"message": message})
+    if configured is not None:
+        status = configured.status_code if responses.get(response_type) and configured.status_code else status
+        headers.extend(configured.headers.items())
+        if configured.json_template is not None:
+            variables = {
+                "error.responseType": response_type,
+                "error.message": message,
+                "error.messageString": json.dumps(message),
+                "error.validationErrorString": "",
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+            }
+            body = _CONTEXT_VARIABLE.sub(lambda found: variables.get(found[1], ""), configured.json_template)
+    headers.extend(extra_headers or [])
+    return status, headers, body.encode("utf-8")
+
+
+def unrouted_response(
+    responses: Mapping[str, GatewayResponse], method: str, not_allowed: MethodNotAllowed | None, *, cors: bool
+) -> tuple[int, Headers, bytes]:
+    """No route for the request: 405 with `Allow` when the path exists, else the unknown-path response."""
+    if not_allowed is None:
+        return gateway_response(responses, "MISSING_AUTHENTICATION_TOKEN")
+    allowed = [*not_allowed.allowed, *(["OPTIONS"] if cors else [])]
+    return gateway_response(
+        responses,
+        "METHOD_NOT_ALLOWED",
+        status=405,
+        message=f"{method} is not allowed here; allowed: {', '.join(allowed)}",
+        extra_headers=[("Allow", ", ".join(allowed))],
+    )
+
+
+def lambda_error_response(responses: Mapping[str, GatewayResponse], request_id: str) -> tuple[int, Headers, bytes]:
+    """A Lambda that raised, died, or answered something API Gateway cannot read: 502 via DEFAULT_5XX."""
+    return gateway_response(
+        responses, "DEFAULT_5XX", status=502, message="Internal server error", request_id=request_id
     )
 
 
 def translate_response(
     result: Any, accept_header: str | None, binary_media_types: Sequence[str]
-) -> tuple[int, Headers, bytes]:
-    """Turn a Lambda proxy result into (status, headers, body) like API Gateway."""
+) -> tuple[int, Headers, bytes] | None:
+    """Turn a Lambda proxy result into (status, headers, body) like API Gateway; None when it cannot (502)."""
     if not isinstance(result, dict):
-        return INTERNAL_SERVER_ERROR
+        return None
     status = result.get("statusCode")
     body = result.get("body")
     single_headers = result.get("headers") or {}
@@ -198,7 +273,7 @@ def translate_response(
         or not isinstance(single_headers, dict)
         or not isinstance(multi_headers, dict)
     ):
-        return INTERNAL_SERVER_ERROR
+        return None
 
     # API Gateway keeps multiValueHeaders' values when a header is given both ways.
     multi_names = {str(name).lower() for name in multi_headers}
@@ -219,7 +294,7 @@ def translate_response(
         try:
             payload = base64.b64decode(payload, validate=True)
         except binascii.Error:
-            return INTERNAL_SERVER_ERROR
+            return None
     return status, headers, payload
 
 

@@ -10,9 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from devtools.lambda_pool import LambdaRuntime
 from devtools.sam_template import load_template
 from devtools.server import Scheduler, create_server, logger
+
+# A closed terminal (SIGHUP) stops the runner like Ctrl-C and SIGTERM: workers and database included.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def serve(
@@ -21,37 +26,44 @@ def serve(
     port: int,
     schedule_seconds: float,
     stop_event: threading.Event | None = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until Ctrl-C, SIGTERM or ``stop_event`` is set.
+    """Serve until SIGINT (Ctrl-C), SIGTERM, SIGHUP or ``stop_event``; every worker is stopped on the way out.
 
-    ``schedule_seconds <= 0`` disables scheduled invocations.
+    ``schedule_seconds <= 0`` disables scheduled invocations. ``on_ready`` gets the base URL once serving.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = stop_event or threading.Event()
     app = load_template(template_path)
-    server = create_server(app, host, port)
-    scheduler = Scheduler(app, schedule_seconds)
+    runtime = LambdaRuntime.for_app(app)
+    try:
+        server = create_server(app, host, port, runtime=runtime)
+    except BaseException:
+        runtime.close()
+        raise
+    scheduler = Scheduler(app, schedule_seconds, runtime=runtime)
     for function in app.functions:
         for route in function.api_events:
-            logger.info("%-7s %s -> %s", route.method, route.path, function.logical_id)
-    bound_host, bound_port = server.server_address[:2]
-    logger.info("Serving on http://%s:%s", bound_host, bound_port)
+            logger.debug("%-7s %s -> %s", route.method, route.path, function.logical_id)
+    base_url = _base_url(server.server_address)
+    logger.info("Serving on %s (up to %d execution environments per function)", base_url, runtime.max_environments)
 
     server_thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
     server_thread.start()
     if schedule_seconds > 0 and scheduler.functions:
         scheduler.start()
-    restore_sigterm = _stop_on_sigterm(stop)
+    restore_signals = _stop_on_signals(stop)
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        logger.info("Interrupted")
+        if on_ready:
+            on_ready(base_url)
+        stop.wait()
+        logger.info("Stopping")
     finally:
-        restore_sigterm()
+        restore_signals()
         scheduler.stop()
         server.shutdown()
         server.server_close()
+        runtime.close()
         logger.info("Stopped")
 
 
@@ -60,30 +72,37 @@ def running_api(template_path: Path | str, host: str = "127.0.0.1", port: int = 
     """The runner serving ``template_path`` in the background (no scheduler); yields its base URL.
 
     Tests, benchmarks and the fuzzer start the API through this one door, whatever the runner does inside.
+    Workers see the environment as it is when this is entered (DATABASE_URL included) and stop on exit.
     """
     server = create_server(load_template(template_path), host, port, request_log=lambda line: None)
     thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
     thread.start()
-    bound_host, bound_port = server.server_address[:2]
     try:
-        yield f"http://{bound_host}:{bound_port}"
+        yield _base_url(server.server_address)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _stop_on_sigterm(stop: threading.Event) -> Callable[[], None]:
+def _base_url(address: Any) -> str:
+    host, port = address[:2]
+    return f"http://{host}:{port}"
+
+
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     # Only the main thread may install signal handlers; serve() may run in another.
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("%s received", signal.Signals(signum).name)
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
     return restore
 

@@ -57,11 +57,22 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class GatewayResponse:
+    """One entry of an Api's `GatewayResponses`: what API Gateway answers itself for a response type."""
+
+    status_code: int | None
+    headers: dict[str, str]  # static values, quotes removed
+    json_template: str | None  # the `application/json` response template, `$context` variables unresolved
+
+
+@dataclass(frozen=True)
 class SamApp:
     functions: list[FunctionSpec]
     binary_media_types: list[str]
     # Headers API Gateway answers CORS preflights (OPTIONS) with, from the Api's `Cors` setting.
     cors_preflight_headers: dict[str, str] = field(default_factory=dict)
+    # Keyed by response type (MISSING_AUTHENTICATION_TOKEN, REQUEST_TOO_LARGE, DEFAULT_4XX, ...).
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -119,7 +130,29 @@ def load_template(path: Path | str) -> SamApp:
         functions=functions,
         binary_media_types=binary_media_types(template),
         cors_preflight_headers=cors_preflight_headers(template),
+        gateway_responses=gateway_responses(template),
     )
+
+
+def gateway_responses(template: dict[str, Any]) -> dict[str, GatewayResponse]:
+    """The `GatewayResponses` of Globals.Api and every serverless Api (a later one wins per type)."""
+    declared: dict[str, Any] = dict(_globals_section(template, "Api").get("GatewayResponses") or {})
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") == "AWS::Serverless::Api":
+            declared.update((resource.get("Properties") or {}).get("GatewayResponses") or {})
+    responses = {}
+    for response_type, settings in declared.items():
+        if not isinstance(settings, dict):
+            continue
+        status = settings.get("StatusCode")
+        headers = ((settings.get("ResponseParameters") or {}).get("Headers")) or {}
+        json_template = (settings.get("ResponseTemplates") or {}).get("application/json")
+        responses[str(response_type)] = GatewayResponse(
+            status_code=int(status) if isinstance(status, (str, int)) and str(status).isdigit() else None,
+            headers={str(name): str(value).strip("'") for name, value in headers.items() if isinstance(value, str)},
+            json_template=json_template if isinstance(json_template, str) else None,
+        )
+    return responses
 
 
 _CORS_HEADERS = {

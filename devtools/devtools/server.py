@@ -1,10 +1,11 @@
-"""Invoke a SAM app's handlers the way API Gateway (REST) and EventBridge would.
+"""Serve a SAM app's handlers the way API Gateway (REST) and EventBridge would (see docs/local-runner.md).
 
-Environment: each function's template ``Environment.Variables`` are copied into
-``os.environ`` once, when the server or scheduler is created, and only for names not
-already set, so a developer's own environment overrides the template. All functions
-share one process, so a name given different values by two functions keeps the first
-function's value.
+Over HTTP (`create_server`) and on schedule (`Scheduler`), every function runs in its own execution
+environments: worker processes from devtools.lambda_pool, each with exactly its function's environment.
+
+`invoke` is the in-process path for tests and benchmarks that need the handler in this very process (moto's
+mocks, forked concurrent clients): one thread per function, sharing this process's environment, into which
+`apply_template_environment` copies the template's variables once (the developer's own values win).
 """
 
 from __future__ import annotations
@@ -24,38 +25,55 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devtools.apigw import (
-    INTERNAL_SERVER_ERROR,
     Headers,
+    RouteMatch,
     build_proxy_event,
-    error_response,
-    match_route,
+    gateway_response,
+    lambda_error_response,
+    resolve_route,
     translate_response,
+    unrouted_response,
 )
 from devtools.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION, LambdaContext
 from devtools.lambda_loader import load_handler
+from devtools.lambda_pool import (
+    FunctionCrashedError,
+    InvalidLambdaResponseError,
+    InvocationTimeoutError,
+    LambdaRuntime,
+    RuntimeClosedError,
+    result_from_payload,
+    template_names_in_environ,
+)
 from devtools.sam_template import ApiRoute, FunctionSpec, SamApp
 
 REQUEST_BODY_LIMIT_BYTES = 10 * 1024 * 1024
-RESPONSE_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 API_GATEWAY_TIMEOUT_SECONDS = 29
+# The listen backlog: an on-sale burst of simultaneous connections waits here instead of being reset.
+LISTEN_BACKLOG = 4096
 
 logger = logging.getLogger("devtools")
 
 LogLine = Callable[[str], None]
 
-
-class InvocationTimeoutError(Exception):
-    pass
-
-
-class InvalidLambdaResponseError(Exception):
-    """The result could not leave a real Lambda (too large or not JSON serialisable)."""
+__all__ = [
+    "FunctionCrashedError",
+    "InvalidLambdaResponseError",
+    "InvocationTimeoutError",
+    "Scheduler",
+    "apply_template_environment",
+    "create_server",
+    "invoke",
+    "scheduled_event",
+]
 
 
 def apply_template_environment(app: SamApp) -> None:
     for function in app.functions:
         for name, value in function.environment.items():
-            os.environ.setdefault(name, value)
+            if name not in os.environ:
+                os.environ[name] = value
+                template_names_in_environ.add(name)
 
 
 _environments: dict[str, ThreadPoolExecutor] = {}
@@ -73,12 +91,8 @@ os.register_at_fork(after_in_child=_forget_environments)
 
 
 def _execution_environment(spec: FunctionSpec) -> ThreadPoolExecutor:
-    """One worker thread per function, like one warm Lambda execution environment.
-
-    It serves one request at a time (handlers may keep per-invocation state in globals, as Powertools'
-    resolver does) and keeps what the handler caches between requests, such as its database connection.
-    Different functions still run in parallel.
-    """
+    """One thread per function: it serves one request at a time (Powertools' resolver keeps per-request state
+    in globals) and keeps what the handler caches between requests, such as its database connection."""
     with _environments_guard:
         if spec.logical_id not in _environments:
             _environments[spec.logical_id] = ThreadPoolExecutor(
@@ -88,10 +102,10 @@ def _execution_environment(spec: FunctionSpec) -> ThreadPoolExecutor:
 
 
 def invoke(spec: FunctionSpec, event: dict[str, Any], timeout_seconds: float) -> Any:
-    """Run the handler in its function's environment; return its result as Lambda serialises it.
+    """Run the handler in this process, in its function's thread; return its result as Lambda serialises it.
 
-    The timeout counts from arrival, queueing included. A timed-out handler cannot be killed: unlike in
-    Lambda, it runs on, and the function's next requests wait for it.
+    The timeout counts from arrival, queueing included. A timed-out handler cannot be killed here: it runs
+    on, and the function's next requests wait for it (the HTTP runner's worker processes have no such limit).
     """
 
     def run() -> Any:
@@ -108,25 +122,29 @@ def invoke(spec: FunctionSpec, event: dict[str, Any], timeout_seconds: float) ->
         payload = json.dumps(result)
     except (TypeError, ValueError) as error:
         raise InvalidLambdaResponseError(f"{spec.logical_id} returned a non-JSON value: {error}") from error
-    size = len(payload.encode("utf-8"))
-    if size > RESPONSE_PAYLOAD_LIMIT_BYTES:
-        raise InvalidLambdaResponseError(
-            f"{spec.logical_id} response is {size} bytes, exceeding Lambda's 6 MB "
-            f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes) response payload limit"
-        )
-    return json.loads(payload)
+    return result_from_payload(spec.logical_id, payload)
 
 
 class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, app: SamApp, address: tuple[str, int], request_log: LogLine) -> None:
+    def __init__(
+        self, app: SamApp, runtime: LambdaRuntime, address: tuple[str, int], request_log: LogLine, owns_runtime: bool
+    ) -> None:
         self.app = app
+        self.runtime = runtime
         self.request_log = request_log
+        self.owns_runtime = owns_runtime
         self.functions_by_route: dict[ApiRoute, FunctionSpec] = {
             route: function for function in app.functions for route in function.api_events
         }
         super().__init__(address, _ApiRequestHandler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.owns_runtime:
+            self.runtime.close()
 
 
 class _ApiRequestHandler(BaseHTTPRequestHandler):
@@ -142,29 +160,41 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
         elapsed_ms = (time.monotonic() - started) * 1000
         self.server.request_log(f"{self.command} {url.path} {status} {elapsed_ms:.0f}ms")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle  # noqa: N815 - dispatch names
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler dispatches to do_<METHOD>: every method (TRACE and unknown ones too) is
+        # routed here, so one that a path lacks answers 405 like any other, never the library's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def _gateway(self, response_type: str, **options: Any) -> tuple[int, Headers, bytes]:
+        return gateway_response(
+            self.server.app.gateway_responses, response_type, request_id=str(uuid.uuid4()), **options
+        )
 
     def _respond(self, path: str, query: str) -> tuple[int, Headers, bytes]:
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             self.close_connection = True
-            return error_response(400, "Bad Request")
+            return self._gateway("BAD_REQUEST_BODY", status=400, message="Bad Request")
         if length > REQUEST_BODY_LIMIT_BYTES:
             self._discard_body(length)
-            return error_response(413, "Request Too Long")
+            return self._gateway("REQUEST_TOO_LARGE")
         body = self.rfile.read(length)
 
         if self.command == "OPTIONS" and self.server.app.cors_preflight_headers and self._path_exists(path):
             return 200, list(self.server.app.cors_preflight_headers.items()), b""
-        match = match_route(self.server.functions_by_route, self.command, path)
-        if match is None:
-            return error_response(403, "Missing Authentication Token")
-        function = self.server.functions_by_route[match.route]
+        resolved = resolve_route(self.server.functions_by_route, self.command, path)
+        if not isinstance(resolved, RouteMatch):
+            cors = bool(self.server.app.cors_preflight_headers)
+            return unrouted_response(self.server.app.gateway_responses, self.command, resolved, cors=cors)
+        function = self.server.functions_by_route[resolved.route]
         binary_media_types = self.server.app.binary_media_types
         event = build_proxy_event(
             self.command,
@@ -172,27 +202,30 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
             query,
             list(self.headers.items()),
             body,
-            match.route,
-            match.path_parameters,
+            resolved.route,
+            resolved.path_parameters,
             binary_media_types,
             self.client_address[0],
         )
+        request_id = event["requestContext"]["requestId"]
         try:
-            result = invoke(function, event, min(function.timeout, API_GATEWAY_TIMEOUT_SECONDS))
+            result = self.server.runtime.invoke(
+                function, event, function.timeout, gateway_seconds=API_GATEWAY_TIMEOUT_SECONDS
+            )
         except InvocationTimeoutError as timeout:
             logger.error("%s", timeout)
-            return error_response(504, "Endpoint request timed out")
-        except InvalidLambdaResponseError as invalid:
-            logger.error("%s", invalid)
-            return INTERNAL_SERVER_ERROR
-        except Exception:
-            logger.exception("%s raised", function.logical_id)
-            return INTERNAL_SERVER_ERROR
-        return translate_response(result, self.headers.get("Accept"), binary_media_types)
+            return self._gateway("INTEGRATION_TIMEOUT")
+        except (FunctionCrashedError, RuntimeClosedError) as failure:
+            logger.error("%s", failure)
+            return lambda_error_response(self.server.app.gateway_responses, request_id)
+        translated = translate_response(result, self.headers.get("Accept"), binary_media_types)
+        if translated is None:
+            logger.error("%s answered a result API Gateway cannot read: %.200r", function.logical_id, result)
+            return lambda_error_response(self.server.app.gateway_responses, request_id)
+        return translated
 
     def _path_exists(self, path: str) -> bool:
-        methods = {route.method for route in self.server.functions_by_route}
-        return any(match_route(self.server.functions_by_route, method, path) for method in methods)
+        return resolve_route(self.server.functions_by_route, "OPTIONS", path) is not None
 
     def _discard_body(self, length: int) -> None:
         # Reading the body (rather than closing on the client) lets it receive the 413.
@@ -209,10 +242,20 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         logger.warning(format, *args)
 
 
-def create_server(app: SamApp, host: str, port: int, *, request_log: LogLine | None = None) -> ThreadingHTTPServer:
-    """Bind (port 0 picks a free port) without serving; call serve_forever() to run."""
-    apply_template_environment(app)
-    return _ApiServer(app, (host, port), request_log or logger.info)
+def create_server(
+    app: SamApp,
+    host: str,
+    port: int,
+    *,
+    request_log: LogLine | None = None,
+    runtime: LambdaRuntime | None = None,
+) -> ThreadingHTTPServer:
+    """Bind (port 0 picks a free port) without serving; call serve_forever() to run.
+
+    Without a `runtime`, the server makes its own and stops its workers in server_close().
+    """
+    own_runtime = runtime is None
+    return _ApiServer(app, runtime or LambdaRuntime.for_app(app), (host, port), request_log or logger.info, own_runtime)
 
 
 def scheduled_event(function: FunctionSpec) -> dict[str, Any]:
@@ -231,17 +274,25 @@ def scheduled_event(function: FunctionSpec) -> dict[str, Any]:
 
 
 class Scheduler:
-    """Invokes every function that has schedule events every ``interval_seconds``.
+    """Invokes every function that has schedule events every ``interval_seconds``, in its worker processes.
 
     The template's schedule expressions are deliberately ignored: locally one short,
     uniform interval is more useful than waiting for real rates or cron times.
     """
 
-    def __init__(self, app: SamApp, interval_seconds: float, *, result_log: LogLine | None = None) -> None:
-        apply_template_environment(app)
+    def __init__(
+        self,
+        app: SamApp,
+        interval_seconds: float,
+        *,
+        result_log: LogLine | None = None,
+        runtime: LambdaRuntime | None = None,
+    ) -> None:
         self.functions = [function for function in app.functions if function.schedule_events]
         self.interval_seconds = interval_seconds
         self.result_log = result_log or logger.info
+        self._own_runtime = runtime is None
+        self.runtime = runtime or LambdaRuntime(self.functions)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
@@ -252,11 +303,13 @@ class Scheduler:
         self._stopped.set()
         if self._thread.is_alive():
             self._thread.join()
+        if self._own_runtime:
+            self.runtime.close()
 
     def fire_all(self) -> None:
         for function in self.functions:
             try:
-                result = invoke(function, scheduled_event(function), function.timeout)
+                result = self.runtime.invoke(function, scheduled_event(function), function.timeout)
             except Exception:
                 logger.exception("scheduled %s failed", function.logical_id)
             else:

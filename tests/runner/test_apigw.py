@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from devtools.apigw import build_proxy_event, match_route, translate_response
-from devtools.sam_template import ApiRoute
+from devtools.apigw import (
+    MethodNotAllowed,
+    RouteMatch,
+    build_proxy_event,
+    gateway_response,
+    match_route,
+    resolve_route,
+    translate_response,
+)
+from devtools.sam_template import ApiRoute, GatewayResponse
 
 ROUTES = [
     ApiRoute("GET", "/items/{id}"),
@@ -16,11 +24,6 @@ ROUTES = [
     ApiRoute("ANY", "/files/{proxy+}"),
     ApiRoute("GET", "/"),
 ]
-INTERNAL_SERVER_ERROR = (
-    502,
-    [("Content-Type", "application/json")],
-    b'{"message": "Internal server error"}',
-)
 
 
 def proxy_event(**overrides: Any) -> dict[str, Any]:
@@ -55,8 +58,16 @@ def test_given_literal_and_param_routes_when_literal_fits_then_literal_wins() ->
     assert (match.route, match.path_parameters) == (ApiRoute("GET", "/items/mine"), {})
 
 
-def test_given_literal_resource_when_its_method_is_missing_then_no_fallback() -> None:
-    assert match_route(ROUTES, "DELETE", "/items/mine") is None
+def test_given_literal_resource_when_its_method_is_missing_then_a_less_specific_resource_with_it_serves() -> None:
+    # API Gateway resolves the (resource, method) pair, not the resource first.
+    match = match_route(ROUTES, "DELETE", "/items/mine")
+
+    assert match is not None
+    assert (match.route, match.path_parameters) == (ApiRoute("DELETE", "/items/{id}"), {"id": "mine"})
+
+
+def test_given_no_resource_with_the_method_then_allow_is_every_method_the_path_has() -> None:
+    assert resolve_route(ROUTES, "POST", "/items/mine") == MethodNotAllowed(("DELETE", "GET"))
 
 
 def test_given_greedy_route_when_nested_path_then_proxy_holds_the_rest() -> None:
@@ -232,6 +243,67 @@ def test_given_binary_type_only_later_in_accept_then_base64_text_is_kept() -> No
         {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
     ],
 )
-def test_given_malformed_lambda_result_when_translated_then_502(result: Any) -> None:
-    assert translate_response(result, "*/*", ["*/*"]) == INTERNAL_SERVER_ERROR
-    assert json.loads(INTERNAL_SERVER_ERROR[2]) == {"message": "Internal server error"}
+def test_given_malformed_lambda_result_when_translated_then_none_so_the_caller_answers_502(result: Any) -> None:
+    assert translate_response(result, "*/*", ["*/*"]) is None
+
+
+def test_given_known_path_when_method_is_missing_then_method_not_allowed_lists_the_resource_methods() -> None:
+    assert resolve_route(ROUTES, "PUT", "/items/42") == MethodNotAllowed(("DELETE", "GET"))
+
+
+def test_given_unknown_path_when_resolved_then_none() -> None:
+    assert resolve_route(ROUTES, "GET", "/nowhere") is None
+
+
+def test_given_any_route_when_unusual_method_used_then_it_matches() -> None:
+    resolved = resolve_route(ROUTES, "TRACE", "/files/a/b")
+
+    assert isinstance(resolved, RouteMatch)
+    assert resolved.path_parameters == {"proxy": "a/b"}
+
+
+ENVELOPE_4XX = GatewayResponse(
+    None, {}, '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+)
+
+
+def test_given_no_gateway_responses_when_rendered_then_api_gateway_default_body() -> None:
+    assert gateway_response({}, "MISSING_AUTHENTICATION_TOKEN") == (
+        403,
+        [("Content-Type", "application/json")],
+        b'{"message": "Missing Authentication Token"}',
+    )
+
+
+def test_given_a_customised_type_when_rendered_then_its_status_headers_and_template_apply() -> None:
+    responses = {
+        "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(404, {"X-Why": "no route"}, '{"code": "NOT_FOUND"}'),
+        "DEFAULT_4XX": ENVELOPE_4XX,
+    }
+
+    assert gateway_response(responses, "MISSING_AUTHENTICATION_TOKEN") == (
+        404,
+        [("Content-Type", "application/json"), ("X-Why", "no route")],
+        b'{"code": "NOT_FOUND"}',
+    )
+
+
+def test_given_only_a_default_4xx_when_rendered_then_it_fills_in_type_and_quoted_message() -> None:
+    status, headers, body = gateway_response(
+        {"DEFAULT_4XX": ENVELOPE_4XX},
+        "METHOD_NOT_ALLOWED",
+        status=405,
+        message='say "no"',
+        extra_headers=[("Allow", "GET")],
+    )
+
+    assert (status, headers) == (405, [("Content-Type", "application/json"), ("Allow", "GET")])
+    assert json.loads(body) == {"error": {"code": "METHOD_NOT_ALLOWED", "message": 'say "no"'}}
+
+
+def test_given_a_default_5xx_when_a_lambda_error_is_rendered_then_status_stays_502_with_the_request_id() -> None:
+    responses = {"DEFAULT_5XX": GatewayResponse(None, {}, '{"requestId": "$context.requestId"}')}
+
+    status, _, body = gateway_response(responses, "DEFAULT_5XX", status=502, message="x", request_id="r-1")
+
+    assert (status, json.loads(body)) == (502, {"requestId": "r-1"})

@@ -7,6 +7,7 @@ import pytest
 from devtools.sam_template import (
     ApiRoute,
     FunctionSpec,
+    GatewayResponse,
     TemplateError,
     binary_media_types,
     load_template,
@@ -34,6 +35,9 @@ def test_given_template_when_loaded_then_every_serverless_function_is_listed() -
         "FailingFunction",
         "MalformedFunction",
         "EnvironmentFunction",
+        "GateFunction",
+        "ProcessFunction",
+        "SlowInitFunction",
     ]
 
 
@@ -165,3 +169,13 @@ def test_given_function_without_handler_when_loaded_then_template_error(
 
     with pytest.raises(TemplateError, match="Broken"):
         load_template(tmp_path / "template.yaml")
+
+
+def test_given_gateway_responses_when_loaded_then_status_headers_and_json_template_are_read() -> None:
+    responses = load_template(TEMPLATE).gateway_responses
+
+    assert responses["MISSING_AUTHENTICATION_TOKEN"] == GatewayResponse(
+        404, {}, '{"error": {"code": "NOT_FOUND", "message": "No such path.", "details": {}}}'
+    )
+    assert responses["DEFAULT_4XX"].status_code is None
+    assert responses["DEFAULT_4XX"].headers == {"X-Fixture-Gateway": "4xx"}

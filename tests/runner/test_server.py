@@ -30,6 +30,7 @@ class Response:
     content_type: str | None
     content_length: str | None
     body: bytes
+    headers: dict[str, str]
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -57,6 +58,7 @@ class RunningApi:
                 response.getheader("Content-Type"),
                 response.getheader("Content-Length"),
                 response.read(),
+                dict(response.getheaders()),
             )
         finally:
             connection.close()
@@ -167,27 +169,25 @@ def test_given_binary_media_type_when_posted_then_handler_gets_base64(
     )
 
 
-def test_given_unknown_path_when_requested_then_403_missing_authentication_token(
+def test_given_unknown_path_when_requested_then_the_templates_gateway_response_answers(
     api: RunningApi,
 ) -> None:
     response = api.request("GET", "/nowhere")
 
     assert (response.status, response.content_type, response.json()) == (
-        403,
+        404,
         "application/json",
-        {"message": "Missing Authentication Token"},
+        {"error": {"code": "NOT_FOUND", "message": "No such path.", "details": {}}},
     )
 
 
-def test_given_known_path_when_method_not_declared_then_403_like_api_gateway(
-    api: RunningApi,
-) -> None:
-    response = api.request("PUT", "/items/42", body=b"{}")
+@pytest.mark.parametrize("method", ["PUT", "TRACE", "BREW"])
+def test_given_known_path_when_method_not_declared_then_405_with_allow(api: RunningApi, method: str) -> None:
+    response = api.request(method, "/items/42", body=b"{}")
 
-    assert (response.status, response.json()) == (
-        403,
-        {"message": "Missing Authentication Token"},
-    )
+    assert (response.status, response.headers["Allow"]) == (405, "GET")
+    assert response.headers["X-Fixture-Gateway"] == "4xx"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
 def test_given_body_over_10_mb_when_posted_then_413_without_invoking(
@@ -198,8 +198,16 @@ def test_given_body_over_10_mb_when_posted_then_413_without_invoking(
     assert (response.status, response.content_type, response.json()) == (
         413,
         "application/json",
-        {"message": "Request Too Long"},
+        {"error": {"code": "REQUEST_TOO_LARGE", "message": "Request Too Long", "details": {}}},
     )
+
+
+def assert_lambda_error(response: Response) -> None:
+    """What API Gateway answers for a Lambda that failed: 502 through the template's DEFAULT_5XX."""
+    body = response.json()
+    assert (response.status, response.content_type) == (502, "application/json")
+    assert (body["error"]["code"], body["error"]["message"]) == ("INTERNAL", "Internal server error")
+    assert body["error"]["details"]["requestId"]
 
 
 def test_given_handler_raises_when_called_then_502_and_traceback_logged(
@@ -207,11 +215,7 @@ def test_given_handler_raises_when_called_then_502_and_traceback_logged(
 ) -> None:
     response = api.request("GET", "/boom")
 
-    assert (response.status, response.content_type, response.json()) == (
-        502,
-        "application/json",
-        {"message": "Internal server error"},
-    )
+    assert_lambda_error(response)
     assert "RuntimeError: fixture handler failed" in caplog.text
     assert "Traceback" in caplog.text
 
@@ -223,10 +227,7 @@ def test_given_handler_slower_than_timeout_when_called_then_504_after_timeout(
     response = api.request("GET", "/slow")
     elapsed = time.monotonic() - started
 
-    assert (response.status, response.json()) == (
-        504,
-        {"message": "Endpoint request timed out"},
-    )
+    assert (response.status, response.json()["error"]["message"]) == (504, "Endpoint request timed out")
     assert 1 <= elapsed < 2
 
 
@@ -235,20 +236,14 @@ def test_given_response_over_6_mb_when_called_then_502_and_limit_logged(
 ) -> None:
     response = api.request("GET", "/huge")
 
-    assert (response.status, response.json()) == (
-        502,
-        {"message": "Internal server error"},
-    )
+    assert_lambda_error(response)
     assert "exceeding Lambda's 6 MB (6291456 bytes) response payload limit" in caplog.text
 
 
 def test_given_malformed_lambda_result_when_called_then_502(api: RunningApi) -> None:
     response = api.request("GET", "/malformed")
 
-    assert (response.status, response.json()) == (
-        502,
-        {"message": "Internal server error"},
-    )
+    assert_lambda_error(response)
 
 
 def test_given_base64_gzip_and_binary_media_type_when_called_then_raw_bytes_sent(
@@ -270,7 +265,8 @@ def test_given_template_and_developer_environment_then_developer_values_win(
         "FIXTURE_GREETING": "hello from the template",
         "FIXTURE_OVERRIDDEN": "developer value",
         "FIXTURE_STACK": None,
-        "FIXTURE_ECHO_ONLY": "42",
+        # Each function's workers get its own variables only, as in Lambda.
+        "FIXTURE_ECHO_ONLY": None,
     }
 
 
@@ -282,7 +278,7 @@ def test_given_requests_when_served_then_one_log_line_each(api: RunningApi) -> N
     matches = [REQUEST_LOG_LINE.match(line) for line in lines]
     assert [(m["method"], m["path"], m["status"]) for m in matches if m] == [
         ("GET", "/items/7", "200"),
-        ("GET", "/nowhere", "403"),
+        ("GET", "/nowhere", "404"),
     ]
     assert api.request_log.empty()
 
