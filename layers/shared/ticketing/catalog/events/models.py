@@ -13,6 +13,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from ticketing.catalog.venues.models import Price
 from ticketing.errors import ValidationFailed
 from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.tickets.models import CheckInCounts
 
 
 class EventStatus(StrEnum):
@@ -165,6 +166,7 @@ class EventSummary(ApiModel):
 
 class EventOut(EventSummary):
     sections: list[EventSectionOut]
+    check_in: CheckInCounts | None = Field(default=None, description="tickets and check-ins; organizer and admins only")
 
     @classmethod
     def from_rows(cls, row: dict[str, Any], sections: list[dict[str, Any]]) -> EventOut:
