@@ -70,7 +70,8 @@ def test_the_booking_tickets_are_for_its_owner_or_an_admin(
     stranger = api.get(path, token=accounts.create().token)
     admin = api.get(path, token=accounts.create("ADMIN").token)
 
-    assert stranger.status == 404 and stranger.error_code == "NOT_FOUND"
+    assert stranger.status == 404
+    assert stranger.error_code == "NOT_FOUND"
     assert admin.status == 200
     assert [t["id"] for t in admin.json()["items"]] == [t["id"] for t in purchase.tickets]
 
@@ -149,7 +150,8 @@ def test_the_qr_code_is_an_svg_for_the_holder_only(api: Any, box_office: Any, ac
     assert mine.status == 200
     assert mine.header("Content-Type") == "image/svg+xml"
     assert mine.header("Cache-Control") == "private"
-    assert b"<svg" in mine.body and b"</svg>" in mine.body
+    assert b"<svg" in mine.body
+    assert b"</svg>" in mine.body
     assert theirs.status == 404
 
 
