@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
