@@ -166,7 +166,10 @@ class EventSummary(ApiModel):
 
 class EventOut(EventSummary):
     sections: list[EventSectionOut]
-    check_in: CheckInCounts | None = Field(default=None, description="tickets and check-ins; organizer and admins only")
+    # Only the event's organizer and admins get this field; everyone else's answer does not have it.
+    check_in: CheckInCounts | None = Field(
+        default=None, exclude_if=lambda counts: counts is None, description="tickets and check-ins (organizer, admin)"
+    )
 
     @classmethod
     def from_rows(cls, row: dict[str, Any], sections: list[dict[str, Any]]) -> EventOut:
