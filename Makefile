@@ -18,7 +18,8 @@ SAM_PATH := $(dir $(PYTHON)):$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt layers/shared/pyproject.toml devtools/pyproject.toml
+$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt functions/tickets/requirements.txt \
+                  layers/shared/pyproject.toml devtools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
