@@ -68,3 +68,17 @@ def write_results(path: Path, header: list[str], postgres_version: str, table_ro
     path.parent.mkdir(exist_ok=True)
     path.write_text("\n".join(lines))
     print(path.read_text())
+
+
+def replace_benchmarks_section(title: str, lines: list[str]) -> None:
+    """Writes `## title` with `lines` into docs/benchmarks.md: in place of its previous figures, else at the end."""
+    doc = REPO_ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    section = "\n".join(["", f"## {title}", "", *lines, ""])
+    head, marker, tail = text.partition(f"\n## {title}\n")
+    if marker:  # keep the sections after the previous figures
+        rest = tail.split("\n## ", 1)
+        text = head.rstrip("\n") + "\n" + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+        doc.write_text(text)
+        return
+    doc.write_text(text.rstrip("\n") + "\n" + section)
