@@ -132,3 +132,12 @@ def test_an_admin_may_check_in_at_any_event(box_office: Any, accounts: Any, even
     answer = box_office.check_in(accounts.create("ADMIN"), event.id, ticket["code"])
 
     assert answer.status == 200, answer.body
+
+
+def test_a_scan_id_must_be_printable_text(box_office: Any, accounts: Any, organizer: Any, event: Any, db: Any) -> None:
+    [ticket] = box_office.buy(accounts.create(), event, event.seat_ids[:1]).tickets
+
+    answer = box_office.check_in(organizer, event.id, ticket["code"], "gate\u0000-1")
+
+    assert (answer.status, answer.error_code) == (422, "VALIDATION_ERROR")
+    assert db.value("SELECT status FROM tickets") == "VALID"

@@ -108,7 +108,8 @@ def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]
         [(ticket_id, scans[index].scanned_at, scans[index].scan_id) for ticket_id, index in earliest.items()],
         gate_user_id=principal.user_id,
     )
-    states = repo.ticket_states(tx, list(earliest))
+    # The winners' state came back from the UPDATE; only the other tickets are read to explain a refusal.
+    states = {**repo.ticket_states(tx, [t for t in earliest if t not in admitted]), **admitted}
     verdicts: list[_Verdict] = []
     for index, (scan, claims) in enumerate(zip(scans, claimed, strict=True)):
         if isinstance(claims, _Verdict):

@@ -59,7 +59,8 @@ class TransferRequest(ApiModel):
     email: Email = Field(description="the receiver's account e-mail")
 
 
-ScanId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# Stored with the admitted ticket: printable text only (PostgreSQL text cannot hold NUL).
+ScanId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Code = Annotated[str, StringConstraints(max_length=MAX_CODE_INPUT)]
 
 

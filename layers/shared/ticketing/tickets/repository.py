@@ -106,6 +106,8 @@ def tickets_of_holder(
 
 
 def ticket_states(tx: Session, ticket_ids: Sequence[UUID]) -> dict[UUID, Row]:
+    if not ticket_ids:
+        return {}
     rows = tx.rows(
         f"SELECT {_STATE_COLUMNS} FROM tickets WHERE id = ANY(CAST(:ids AS uuid[]))",
         ids=[str(ticket_id) for ticket_id in ticket_ids],
@@ -213,8 +215,3 @@ def insert_transferred(tx: Session, voided: Row, receiver_id: UUID) -> UUID:
         transferred_from=voided["id"],
     )
     return new_id
-
-
-def event_started(tx: Session, event_id: UUID) -> bool:
-    started: bool = tx.value("SELECT starts_at <= now() FROM events WHERE id = :id", id=event_id)
-    return started
