@@ -85,3 +85,24 @@ def test_overlapping_batches_admit_each_ticket_once_without_deadlock(
     wins = sum(result.status == 200 for answer in answers if not isinstance(answer, str) for result in answer.results)
     assert wins == len(tickets)
     assert db.rows("SELECT status, count(*) AS n FROM tickets GROUP BY status") == [{"status": "CHECKED_IN", "n": 8}]
+
+
+def test_an_online_scan_never_replaces_a_check_in_committed_after_its_transaction_began(
+    box_office: Any, accounts: Any, organizer: Any, event: Any, db: Any
+) -> None:
+    from ticketing.db import transaction
+    from ticketing.tickets import repository
+
+    [ticket] = box_office.buy(accounts.create(), event, event.seat_ids[:1]).tickets
+    gate = Principal(UUID(organizer.id), Role.ORGANIZER)
+    with transaction() as late_gate:
+        late_gate.value("SELECT now()")  # its now() is fixed from here on
+        [first] = _at_once([lambda: check_in.check_in(gate, UUID(event.id), CheckInRequest(code=ticket["code"]))])
+        assert not isinstance(first, str), first
+
+        admitted = repository.check_in(
+            late_gate, UUID(event.id), [(UUID(ticket["id"]), None, "late")], gate_user_id=gate.user_id
+        )
+
+    assert admitted == {}
+    assert db.value("SELECT check_in_scan_id IS NULL FROM tickets") is True

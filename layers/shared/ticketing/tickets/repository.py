@@ -166,10 +166,12 @@ def check_in(
 ) -> dict[UUID, Row]:
     """Admits the scanned tickets: one conditional UPDATE for the whole set of `(ticketId, scannedAt, scanId)`.
 
-    A scan wins when its ticket is VALID, or CHECKED_IN by a later scan than this one (an offline scan
+    A scan wins when its ticket is VALID, or CHECKED_IN by a later scan than this offline one (an offline scan
     uploaded afterwards is judged at its `scannedAt`; the earliest scan of a ticket is the one recorded).
-    `scannedAt` None means now, and a time in the future counts as now (LEAST ignores NULL). At most one scan
-    per ticket. Answers the winners' new state by ticket id.
+    `scannedAt` None means now: an online scan never replaces a check-in (its `now()` is its transaction's
+    start, which may precede a check-in another gate committed meanwhile; the NULL comparison keeps it out).
+    A `scannedAt` in the future is recorded as now (LEAST ignores NULL). At most one scan per ticket.
+    Answers the winners' new state by ticket id.
     """
     rows = tx.rows(
         "UPDATE tickets t SET status = 'CHECKED_IN', checked_in_at = LEAST(s.scanned_at, now()),"
@@ -177,7 +179,7 @@ def check_in(
         " FROM unnest(CAST(:ids AS uuid[]), CAST(:scanned_at AS timestamptz[]), CAST(:scan_ids AS text[]))"
         "   AS s(ticket_id, scanned_at, scan_id)"
         " WHERE t.id = s.ticket_id AND t.event_id = :event_id"
-        " AND (t.status = 'VALID' OR (t.status = 'CHECKED_IN' AND t.checked_in_at > LEAST(s.scanned_at, now())))"
+        " AND (t.status = 'VALID' OR (t.status = 'CHECKED_IN' AND t.checked_in_at > s.scanned_at))"
         " RETURNING t.id, t.event_id, t.holder_id, t.status, t.checked_in_at, t.check_in_scan_id",
         event_id=event_id,
         gate_user_id=gate_user_id,
