@@ -228,6 +228,7 @@ def _format(name: str, values: list[float]) -> str:
 def main() -> None:
     # One key for the parent and every forked gate (each would otherwise generate its own).
     os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
+    load_before = os.getloadavg()[0]
     with bench_setup("tickets_bench") as setup:
         api, postgres_version = setup.api, setup.postgres_version
         runs = []
@@ -244,7 +245,8 @@ def main() -> None:
         "vs the same conditional UPDATE on a bare connection, one transaction per scan. (b) contested: every gate",
         f"scans the same {SCANS_PER_GATE} tickets through the handler; each is admitted exactly once (asserted).",
         f"(c) one offline batch of {BATCH_SIZE} scans through the handler. Median of {RUNS} runs, with the range.",
-        "Embedded PostgreSQL on the same machine, no network; the 20 gates share its 2 cores with the database.",
+        f"Embedded PostgreSQL on the same machine, no network; the {GATES} gates share its cores with the database",
+        f"and with whatever else runs: load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the runs.",
     ]
     write_results(RESULTS, header, postgres_version, [_format(name, [run[name] for run in runs]) for name in runs[0]])
     replace_benchmarks_section(

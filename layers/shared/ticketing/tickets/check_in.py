@@ -19,6 +19,7 @@ from ticketing.observability import count
 from ticketing.tickets import codes
 from ticketing.tickets import repository as repo
 from ticketing.tickets.models import (
+    TIMESTAMP,
     CheckInBatch,
     CheckInBatchResult,
     CheckInRequest,
@@ -102,12 +103,8 @@ def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]
     earliest = _earliest_scan_per_ticket(scans, claimed)
     if len(earliest) > 1:
         repo.lock_in_id_order(tx, list(earliest))
-    admitted = repo.check_in(
-        tx,
-        event_id,
-        [(ticket_id, scans[index].scanned_at, scans[index].scan_id) for ticket_id, index in earliest.items()],
-        gate_user_id=principal.user_id,
-    )
+    candidates = [(ticket_id, scans[i].scanned_at, scans[i].scan_id) for ticket_id, i in earliest.items()]
+    admitted = repo.check_in(tx, event_id, candidates, gate_user_id=principal.user_id) if candidates else {}
     # The winners' state came back from the UPDATE; only the other tickets are read to explain a refusal.
     states = {**repo.ticket_states(tx, [t for t in earliest if t not in admitted]), **admitted}
     verdicts: list[_Verdict] = []
@@ -134,7 +131,7 @@ def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]
                 "ticketId": str(row["id"]),
                 "eventId": str(event_id),
                 "holderId": str(row["holder_id"]),
-                "checkedInAt": row["checked_in_at"],
+                "checkedInAt": TIMESTAMP.dump_python(row["checked_in_at"]),
                 "scanId": row["check_in_scan_id"],
                 "checkedInBy": str(principal.user_id),
             }

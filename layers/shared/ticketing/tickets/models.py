@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
 from ticketing.models import ApiModel, UtcDateTime, UtcInput
 from ticketing.users.models import Email
 
 MAX_BATCH_SCANS = 500
+# The API's timestamp format (2026-12-01T19:30:00Z) for values outside a model: error details, event payloads.
+TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
 # Generous for a 250-character code; anything longer is still judged (INVALID_TICKET), up to this bound.
 MAX_CODE_INPUT = 2000
 

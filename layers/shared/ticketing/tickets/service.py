@@ -10,8 +10,6 @@ import io
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import TypeAdapter
-
 from ticketing import domain_events
 from ticketing.auth.principal import Principal
 from ticketing.bookings import repository as bookings_repo
@@ -19,17 +17,24 @@ from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import Conflict, NotFound, ValidationFailed
 from ticketing.http.paging import page_offset
-from ticketing.models import Page, UtcDateTime
+from ticketing.models import Page
 from ticketing.notifications.repository import notify
 from ticketing.observability import count
 from ticketing.tickets import codes
 from ticketing.tickets import repository as repo
-from ticketing.tickets.models import PublicKey, PublicKeys, TicketList, TicketOut, TicketStatus, TransferRequest
+from ticketing.tickets.models import (
+    TIMESTAMP,
+    PublicKey,
+    PublicKeys,
+    TicketList,
+    TicketOut,
+    TicketStatus,
+    TransferRequest,
+)
 from ticketing.users import repository as users_repo
 
 CONFIRMED = "CONFIRMED"
 QR_ERROR_CORRECTION = "m"
-_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
 
 
 def ticket_views(rows: list[Row]) -> list[TicketOut]:
@@ -45,7 +50,7 @@ def already_checked_in(checked_in_at: datetime) -> Conflict:
     return Conflict(
         "This ticket has already been checked in.",
         code="ALREADY_CHECKED_IN",
-        details={"checkedInAt": _TIMESTAMP.dump_python(checked_in_at)},
+        details={"checkedInAt": TIMESTAMP.dump_python(checked_in_at)},
     )
 
 
