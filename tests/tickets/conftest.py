@@ -55,6 +55,12 @@ def box_office(api: Any) -> BoxOffice:
 
 
 @pytest.fixture
+def box_office_over_http(http_api: Any) -> BoxOffice:
+    """The same steps over real HTTP, through the local runner."""
+    return BoxOffice(http_api)
+
+
+@pytest.fixture
 def organizer(accounts: Any) -> Any:
     return accounts.create("ORGANIZER")
 
