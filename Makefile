@@ -19,7 +19,8 @@ SAM_PATH := $(dir $(PYTHON)):$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt layers/shared/pyproject.toml devtools/pyproject.toml
+$(BIN)/.installed: requirements-dev.txt layers/shared/requirements.txt functions/tickets/requirements.txt \
+                  layers/shared/pyproject.toml devtools/pyproject.toml
 	@echo "Installing the development environment into $(VENV) (the first time takes a minute)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

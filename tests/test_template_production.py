@@ -113,7 +113,7 @@ def test_no_plain_secret_is_in_the_environment() -> None:
     for function in FUNCTIONS.values():
         variables = {**variables, **function["Properties"].get("Environment", {}).get("Variables", {})}
 
-    assert not {"JWT_SECRET", "DATABASE_URL", "DB_PASSWORD"} & set(variables)
+    assert not {"JWT_SECRET", "DATABASE_URL", "DB_PASSWORD", "TICKET_SIGNING_KEY"} & set(variables)
     assert variables["JWT_SECRET_ARN"] == {"Ref": "JwtSecret"}
 
 
@@ -137,7 +137,22 @@ def test_every_function_may_read_exactly_the_secrets_it_uses(name: str) -> None:
     ]
 
     assert DB_SECRET in secret_arns
-    assert all(arn in (DB_SECRET, {"Ref": "JwtSecret"}) for arn in secret_arns)
+    assert all(arn in (DB_SECRET, {"Ref": "JwtSecret"}, {"Ref": "TicketSigningKey"}) for arn in secret_arns)
+
+
+def test_only_the_tickets_function_reads_the_ticket_signing_key() -> None:
+    readers = {
+        name
+        for name, function in FUNCTIONS.items()
+        for policy in function["Properties"].get("Policies", [])
+        if isinstance(policy, dict)
+        and policy.get("AWSSecretsManagerGetSecretValuePolicy", {}).get("SecretArn") == {"Ref": "TicketSigningKey"}
+    }
+
+    assert readers == {"TicketsFunction"}
+    assert FUNCTIONS["TicketsFunction"]["Properties"]["Environment"]["Variables"]["TICKET_SIGNING_KEY_ARN"] == {
+        "Ref": "TicketSigningKey"
+    }
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

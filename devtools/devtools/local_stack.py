@@ -56,9 +56,22 @@ def _local_jwt_secret() -> str:
     return path.read_text().strip()
 
 
+def _local_ticket_signing_key() -> str:
+    """An Ed25519 key generated once per checkout, so ticket codes stay valid across restarts of `make run`."""
+    path = LOCAL_DIR / "ticket-signing-key.pem"
+    if not path.exists():
+        from ticketing.tickets.codes import generate_private_key_pem
+
+        LOCAL_DIR.mkdir(exist_ok=True)
+        path.write_text(generate_private_key_pem())
+        path.chmod(0o600)
+    return path.read_text()
+
+
 def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
+    os.environ.setdefault("TICKET_SIGNING_KEY", _local_ticket_signing_key())
     from ticketing.db.migrate import apply_migrations
 
     applied = apply_migrations()

@@ -84,3 +84,17 @@ def test_a_deployed_function_needs_the_database_host(secrets_manager: Any, aws_s
 
     with pytest.raises(ConfigurationError, match="DB_HOST"):
         get_settings()
+
+
+def test_the_ticket_signing_key_comes_from_its_secret_and_is_cached(secrets_manager: Any, aws_settings: Any) -> None:
+    from ticketing.tickets.codes import generate_private_key_pem, key_ring, parse_key_ring
+
+    pem = generate_private_key_pem()
+    arn = secrets_manager.create_secret(Name="TicketSigningKey-xyz", SecretString=pem)["ARN"]
+    deployed_settings(aws_settings, secrets_manager, TICKET_SIGNING_KEY=None, TICKET_SIGNING_KEY_ARN=arn)
+    assert key_ring().signing_kid == parse_key_ring(pem).signing_kid
+
+    secrets_manager.put_secret_value(SecretId=arn, SecretString=generate_private_key_pem())
+
+    # Within SECRETS_MAX_AGE_SECONDS the cached ring signs (no Secrets Manager call per request)
+    assert key_ring().signing_kid == parse_key_ring(pem).signing_kid

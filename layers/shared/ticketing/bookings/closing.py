@@ -19,6 +19,7 @@ from ticketing.db.connection import Row
 from ticketing.errors import ServiceUnavailable
 from ticketing.notifications.repository import notify
 from ticketing.observability import count
+from ticketing.tickets.repository import void_tickets_for_bookings
 
 CONFIRMED = "CONFIRMED"
 CANCELLED = "CANCELLED"
@@ -80,6 +81,7 @@ def close_bookings(
             _refund(tx, provider, booking)
         release_for_booking(tx, booking["id"])
     closed = repo.close_bookings(tx, [booking["id"] for booking in bookings], status=status, reason=reason)
+    void_tickets_for_bookings(tx, [booking["id"] for booking in closed])
     for booking in closed:
         notify(
             tx,

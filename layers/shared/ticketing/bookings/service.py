@@ -44,6 +44,7 @@ from ticketing.http.paging import page_offset
 from ticketing.models import Page
 from ticketing.notifications.repository import notify
 from ticketing.observability import count
+from ticketing.tickets import repository as tickets_repo
 
 PENDING = "PENDING"
 
@@ -228,6 +229,7 @@ def confirm_booking(
             if not charge.succeeded:
                 raise _Declined(booking, charge)
             repo.mark_seats_booked(tx, booking_id)
+            count("TicketsIssued", tickets_repo.issue_for_booking(tx, booking_id))
             repo.insert_payment(
                 tx,
                 booking_id=booking_id,

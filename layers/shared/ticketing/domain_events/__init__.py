@@ -1,4 +1,5 @@
-"""Domain events (BookingConfirmed, BookingCancelled, BookingExpired, EventCancelled) via the outbox.
+"""Domain events (BookingConfirmed, BookingCancelled, BookingExpired, EventCancelled, TicketCheckedIn,
+TicketTransferred) via the outbox.
 
 `record` writes the event in the caller's transaction. After that transaction commits, the caller runs
 `publish_after_commit()`, which sends fresh events to EventBridge; the outbox publisher function sweeps
@@ -19,12 +20,27 @@ BOOKING_CONFIRMED = "BookingConfirmed"
 BOOKING_CANCELLED = "BookingCancelled"
 BOOKING_EXPIRED = "BookingExpired"
 EVENT_CANCELLED = "EventCancelled"
+TICKET_CHECKED_IN = "TicketCheckedIn"
+TICKET_TRANSFERRED = "TicketTransferred"
 
-EVENT_TYPES = (BOOKING_CONFIRMED, BOOKING_CANCELLED, BOOKING_EXPIRED, EVENT_CANCELLED)
+EVENT_TYPES = (
+    BOOKING_CONFIRMED,
+    BOOKING_CANCELLED,
+    BOOKING_EXPIRED,
+    EVENT_CANCELLED,
+    TICKET_CHECKED_IN,
+    TICKET_TRANSFERRED,
+)
 
 
 def record(tx: Session, *, event_type: str, payload: dict[str, Any]) -> None:
     repository.insert(tx, event_type=event_type, payload=payload)
+
+
+def record_many(tx: Session, *, event_type: str, payloads: list[dict[str, Any]]) -> None:
+    """Records one event per payload in a single statement (a check-in batch admits up to 500 tickets)."""
+    if payloads:
+        repository.insert_many(tx, event_type=event_type, payloads=payloads)
 
 
 def publish_after_commit() -> int:

@@ -18,6 +18,15 @@ def insert(tx: Session, *, event_type: str, payload: dict[str, Any]) -> None:
     )
 
 
+def insert_many(tx: Session, *, event_type: str, payloads: list[dict[str, Any]]) -> None:
+    tx.execute(
+        "INSERT INTO outbox_events (event_type, payload)"
+        " SELECT :event_type, payload FROM unnest(CAST(:payloads AS jsonb[])) AS p(payload)",
+        event_type=event_type,
+        payloads=[json.dumps(payload, default=str) for payload in payloads],
+    )
+
+
 def claim_unpublished(tx: Session, *, limit: int, max_attempts: int | None = None) -> list[Row]:
     """Locks unpublished events for this transaction; rows another publisher holds are skipped, not awaited.
 

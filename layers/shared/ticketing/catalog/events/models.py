@@ -13,6 +13,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from ticketing.catalog.venues.models import Price
 from ticketing.errors import ValidationFailed
 from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.tickets.models import CheckInCounts
 
 
 class EventStatus(StrEnum):
@@ -165,6 +166,10 @@ class EventSummary(ApiModel):
 
 class EventOut(EventSummary):
     sections: list[EventSectionOut]
+    # Only the event's organizer and admins get this field; everyone else's answer does not have it.
+    check_in: CheckInCounts | None = Field(
+        default=None, exclude_if=lambda counts: counts is None, description="tickets and check-ins (organizer, admin)"
+    )
 
     @classmethod
     def from_rows(cls, row: dict[str, Any], sections: list[dict[str, Any]]) -> EventOut:

@@ -22,6 +22,8 @@ from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ticketing.models import Page
+from ticketing.tickets import repository as tickets_repo
+from ticketing.tickets.models import CheckInCounts
 
 # Fields that shape what is sold; they are fixed once the event leaves DRAFT.
 _DRAFT_ONLY_FIELDS = {"venue_id": "venueId", "prices": "prices", "currency": "currency"}
@@ -64,7 +66,11 @@ def _event_out(tx: Session, event_id: UUID) -> EventOut:
 def get_event(principal: Principal | None, event_id: UUID) -> EventOut:
     with transaction() as tx:
         event = load_visible(tx, principal, event_id)
-        return EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
+        view = EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
+        if principal is not None and (principal.is_admin or principal.user_id == event["organizer_id"]):
+            counts = CheckInCounts.from_row(tickets_repo.check_in_counts(tx, event_id))
+            view = view.model_copy(update={"check_in": counts})
+        return view
 
 
 def list_events(

@@ -1,0 +1,57 @@
+"""cryptography and segno ship with TicketsFunction only (functions/tickets/requirements.txt).
+
+PyJWT imports cryptography whenever it can, and every function imports PyJWT: in the layer, cryptography
+would slow every cold start. So every other function, and every layer module except the three that sign,
+verify or draw codes, must load without those packages, as in Lambda where they are not in its package.
+The check runs in a fresh interpreter in which importing them fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.sam_template import load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = load_template(REPO_ROOT / "template.yaml").functions
+NEEDS_CRYPTO = ["ticketing.tickets.codes", "ticketing.tickets.service", "ticketing.tickets.check_in"]
+WITHOUT_CRYPTO = """
+import importlib, pkgutil, sys
+sys.modules["cryptography"] = None  # importing it now fails like a missing package
+sys.modules["segno"] = None
+from pathlib import Path
+import ticketing
+from devtools.lambda_loader import load_module
+from devtools.sam_template import load_template
+for function in load_template(Path(sys.argv[1])).functions:
+    if function.logical_id != "TicketsFunction":
+        load_module(function)
+for module in pkgutil.walk_packages(ticketing.__path__, "ticketing."):
+    if module.name not in sys.argv[2:]:
+        importlib.import_module(module.name)
+import jwt
+assert not jwt.algorithms.has_crypto
+"""
+
+
+def test_only_the_tickets_function_ships_cryptography() -> None:
+    shipped = {f.logical_id for f in FUNCTIONS if (f.code_uri / "requirements.txt").exists()}
+    layer = (REPO_ROOT / "layers/shared/requirements.txt").read_text().splitlines()
+
+    assert shipped == {"TicketsFunction"}
+    assert not [line for line in layer if line.startswith(("cryptography", "segno", "pyjwt[crypto]"))]
+
+
+def test_every_other_function_and_layer_module_loads_without_cryptography(database_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_CRYPTO, str(REPO_ROOT / "template.yaml"), *NEEDS_CRYPTO],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
