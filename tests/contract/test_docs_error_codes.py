@@ -1,8 +1,9 @@
 """docs/errors.md lists every error code the API can answer.
 
 Codes are found where the code names them: `code="..."` arguments, `code = "..."` class attributes and
-parameter defaults, the codes passed to `error_response`/`_early_error`/`_invalid`, `(code, message)`
-tables such as the database's unique-constraint map, and the gateway responses of template.yaml.
+parameter defaults, module constants passed as `code=`, the codes passed to
+`error_response`/`_early_error`/`_invalid`, `(code, message)` tables such as the database's unique-constraint
+map, and the gateway responses of template.yaml.
 """
 
 from __future__ import annotations
@@ -30,10 +31,22 @@ def _called_name(call: ast.Call) -> str:
 
 
 def codes_in(tree: ast.AST) -> set[str]:
+    # `code=WRONG_EVENT` names a module constant: read its value.
+    constants = {
+        target.id: node.value
+        for node in getattr(tree, "body", [])
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     candidates: list[ast.AST | None] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            candidates += [keyword.value for keyword in node.keywords if keyword.arg == "code"]
+            candidates += [
+                constants.get(keyword.value.id) if isinstance(keyword.value, ast.Name) else keyword.value
+                for keyword in node.keywords
+                if keyword.arg == "code"
+            ]
             if _called_name(node) in CODE_CALLS:
                 candidates += node.args
         elif isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "code" for target in node.targets):
