@@ -53,10 +53,10 @@ def _in_processes(target: Callable[..., Any], args_list: list[tuple[Any, ...]], 
     return [collected[i] for i in range(len(args_list))]
 
 
-def _hold(api: Any, token: str, event_id: str, seat_ids: list[str]) -> tuple[int, str | None, float]:
-    started = time.monotonic()
+def _hold(api: Any, token: str, event_id: str, seat_ids: list[str]) -> tuple[int, str | None]:
+    # That a loser never waits is pinned deterministically with a row_locker in tests/bookings/test_holds.py.
     response = api.post("/api/bookings/hold-seats", json={"eventId": event_id, "seatIds": seat_ids}, token=token)
-    return response.status, response.error_code, time.monotonic() - started
+    return response.status, response.error_code
 
 
 def test_many_buyers_racing_for_the_same_seats_have_exactly_one_winner(
@@ -68,11 +68,10 @@ def test_many_buyers_racing_for_the_same_seats_have_exactly_one_winner(
 
     results = _in_processes(_hold, [(api, buyer.token, event.id, seats) for buyer in buyers])
 
-    winners = [i for i, (status, _, _) in enumerate(results) if status == 200]
+    winners = [i for i, (status, _) in enumerate(results) if status == 200]
     assert len(winners) == 1, results
-    losers = {code for status, code, _ in results if status != 200}
+    losers = {code for status, code in results if status != 200}
     assert losers <= {"SEATS_LOCKED", "SEATS_UNAVAILABLE"}
-    assert max(latency for _, _, latency in results) < 5
     holders = db.rows(
         "SELECT DISTINCT held_by::text AS holder FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))", ids=seats
     )
@@ -92,7 +91,9 @@ def _shop_until_sold_out(api: Any, token: str, event_id: str, seat_ids: list[str
             continue
         tally["holds"] += 1
         created = api.post("/api/bookings/create", json={"eventId": event_id, "seatIds": wanted}, token=token)
-        while created.error_code == "SEATS_LOCKED":  # another buyer is trying for our seats; retry as told
+        for _ in range(100):  # another buyer is trying for our seats; retry as told, a bounded number of times
+            if created.error_code != "SEATS_LOCKED":
+                break
             time.sleep(0.05)
             created = api.post("/api/bookings/create", json={"eventId": event_id, "seatIds": wanted}, token=token)
         assert created.status == 201, created.body
