@@ -48,9 +48,8 @@ def _release_hold_batch() -> int:
 def _expire_booking_batch() -> int:
     with transaction() as tx:
         bookings = repo.lock_expired_bookings(tx, BOOKINGS_PER_BATCH)
-        if bookings:
-            close_bookings(tx, bookings, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
-        return len(bookings)
+        ids = [booking["id"] for booking in bookings]
+        return close_bookings(tx, ids, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID).bookings
 
 
 def _delete_key_batch() -> int:
