@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from uuid import UUID
 
-from ticketing.bookings.payments import PaymentProvider, RefundResult, payment_provider
+from ticketing.bookings.payments import PaymentProvider, PaymentStatus, RefundResult, payment_provider
 from ticketing.config import get_settings
 from ticketing.db import transaction
 from ticketing.db.connection import Row, in_transaction
@@ -113,7 +113,7 @@ def run_round(
                 backoff_base_seconds=BACKOFF_BASE_SECONDS,
                 backoff_max_seconds=BACKOFF_MAX_SECONDS,
             )
-        final = [row for row in given_up if row["status"] == "REFUND_FAILED"]
+        final = [row for row in given_up if row["status"] == PaymentStatus.REFUND_FAILED]
     report.failed = len(final)
     report.retrying = len(failed) - len(final)
     for row in final:
