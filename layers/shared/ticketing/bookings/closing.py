@@ -18,6 +18,7 @@ from ticketing import domain_events
 from ticketing.bookings import repository as repo
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 from ticketing.notifications.repository import notify_booking_owners
 from ticketing.observability import count
 
@@ -75,18 +76,19 @@ def booking_payload(booking: Row, **extra: Any) -> dict[str, Any]:
 
 
 def close_bookings(
-    tx: Session, booking_ids: Sequence[UUID], *, status: str, reason: str | None, notice: ClosingNotice
+    tx: Session, booking_ids: IdSet, *, status: str, reason: str | None, notice: ClosingNotice
 ) -> Closed:
     """Ends live bookings as one set: coupons back, refunds queued, seats freed, users told, events recorded.
 
     The caller holds the bookings' row locks and passes their ids; the statements below run once each,
     never per booking. This is the one place that knows, inside the closing transaction, which bookings are
-    ending: whatever else must end with them (tickets to void, ...) belongs here, over the same `ids`.
+    ending: whatever else must end with them (tickets to void, ...) belongs here, one set-based call over
+    the same `ids` (in SQL: `... = ANY(CAST(:ids AS uuid[]))` with `ids=ids.literal`).
     """
     # Imported here so the coupon code loads only when bookings actually end.
     from ticketing.coupons.service import release_for_bookings
 
-    ids = list(booking_ids)
+    ids = booking_ids
     if not ids:
         return Closed(bookings=0, refunds_queued=0)
     release_for_bookings(tx, ids)
@@ -106,6 +108,7 @@ def expire_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> int:
     """
     overdue = repo.lock_overdue_bookings(tx, booking_ids)
     if overdue:
-        close_bookings(tx, [row["id"] for row in overdue], status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
+        ids = IdSet.of(row["id"] for row in overdue)
+        close_bookings(tx, ids, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
         count("BookingsExpired", len(overdue))
     return len(overdue)

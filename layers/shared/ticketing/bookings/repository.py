@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 _EVENT_COLUMNS = """
     id, status, currency, max_tickets_per_user, starts_at,
@@ -255,14 +256,14 @@ def mark_seats_booked(tx: Session, booking_id: UUID) -> None:
     )
 
 
-def close_bookings(tx: Session, booking_ids: Sequence[UUID], *, status: str, reason: str | None) -> int:
+def close_bookings(tx: Session, booking_ids: IdSet, *, status: str, reason: str | None) -> int:
     """Moves PENDING or CONFIRMED bookings to CANCELLED or EXPIRED (version + 1), freeing their seats first;
     answers how many moved. Two statements, whatever the number of bookings.
 
     The seats go first: the bookings' status cascades into `event_seats.booking_status`, which may only
     mirror a live booking.
     """
-    ids = list(booking_ids)
+    ids = booking_ids.literal
     tx.execute(
         f"UPDATE event_seats SET {_RELEASED_SEAT}, booking_id = NULL, booking_status = NULL"
         " WHERE booking_id = ANY(CAST(:ids AS uuid[]))",
@@ -280,7 +281,7 @@ def close_bookings(tx: Session, booking_ids: Sequence[UUID], *, status: str, rea
     )
 
 
-def queue_refunds(tx: Session, booking_ids: Sequence[UUID]) -> int:
+def queue_refunds(tx: Session, booking_ids: IdSet) -> int:
     """Turns the bookings' succeeded charges into queued refunds (REFUND_PENDING, due now); answers how many.
 
     Nothing is sent here: the refund workers take them after commit (docs/refunds.md).
@@ -288,11 +289,11 @@ def queue_refunds(tx: Session, booking_ids: Sequence[UUID]) -> int:
     return tx.execute(
         "UPDATE payments SET status = 'REFUND_PENDING', refund_requested_at = now(), refund_due_at = now()"
         " WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status = 'SUCCEEDED'",
-        ids=list(booking_ids),
+        ids=booking_ids.literal,
     )
 
 
-def record_booking_events(tx: Session, booking_ids: Sequence[UUID], *, event_type: str, reason: str | None) -> int:
+def record_booking_events(tx: Session, booking_ids: IdSet, *, event_type: str, reason: str | None) -> int:
     """One outbox domain event per booking, its payload built from the booking as it is now (one statement)."""
     return tx.execute(
         "INSERT INTO outbox_events (event_type, payload)"
@@ -301,7 +302,7 @@ def record_booking_events(tx: Session, booking_ids: Sequence[UUID], *, event_typ
         " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))",
         event_type=event_type,
         reason=reason,
-        ids=list(booking_ids),
+        ids=booking_ids.literal,
     )
 
 
@@ -324,16 +325,18 @@ def lock_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]
     )
 
 
-def lock_live_booking_ids_of_event(tx: Session, event_id: UUID) -> list[UUID]:
-    """Locks every PENDING and CONFIRMED booking of the event, in id order, waiting for a change in flight."""
-    return [
-        row["id"]
-        for row in tx.rows(
-            "SELECT id FROM bookings WHERE event_id = :event_id AND status IN ('PENDING', 'CONFIRMED')"
-            " ORDER BY id FOR UPDATE",
-            event_id=event_id,
-        )
-    ]
+def lock_live_booking_ids_of_event(tx: Session, event_id: UUID) -> IdSet:
+    """Locks every PENDING and CONFIRMED booking of the event, in id order, waiting for a change in flight.
+
+    Answers their ids as one value (an array literal), however many there are.
+    """
+    row = tx.row(
+        "SELECT CAST(array_agg(id ORDER BY id) AS text) AS ids, count(*) AS n FROM ("
+        " SELECT id FROM bookings WHERE event_id = :event_id AND status IN ('PENDING', 'CONFIRMED')"
+        " ORDER BY id FOR UPDATE) AS locked",
+        event_id=event_id,
+    )
+    return IdSet.from_sql(row["ids"] if row else None, row["n"] if row else 0)
 
 
 def items_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:

@@ -33,6 +33,7 @@ from ticketing.bookings.payments import ChargeResult, payment_provider
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 from ticketing.errors import (
     Conflict,
     NotFound,
@@ -299,7 +300,9 @@ def cancel_booking(
                     code="CANCELLATION_WINDOW_CLOSED",
                     details={"cutoffHours": settings.cancellation_cutoff_hours},
                 )
-        closed = close_bookings(tx, [booking_id], status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER)
+        closed = close_bookings(
+            tx, IdSet.of([booking_id]), status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER
+        )
     count("BookingsCancelled")
     domain_events.publish_after_commit()
     if closed.refunds_queued:

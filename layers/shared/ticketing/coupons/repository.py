@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 _COUPON_COLUMNS = (
     "id, code, type, value, currency, event_id, max_redemptions, per_user_limit, redeemed_count,"
@@ -54,7 +54,7 @@ def insert_redemption(tx: Session, *, coupon_id: UUID, booking_id: UUID, user_id
     )
 
 
-def release_redemptions(tx: Session, booking_ids: Sequence[UUID]) -> int:
+def release_redemptions(tx: Session, booking_ids: IdSet) -> int:
     """Gives back the live redemptions of many bookings in one statement; answers how many it released.
 
     Coupon rows are locked in id order (after the callers' seat and booking locks, like everywhere).
@@ -69,7 +69,7 @@ def release_redemptions(tx: Session, booking_ids: Sequence[UUID]) -> int:
         " counted AS (UPDATE coupons SET redeemed_count = redeemed_count - locked.n FROM locked"
         "  WHERE coupons.id = locked.id RETURNING locked.n)"
         " SELECT COALESCE(sum(n), 0) FROM counted",
-        ids=list(booking_ids),
+        ids=booking_ids.literal,
     )
     return int(released)
 

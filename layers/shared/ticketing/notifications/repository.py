@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 
 def _uuid_in_data(key: str) -> str:
@@ -30,7 +30,7 @@ def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data
     )
 
 
-def notify_booking_owners(tx: Session, booking_ids: Sequence[UUID], *, type: str, title: str, body: str) -> int:
+def notify_booking_owners(tx: Session, booking_ids: IdSet, *, type: str, title: str, body: str) -> int:
     """One notification per user and event among the bookings (one statement, whatever their number); its
     data names the event and the user's booking (the first by id when they have several). Answers how many."""
     return tx.execute(
@@ -41,7 +41,7 @@ def notify_booking_owners(tx: Session, booking_ids: Sequence[UUID], *, type: str
         type=type,
         title=title,
         body=body,
-        ids=list(booking_ids),
+        ids=booking_ids.literal,
     )
 
 

@@ -1,0 +1,303 @@
+"""Cancelling a sold-out event and refunding it: results go to bench/results/refunds.md.
+
+(a) An event with BOOKINGS confirmed, paid bookings (one seat each, one buyer each, seeded in SQL) is cancelled
+    through the real handler in-process: time to answer, and statements the cancel ran (counted on the
+    driver), per booking. RUNS runs, each on a freshly seeded event.
+(b) The refunds that queued are sent by the refund workers with the test-mode provider (each refund also
+    writes the provider's own record): time until every refund is REFUNDED, with WORKERS workers.
+(c) A provider that takes 300 ms per call, SLOW_REFUNDS refunds with SLOW_WORKERS workers (scaled down from
+    50,000 so the bench stays bounded; the 50,000 figure is extrapolated from the measured rate). Every call
+    checks that the calling worker's session holds no row lock and has no open transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench.harness import bench_setup, write_results
+
+RUNS = 3
+BOOKINGS = 50_000
+SEATS_PER_ROW = 250
+WORKERS = 8
+SLOW_REFUNDS = 1_000
+SLOW_WORKERS = 50
+SLOW_CALL_SECONDS = 0.3
+DRAIN_BUDGET_SECONDS = 100
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "bench" / "results" / "refunds.md"
+
+
+def _seed_sold_out_event(bookings: int) -> tuple[UUID, str]:
+    """A published event whose `bookings` seats are each in a CONFIRMED, paid booking of its own buyer."""
+    from ticketing.auth.principal import Principal, Role
+    from ticketing.auth.tokens import issue_access_token
+    from ticketing.db import transaction
+
+    tag = secrets.token_hex(4)
+    with transaction() as tx:
+        organizer = tx.value(
+            "INSERT INTO users (email, password_hash, name, role) VALUES (:email, 'x', 'Organizer', 'ORGANIZER')"
+            " RETURNING id",
+            email=f"organizer-{tag}@example.com",
+        )
+        venue = tx.value(
+            "INSERT INTO venues (name, address, city, country, timezone)"
+            " VALUES ('Bench Stadium', '1 Main St', 'Berlin', 'DE', 'UTC') RETURNING id"
+        )
+        rows = -(-bookings // SEATS_PER_ROW)
+        section = tx.value(
+            "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
+            " VALUES (:venue, 'Field', :rows, :per_row, 2500) RETURNING id",
+            venue=venue,
+            rows=rows,
+            per_row=SEATS_PER_ROW,
+        )
+        tx.execute(
+            "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
+            " SELECT :section, r, seat_row_label(r), n FROM generate_series(1, :rows) r,"
+            " generate_series(1, :per_row) n",
+            section=section,
+            rows=rows,
+            per_row=SEATS_PER_ROW,
+        )
+        event = tx.value(
+            "INSERT INTO events (venue_id, organizer_id, title, category, status, starts_at, ends_at, currency,"
+            " max_tickets_per_user, published_at) VALUES (:venue, :organizer, 'Rained Out', 'CONCERT', 'PUBLISHED',"
+            " now() + interval '30 days', now() + interval '30 days 2 hours', 'EUR', 10, now() - interval '1 hour')"
+            " RETURNING id",
+            venue=venue,
+            organizer=organizer,
+        )
+        tx.execute(
+            "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
+            event=event,
+            section=section,
+        )
+        tx.execute(
+            "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
+            " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
+            event=event,
+            section=section,
+        )
+        tx.execute(
+            "CREATE TEMP TABLE sold ON COMMIT DROP AS"
+            " SELECT es.id AS seat_id, gen_random_uuid() AS user_id, gen_random_uuid() AS booking_id"
+            " FROM event_seats es WHERE es.event_id = :event ORDER BY es.id LIMIT :bookings",
+            event=event,
+            bookings=bookings,
+        )
+        tx.execute(
+            "INSERT INTO users (id, email, password_hash, name)"
+            " SELECT user_id, 'fan-' || user_id || '@example.com', 'x', 'Fan' FROM sold"
+        )
+        tx.execute(
+            "INSERT INTO bookings (id, user_id, event_id, status, subtotal, total, currency, expires_at,"
+            " confirmed_at, version) SELECT booking_id, user_id, :event, 'CONFIRMED', 2500, 2500, 'EUR', now(),"
+            " now(), 2 FROM sold",
+            event=event,
+        )
+        tx.execute(
+            "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
+            " SELECT booking_id, 'CONFIRMED', seat_id, 2500 FROM sold"
+        )
+        tx.execute(
+            "UPDATE event_seats es SET status = 'BOOKED', held_by = s.user_id, held_until = NULL,"
+            " booking_id = s.booking_id, booking_status = 'CONFIRMED' FROM sold s WHERE es.id = s.seat_id"
+        )
+        tx.execute(
+            "INSERT INTO payments (booking_id, status, amount, currency, provider, reference)"
+            " SELECT booking_id, 'SUCCEEDED', 2500, 'EUR', 'test', 'ch_test_' || md5(booking_id::text) FROM sold"
+        )
+    with transaction() as tx:
+        # As autovacuum would have by the time a sold-out event is cancelled: planner statistics for the
+        # freshly loaded rows (without them the foreign-key cascades plan sequential scans).
+        tx.execute("ANALYZE users, bookings, booking_items, event_seats, payments")
+    tx_organizer = UUID(str(organizer))
+    return UUID(str(event)), issue_access_token(Principal(user_id=tx_organizer, role=Role.ORGANIZER))
+
+
+def _cancel(api: Any, event_id: UUID, token: str) -> dict[str, float]:
+    import pg8000.native
+
+    statements = 0
+    run = pg8000.native.Connection.run
+
+    def counted(self: Any, sql: str, **params: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return run(self, sql, **params)
+
+    pg8000.native.Connection.run = counted
+    try:
+        started = time.perf_counter()
+        response = api.post(f"/api/events/{event_id}/cancel", token=token)
+        elapsed = time.perf_counter() - started
+    finally:
+        pg8000.native.Connection.run = run
+    if response.status != 200:
+        raise RuntimeError(f"cancel answered {response.status}: {response.body}")
+    cancellation = response.json()["cancellation"]
+    if cancellation != {"bookings": BOOKINGS, "refundsPending": BOOKINGS, "refundsFailed": 0}:
+        raise RuntimeError(f"unexpected cancellation {cancellation}")
+    return {"answer_s": elapsed, "statements": statements, "statements_per_booking": statements / BOOKINGS}
+
+
+def _pending() -> int:
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        return int(tx.value("SELECT count(*) FROM payments WHERE status = 'REFUND_PENDING'"))
+
+
+def _drain(provider: Any, workers: int) -> float:
+    from ticketing.refunds.worker import drain_with_workers
+
+    started = time.perf_counter()
+    drain_with_workers(provider, deadline=time.monotonic() + DRAIN_BUDGET_SECONDS, workers=workers)
+    elapsed = time.perf_counter() - started
+    left = _pending()
+    if left:
+        raise RuntimeError(f"{left} refunds still pending after {elapsed:.1f} s")
+    return elapsed
+
+
+class _SlowCheckedProvider:
+    """The test provider behind a 300 ms wire; each call first checks its worker holds no lock, no transaction."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        import os
+
+        import pg8000.native
+
+        from ticketing.bookings.payments import TestPaymentProvider
+        from ticketing.db.dsn import parse_database_url
+
+        self._inner = TestPaymentProvider()
+        self._monitor = pg8000.native.Connection(**parse_database_url(os.environ["DATABASE_URL"]).as_pg8000_kwargs())
+        self._monitor_lock = threading.Lock()
+        self._local = threading.local()
+        self.calls = 0
+        self.violations = 0
+
+    def _own_pid(self) -> int:
+        from ticketing.db import transaction
+
+        if not hasattr(self._local, "pid"):
+            with transaction() as tx:
+                self._local.pid = int(tx.value("SELECT pg_backend_pid()"))
+        pid: int = self._local.pid
+        return pid
+
+    def charge(self, **_: Any) -> Any:
+        raise NotImplementedError
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> Any:
+        from ticketing.db.connection import in_transaction
+
+        pid = self._own_pid()
+        with self._monitor_lock:
+            held = self._monitor.run(
+                "SELECT (SELECT count(*) FROM pg_locks"
+                "  WHERE pid = :pid AND mode IN ('RowShareLock', 'RowExclusiveLock'))"
+                " + (SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND state <> 'idle')",
+                pid=pid,
+            )[0][0]
+            self.calls += 1
+            self.violations += int(held) + int(in_transaction())
+        time.sleep(SLOW_CALL_SECONDS)
+        return self._inner.refund(reference=reference, amount=amount, idempotency_key=idempotency_key)
+
+    def close(self) -> None:
+        self._monitor.close()
+
+
+def _slow_run() -> dict[str, float]:
+    """SLOW_REFUNDS refunds queued directly (the cancel is measured above), sent through the slow provider."""
+    from ticketing.db import transaction
+
+    event_id, _ = _seed_sold_out_event(SLOW_REFUNDS)
+    with transaction() as tx:
+        tx.execute(
+            "UPDATE payments SET status = 'REFUND_PENDING', refund_requested_at = now(), refund_due_at = now()"
+            " WHERE booking_id IN (SELECT id FROM bookings WHERE event_id = :event)",
+            event=event_id,
+        )
+    provider = _SlowCheckedProvider()
+    try:
+        elapsed = _drain(provider, SLOW_WORKERS)
+    finally:
+        provider.close()
+    if provider.violations:
+        raise RuntimeError(f"{provider.violations} provider calls ran while their worker held a lock or transaction")
+    rate = SLOW_REFUNDS / elapsed
+    return {
+        "slow_s": elapsed,
+        "slow_rate": rate,
+        "slow_50k_extrapolated_s": BOOKINGS / rate,
+        "slow_violations": float(provider.violations),
+        "slow_calls": float(provider.calls),
+    }
+
+
+def _format(name: str, values: list[float], unit: str, digits: int = 2) -> str:
+    median = statistics.median(values)
+    return f"| {name} | {median:,.{digits}f} {unit} | {min(values):,.{digits}f} - {max(values):,.{digits}f} |"
+
+
+def main() -> None:
+    from ticketing.bookings.payments import TestPaymentProvider
+
+    with bench_setup("refunds_bench") as setup:
+        runs = []
+        for _ in range(RUNS):
+            event_id, token = _seed_sold_out_event(BOOKINGS)
+            measured = _cancel(setup.api, event_id, token)
+            measured["drain_s"] = _drain(TestPaymentProvider(), WORKERS)
+            runs.append(measured)
+        slow = _slow_run()
+        postgres_version = setup.postgres_version
+
+    def column(name: str) -> list[float]:
+        return [run[name] for run in runs]
+
+    header = [
+        "# Refunds benchmark",
+        "",
+        f"`make bench` → `bench/refunds_bench.py`: cancel an event with {BOOKINGS:,} confirmed, paid bookings through",
+        f"the handler in-process (medians of {RUNS} runs, each on a freshly seeded event), then send the refunds.",
+        f"The 300 ms provider case is scaled down to {SLOW_REFUNDS:,} refunds with {SLOW_WORKERS} workers and",
+        "extrapolated linearly (the provider's latency, not the database, is the bound there).",
+    ]
+    rows = [
+        _format(f"cancel {BOOKINGS:,} bookings: time to answer", column("answer_s"), "s"),
+        _format("statements the cancel ran (whole request)", column("statements"), "", 0),
+        _format("statements per booking", column("statements_per_booking"), "", 4),
+        _format(f"all {BOOKINGS:,} refunds REFUNDED, test provider, {WORKERS} workers", column("drain_s"), "s"),
+        _format(
+            f"refunds/s, test provider, {WORKERS} workers", [BOOKINGS / value for value in column("drain_s")], "", 0
+        ),
+        _format(f"{SLOW_REFUNDS:,} refunds, 300 ms provider, {SLOW_WORKERS} workers", [slow["slow_s"]], "s"),
+        _format("refunds/s, 300 ms provider", [slow["slow_rate"]], "", 1),
+        _format(
+            f"{BOOKINGS:,} refunds, 300 ms provider, {SLOW_WORKERS} workers (extrapolated)",
+            [slow["slow_50k_extrapolated_s"]],
+            "s",
+            0,
+        ),
+        _format(
+            f"of {slow['slow_calls']:,.0f} provider calls, made while their worker held a row lock or transaction",
+            [slow["slow_violations"]],
+            "",
+            0,
+        ),
+    ]
+    write_results(RESULTS, header, postgres_version, rows)
