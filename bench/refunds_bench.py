@@ -184,13 +184,7 @@ def _pending() -> int:
     from ticketing.db import transaction
 
     with transaction() as tx:
-        # Parked refunds (see below) are not this scenario's.
-        return int(
-            tx.value(
-                "SELECT count(*) FROM payments"
-                " WHERE status = 'REFUND_PENDING' AND refund_due_at < now() + interval '1 hour'"
-            )
-        )
+        return int(tx.value("SELECT count(*) FROM payments WHERE status = 'REFUND_PENDING'"))
 
 
 def _empty_tables() -> None:
@@ -205,14 +199,6 @@ def _empty_tables() -> None:
             )
         ]
         tx.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE")
-
-
-def _park_pending_refunds() -> None:
-    """Pushes refunds left by earlier scenarios out of the workers' reach, so a scenario sends only its own."""
-    from ticketing.db import transaction
-
-    with transaction() as tx:
-        tx.execute("UPDATE payments SET refund_due_at = now() + interval '1 day' WHERE status = 'REFUND_PENDING'")
 
 
 def _drain(provider: Any, workers: int) -> dict[str, float]:
@@ -285,7 +271,6 @@ def _slow_run() -> dict[str, float]:
     """SLOW_REFUNDS refunds queued directly (the cancel is measured above), sent through the slow provider."""
     from ticketing.db import transaction
 
-    _park_pending_refunds()
     event_id, _ = _seed_sold_out_event(SLOW_REFUNDS)
     with transaction() as tx:
         tx.execute(
@@ -335,7 +320,6 @@ def main() -> None:
             if run == 0:
                 drained = _drain(TestPaymentProvider(), WORKERS)
                 print(f"test provider drain: {drained}", flush=True)
-                _park_pending_refunds()
         _empty_tables()
         slow = _slow_run()
         postgres_version = setup.postgres_version
