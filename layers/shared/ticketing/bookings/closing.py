@@ -3,8 +3,8 @@
 Ending bookings is a handful of statements over the whole set, whatever its size (one booking for a customer
 cancel, a hundred for an expiry batch, every booking of a stadium for an event cancellation): coupons given
 back, confirmed payments turned into queued refunds, seats freed, bookings closed (version + 1), one
-notification per user, one domain event per booking. No payment provider is called here: refunds leave the
-queue after commit, outside any row lock (ticketing.refunds, docs/refunds.md).
+notification per booking (per user for an event), one domain event per booking. No payment provider is
+called here: refunds leave the queue after commit, outside any row lock (ticketing.refunds, docs/refunds.md).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class ClosingNotice:
     title: str
     body: str
     domain_event: str
+    # An event cancellation tells each buyer once, however many bookings they had; otherwise one per booking.
+    once_per_user: bool = False
 
 
 CANCELLED_BY_CUSTOMER = ClosingNotice(
@@ -51,6 +53,7 @@ CANCELLED_WITH_EVENT = ClosingNotice(
     "Event cancelled",
     "The event was cancelled. Your booking is cancelled and any payment is refunded.",
     domain_events.BOOKING_CANCELLED,
+    once_per_user=True,
 )
 
 
@@ -94,7 +97,14 @@ def close_bookings(
     release_for_bookings(tx, ids)
     refunds_queued = repo.queue_refunds(tx, ids)
     closed = repo.close_bookings(tx, ids, status=status, reason=reason)
-    notify_booking_owners(tx, ids, type=notice.notification_type, title=notice.title, body=notice.body)
+    notify_booking_owners(
+        tx,
+        ids,
+        type=notice.notification_type,
+        title=notice.title,
+        body=notice.body,
+        once_per_user=notice.once_per_user,
+    )
     repo.record_booking_events(tx, ids, event_type=notice.domain_event, reason=reason)
     count("RefundsQueued", refunds_queued)
     return Closed(bookings=closed, refunds_queued=refunds_queued)

@@ -30,17 +30,22 @@ def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data
     )
 
 
-def notify_booking_owners(tx: Session, booking_ids: IdSet, *, type: str, title: str, body: str) -> int:
-    """One notification per user and event among the bookings (one statement, whatever their number); its
-    data names the event and the user's booking (the first by id when they have several). Answers how many."""
+def notify_booking_owners(
+    tx: Session, booking_ids: IdSet, *, type: str, title: str, body: str, once_per_user: bool
+) -> int:
+    """Tells the owners of the bookings, in one statement whatever their number: one notification per booking,
+    or with `once_per_user` one per user and event (naming the user's first booking by id). Each names the
+    event and the booking in its data. Answers how many it added."""
     return tx.execute(
         "INSERT INTO notifications (user_id, type, title, body, data)"
-        " SELECT DISTINCT ON (user_id, event_id) user_id, :type, :title, :body,"
-        " jsonb_build_object('bookingId', id, 'eventId', event_id)"
-        " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY user_id, event_id, id",
+        " SELECT DISTINCT ON (user_id, event_id, CASE WHEN :once_per_user THEN NULL ELSE id END)"
+        " user_id, :type, :title, :body, jsonb_build_object('bookingId', id, 'eventId', event_id)"
+        " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))"
+        " ORDER BY user_id, event_id, CASE WHEN :once_per_user THEN NULL ELSE id END, id",
         type=type,
         title=title,
         body=body,
+        once_per_user=once_per_user,
         ids=booking_ids.literal,
     )
 
