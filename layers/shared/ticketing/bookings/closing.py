@@ -94,6 +94,8 @@ def close_bookings(
     ids = booking_ids
     if not ids:
         return Closed(bookings=0, refunds_queued=0)
+    # The set of bookings ending in this transaction is `ids`: whatever must end with them (tickets to void,
+    # ...) is one more set-based call here, over `ids`.
     release_for_bookings(tx, ids)
     refunds_queued = repo.queue_refunds(tx, ids)
     closed = repo.close_bookings(tx, ids, status=status, reason=reason)
