@@ -640,7 +640,9 @@ def test_an_event_reads_with_the_spec_fields(api: Any, catalog: Any) -> None:
         "venue",
         "sections",
         "version",
+        "cancellation",
     }
+    assert body["cancellation"] is None
     assert body["startsAt"].endswith("Z")
     assert body["salesEndAt"] == body["startsAt"]
     assert body["sections"][0]["available"] == 10

@@ -36,7 +36,8 @@ def test_a_user_lists_their_notifications_newest_first(api: Any, db: Any, accoun
     assert [item["id"] for item in body["items"]] == [newer, older]
     assert (body["page"], body["pageSize"], body["total"]) == (1, 20, 2)
     first = body["items"][0]
-    assert set(first) == {"id", "type", "title", "body", "createdAt", "readAt"}
+    assert set(first) == {"id", "type", "title", "body", "createdAt", "readAt", "bookingId", "eventId"}
+    assert (first["bookingId"], first["eventId"]) == (None, None)
     assert (first["type"], first["title"], first["body"], first["readAt"]) == (
         "BOOKING_EXPIRED",
         "Newer",

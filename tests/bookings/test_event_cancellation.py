@@ -1,12 +1,18 @@
-"""Cancelling an event (docs/booking-lifecycle.md): what an event's cancellation does to its holds and bookings."""
+"""Cancelling an event: one transaction whatever the number of bookings; refunds queued, then sent by workers
+(docs/booking-lifecycle.md, docs/refunds.md)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+import pytest
 
-def test_cancelling_an_event_cancels_its_bookings_refunds_payments_and_tells_every_buyer(
+
+def _cancel(shop: Any, organizer: Any, event_id: str) -> Any:
+    return shop.api.post(f"/api/events/{event_id}/cancel", token=organizer.token)
+
+
+def test_cancelling_an_event_cancels_everything_in_its_transaction_and_queues_the_refunds(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
     organizer = accounts.create("ORGANIZER")
@@ -14,49 +20,151 @@ def test_cancelling_an_event_cancels_its_bookings_refunds_payments_and_tells_eve
     pending_buyer, paying_buyer, holder = accounts.create(), accounts.create(), accounts.create()
     pending = shop.pending_booking(pending_buyer, event, event.seat_ids[:2])
     paid = shop.confirmed_booking(paying_buyer, event, event.seat_ids[2:3])
-    shop.hold(holder, event.id, event.seat_ids[3:4])
+    assert shop.hold(holder, event.id, event.seat_ids[3:4]).status == 200
 
-    response = shop.api.post(f"/api/events/{event.id}/cancel", token=organizer.token)
+    response = _cancel(shop, organizer, event.id)
 
     assert response.status == 200, response.body
-    statuses = {row["id"]: row["status"] for row in db.rows("SELECT id::text, status FROM bookings")}
-    assert statuses == {pending["id"]: "CANCELLED", paid["id"]: "CANCELLED"}
-    assert db.value("SELECT status FROM payments WHERE booking_id = :b", b=paid["id"]) == "REFUNDED"
+    body = response.json()
+    assert body["status"] == "CANCELLED"
+    assert body["cancellation"] == {"bookings": 2, "refundsPending": 1, "refundsFailed": 0}
+    bookings = {row["id"]: row for row in db.rows("SELECT id::text, status, version FROM bookings")}
+    assert {key: (row["status"], row["version"]) for key, row in bookings.items()} == {
+        pending["id"]: ("CANCELLED", 2),
+        paid["id"]: ("CANCELLED", 3),
+    }
+    assert db.value("SELECT status FROM payments WHERE booking_id = :b", b=paid["id"]) == "REFUND_PENDING"
+    assert db.value("SELECT count(*) FROM test_provider_refunds") == 0  # nothing sent inside the cancel
     assert db.value("SELECT count(*) FROM event_seats WHERE status <> 'AVAILABLE' AND event_id = :e", e=event.id) == 0
-    notified = db.rows("SELECT user_id::text AS user_id FROM notifications WHERE type = 'EVENT_CANCELLED' ORDER BY 1")
-    assert notified == sorted([{"user_id": pending_buyer.id}, {"user_id": paying_buyer.id}], key=lambda r: r["user_id"])
-    assert db.value("SELECT count(*) FROM outbox_events WHERE event_type = 'BookingCancelled'") == 2
+    notified = db.rows(
+        "SELECT user_id::text AS user_id, data ->> 'bookingId' AS booking_id, data ->> 'eventId' AS event_id"
+        " FROM notifications WHERE type = 'EVENT_CANCELLED' ORDER BY 1"
+    )
+    assert notified == sorted(
+        [
+            {"user_id": pending_buyer.id, "booking_id": pending["id"], "event_id": event.id},
+            {"user_id": paying_buyer.id, "booking_id": paid["id"], "event_id": event.id},
+        ],
+        key=lambda row: row["user_id"],
+    )
+    outbox = db.rows("SELECT event_type, payload FROM outbox_events ORDER BY event_type")
+    assert sorted(row["payload"]["bookingId"] for row in outbox if row["event_type"] == "BookingCancelled") == sorted(
+        [pending["id"], paid["id"]]
+    )
+    assert [row["payload"] for row in outbox if row["event_type"] == "EventCancelled"] == [
+        {"eventId": event.id, "releasedHolds": 1, "bookings": 2, "refundsQueued": 1}
+    ]
     shown = shop.api.get(f"/api/bookings/{paid['id']}", token=paying_buyer.token).json()
-    assert (shown["status"], shown["payment"]["status"]) == ("CANCELLED", "REFUNDED")
+    assert (shown["status"], shown["payment"]["status"]) == ("CANCELLED", "REFUND_PENDING")
+
+
+def test_the_buyers_notification_names_the_booking_and_the_event(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    buyer = accounts.create()
+    booking = shop.confirmed_booking(buyer, event, event.seat_ids[:1])
+    assert _cancel(shop, organizer, event.id).status == 200
+
+    listed = shop.api.get("/api/users/notifications", token=buyer.token).json()["items"]
+
+    cancelled = [item for item in listed if item["type"] == "EVENT_CANCELLED"]
+    assert [(item["bookingId"], item["eventId"]) for item in cancelled] == [(booking["id"], event.id)]
+
+
+def test_a_buyer_with_several_bookings_is_told_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    buyer = accounts.create()
+    shop.confirmed_booking(buyer, event, event.seat_ids[:1])
+    shop.confirmed_booking(buyer, event, event.seat_ids[1:2])
+
+    body = _cancel(shop, organizer, event.id).json()
+
+    assert body["cancellation"] == {"bookings": 2, "refundsPending": 2, "refundsFailed": 0}
+    assert db.value("SELECT count(*) FROM notifications WHERE type = 'EVENT_CANCELLED'") == 1
+    assert db.value("SELECT count(*) FROM outbox_events WHERE event_type = 'BookingCancelled'") == 2
+
+
+def test_cancelling_gives_the_coupons_back(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    db.execute(
+        "INSERT INTO coupons (code, type, value, event_id, max_redemptions, created_by)"
+        " VALUES ('RAIN10', 'PERCENT', 10, :event, 5, :organizer)",
+        event=event.id,
+        organizer=organizer.id,
+    )
+    for seat_id in event.seat_ids[:2]:
+        shop.pending_booking(accounts.create(), event, [seat_id], couponCode="RAIN10")
+    assert db.value("SELECT redeemed_count FROM coupons") == 2
+
+    assert _cancel(shop, organizer, event.id).status == 200
+
+    assert db.value("SELECT redeemed_count FROM coupons") == 0
+    assert db.value("SELECT count(*) FROM coupon_redemptions WHERE released_at IS NULL") == 0
+
+
+def test_the_organizer_follows_the_refunds_on_the_event_and_the_public_does_not_see_them(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    from ticketing.refunds import worker
+
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    for seat_id in event.seat_ids[:3]:
+        shop.confirmed_booking(accounts.create(), event, [seat_id])
+    assert _cancel(shop, organizer, event.id).json()["cancellation"]["refundsPending"] == 3
+
+    report = worker.run_round()
+
+    assert report.refunded == 3
+    seen = shop.api.get(f"/api/events/{event.id}", token=organizer.token).json()
+    assert seen["cancellation"] == {"bookings": 3, "refundsPending": 0, "refundsFailed": 0}
+    assert shop.api.get(f"/api/events/{event.id}").json()["cancellation"] is None
+    assert db.value("SELECT count(*) FROM payments WHERE status = 'REFUNDED'") == 3
 
 
 def test_cancelling_an_event_twice_changes_nothing_more(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     organizer = accounts.create("ORGANIZER")
     event = catalog.event(organizer_id=organizer.id)
     shop.confirmed_booking(accounts.create(), event, event.seat_ids[:1])
-    assert shop.api.post(f"/api/events/{event.id}/cancel", token=organizer.token).status == 200
+    first = _cancel(shop, organizer, event.id)
+    assert first.status == 200
 
-    again = shop.api.post(f"/api/events/{event.id}/cancel", token=organizer.token)
+    again = _cancel(shop, organizer, event.id)
 
     assert again.status == 200
+    assert again.json() == first.json()
     assert db.value("SELECT count(*) FROM notifications WHERE type = 'EVENT_CANCELLED'") == 1
+    assert db.value("SELECT count(*) FROM outbox_events") == 3  # BookingConfirmed, BookingCancelled, EventCancelled
     assert db.value("SELECT version FROM bookings") == 3
 
 
-def test_cancel_event_bookings_works_in_batches_and_answers_how_many(
-    shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: Any
+def test_the_cancel_runs_the_same_statements_for_one_booking_or_many(
+    shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketing.bookings import event_cancellation
+    import pg8000.native
 
-    monkeypatch.setattr(event_cancellation, "BOOKINGS_PER_BATCH", 2)
-    event = catalog.event()
-    buyers = [accounts.create() for _ in range(5)]
-    for buyer, seat_id in zip(buyers, event.seat_ids, strict=False):
-        shop.pending_booking(buyer, event, [seat_id])
-    db.execute("UPDATE events SET status = 'CANCELLED', cancelled_at = now() WHERE id = :e", e=event.id)
+    organizer = accounts.create("ORGANIZER")
+    small, large = catalog.event(organizer_id=organizer.id), catalog.event(organizer_id=organizer.id)
+    shop.confirmed_booking(accounts.create(), small, small.seat_ids[:1])
+    for seat_id in large.seat_ids[:6]:
+        shop.confirmed_booking(accounts.create(), large, [seat_id])
+    statements: list[str] = []
+    run = pg8000.native.Connection.run
 
-    cancelled = event_cancellation.cancel_event_bookings(uuid.UUID(event.id))
+    def counted(self: Any, sql: str, **params: Any) -> Any:
+        statements.append(sql)
+        return run(self, sql, **params)
 
-    assert cancelled == 5
-    assert db.value("SELECT count(*) FROM bookings WHERE status = 'CANCELLED'") == 5
-    assert event_cancellation.cancel_event_bookings(uuid.UUID(event.id)) == 0
+    monkeypatch.setattr(pg8000.native.Connection, "run", counted)
+
+    assert _cancel(shop, organizer, small.id).json()["cancellation"]["bookings"] == 1
+    for_one = len(statements)
+    statements.clear()
+    assert _cancel(shop, organizer, large.id).json()["cancellation"]["bookings"] == 6
+    for_six = len(statements)
+
+    assert for_one == for_six

@@ -44,6 +44,10 @@ class Settings(BaseModel):
     email_from: str | None = Field(default=None, alias="EMAIL_FROM")
     # Body budget of one Lambda response as it travels (escaped or base64); Lambda's limit is 6 MB.
     max_response_bytes: int = Field(default=5_500_000, ge=1024, le=6_000_000, alias="MAX_RESPONSE_BYTES")
+    # The refund workers (docs/refunds.md): the function woken after an event cancellation commits (unset:
+    # none is woken, the scheduled sweep picks the refunds up) and how many refunds each run sends at once.
+    refunds_function_name: str | None = Field(default=None, alias="REFUNDS_FUNCTION_NAME")
+    refund_workers: int = Field(default=8, ge=1, le=64, alias="REFUND_WORKERS")
 
     @property
     def cors_origins(self) -> list[str]:

@@ -1,7 +1,10 @@
 """Where bookings end without being used: customer cancel, expiry and event cancellation share this.
 
-Ending a booking refunds a confirmed payment, frees the seats, gives the coupon back, tells the user and
-records the domain event, all in the caller's transaction.
+Ending bookings is a handful of statements over the whole set, whatever its size (one booking for a customer
+cancel, a hundred for an expiry batch, every booking of a stadium for an event cancellation): coupons given
+back, confirmed payments turned into queued refunds, seats freed, bookings closed (version + 1), one
+notification per booking (per user for an event), one domain event per booking. No payment provider is
+called here: refunds leave the queue after commit, outside any row lock (ticketing.refunds, docs/refunds.md).
 """
 
 from __future__ import annotations
@@ -13,11 +16,10 @@ from uuid import UUID
 
 from ticketing import domain_events
 from ticketing.bookings import repository as repo
-from ticketing.bookings.payments import PaymentProvider, payment_provider
 from ticketing.db import Session
 from ticketing.db.connection import Row
-from ticketing.errors import ServiceUnavailable
-from ticketing.notifications.repository import notify
+from ticketing.db.id_set import IdSet
+from ticketing.notifications.repository import notify_booking_owners
 from ticketing.observability import count
 from ticketing.tickets.repository import void_tickets_for_bookings
 
@@ -34,6 +36,8 @@ class ClosingNotice:
     title: str
     body: str
     domain_event: str
+    # An event cancellation tells each buyer once, however many bookings they had; otherwise one per booking.
+    once_per_user: bool = False
 
 
 CANCELLED_BY_CUSTOMER = ClosingNotice(
@@ -50,10 +54,20 @@ CANCELLED_WITH_EVENT = ClosingNotice(
     "Event cancelled",
     "The event was cancelled. Your booking is cancelled and any payment is refunded.",
     domain_events.BOOKING_CANCELLED,
+    once_per_user=True,
 )
 
 
+@dataclass(frozen=True)
+class Closed:
+    """How many bookings ended and how many refunds that queued."""
+
+    bookings: int
+    refunds_queued: int
+
+
 def booking_payload(booking: Row, **extra: Any) -> dict[str, Any]:
+    """A booking's domain event payload (repository.record_booking_events builds the same shape in SQL)."""
     return {
         "bookingId": str(booking["id"]),
         "userId": str(booking["user_id"]),
@@ -66,43 +80,37 @@ def booking_payload(booking: Row, **extra: Any) -> dict[str, Any]:
 
 
 def close_bookings(
-    tx: Session, bookings: list[Row], *, status: str, reason: str | None, notice: ClosingNotice
-) -> list[Row]:
-    """Ends live bookings: refunds confirmed payments, frees the seats, gives coupons back, tells the users.
+    tx: Session, booking_ids: IdSet, *, status: str, reason: str | None, notice: ClosingNotice
+) -> Closed:
+    """Ends live bookings as one set: coupons back, refunds queued, seats freed, tickets voided, users told, events
+    recorded.
 
-    The caller holds the bookings' row locks. Shared by customer cancel, the expiry job and event cancellation.
+    The caller holds the bookings' row locks and passes their ids; the statements below run once each,
+    never per booking. This is the one place that knows, inside the closing transaction, which bookings are
+    ending: whatever else must end with them (tickets to void, ...) belongs here, one set-based call over
+    the same `ids` (in SQL: `... = ANY(CAST(:ids AS uuid[]))` with `ids=ids.literal`).
     """
     # Imported here so the coupon code loads only when bookings actually end.
-    from ticketing.coupons.service import release_for_booking
+    from ticketing.coupons.service import release_for_bookings
 
-    provider = payment_provider()
-    for booking in bookings:
-        if booking["status"] == CONFIRMED:
-            _refund(tx, provider, booking)
-        release_for_booking(tx, booking["id"])
-    closed = repo.close_bookings(tx, [booking["id"] for booking in bookings], status=status, reason=reason)
-    void_tickets_for_bookings(tx, [booking["id"] for booking in closed])
-    for booking in closed:
-        notify(
-            tx,
-            user_id=booking["user_id"],
-            type=notice.notification_type,
-            title=notice.title,
-            body=notice.body,
-            data={"bookingId": str(booking["id"]), "eventId": str(booking["event_id"])},
-        )
-        domain_events.record(tx, event_type=notice.domain_event, payload=booking_payload(booking, reason=reason))
-    return closed
-
-
-def _refund(tx: Session, provider: PaymentProvider, booking: Row) -> None:
-    payment = repo.succeeded_payment(tx, booking["id"])
-    if payment is None:
-        return
-    refund = provider.refund(reference=payment["reference"], amount=payment["amount"])
-    if not refund.succeeded:
-        raise ServiceUnavailable("The payment provider could not refund right now; retry.")
-    repo.mark_refunded(tx, payment["id"])
+    ids = booking_ids
+    if not ids:
+        return Closed(bookings=0, refunds_queued=0)
+    release_for_bookings(tx, ids)
+    refunds_queued = repo.queue_refunds(tx, ids)
+    closed = repo.close_bookings(tx, ids, status=status, reason=reason)
+    void_tickets_for_bookings(tx, ids)
+    notify_booking_owners(
+        tx,
+        ids,
+        type=notice.notification_type,
+        title=notice.title,
+        body=notice.body,
+        once_per_user=notice.once_per_user,
+    )
+    repo.record_booking_events(tx, ids, event_type=notice.domain_event, reason=reason)
+    count("RefundsQueued", refunds_queued)
+    return Closed(bookings=closed, refunds_queued=refunds_queued)
 
 
 def expire_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> int:
@@ -113,6 +121,7 @@ def expire_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> int:
     """
     overdue = repo.lock_overdue_bookings(tx, booking_ids)
     if overdue:
-        close_bookings(tx, overdue, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
+        ids = IdSet.of(row["id"] for row in overdue)
+        close_bookings(tx, ids, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
         count("BookingsExpired", len(overdue))
     return len(overdue)

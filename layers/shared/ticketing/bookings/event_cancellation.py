@@ -1,9 +1,10 @@
-"""What happens to bookings when an event is cancelled (see docs/booking-lifecycle.md).
+"""What happens to bookings when an event is cancelled (docs/refunds.md).
 
-Called after the event's status change to CANCELLED has committed: from then on no hold, booking or confirm
-for the event can succeed (create and confirm read the event under FOR SHARE, so any still in flight finished
-before the status change could commit). Bookings are locked in id order, waiting for a confirm in flight,
-in batches of BOOKINGS_PER_BATCH per transaction.
+Runs inside the event's cancelling transaction, which holds the event row FOR UPDATE: create and confirm read
+the event FOR SHARE, so any still in flight has finished, and none can start until we commit (they then see
+CANCELLED). Every live booking of the event is locked in id order (waiting for a customer cancel or an
+expiry batch in flight, which are short) and closed as one set: a few statements whatever their number.
+Refunds are only queued here; the refund workers send them after commit.
 """
 
 from __future__ import annotations
@@ -11,27 +12,17 @@ from __future__ import annotations
 from uuid import UUID
 
 from ticketing.bookings import repository as repo
-from ticketing.bookings.closing import CANCELLED, CANCELLED_WITH_EVENT, close_bookings
-from ticketing.db import transaction
+from ticketing.bookings.closing import CANCELLED, CANCELLED_WITH_EVENT, Closed, close_bookings
+from ticketing.db import Session
 from ticketing.observability import count
 
-BOOKINGS_PER_BATCH = 100
 REASON = "Event cancelled"
 
 
-def cancel_event_bookings(event_id: UUID) -> int:
-    """Releases the event's holds, cancels its PENDING and CONFIRMED bookings (refunding payments, returning
-    coupons, notifying each user) and answers how many bookings it cancelled. Running it again is a no-op."""
-    with transaction() as tx:
-        repo.release_event_holds(tx, event_id)
-    cancelled = 0
-    while True:
-        with transaction() as tx:
-            bookings = repo.lock_live_bookings_of_event(tx, event_id, BOOKINGS_PER_BATCH)
-            if bookings:
-                close_bookings(tx, bookings, status=CANCELLED, reason=REASON, notice=CANCELLED_WITH_EVENT)
-        cancelled += len(bookings)
-        if len(bookings) < BOOKINGS_PER_BATCH:
-            break
-    count("BookingsCancelled", cancelled)
-    return cancelled
+def cancel_event_bookings(tx: Session, event_id: UUID) -> Closed:
+    """Cancels the event's PENDING and CONFIRMED bookings in the caller's transaction (seats freed, coupons
+    back, refunds queued, each buyer told) and answers how many bookings and refunds that made."""
+    booking_ids = repo.lock_live_booking_ids_of_event(tx, event_id)
+    closed = close_bookings(tx, booking_ids, status=CANCELLED, reason=REASON, notice=CANCELLED_WITH_EVENT)
+    count("BookingsCancelled", closed.bookings)
+    return closed

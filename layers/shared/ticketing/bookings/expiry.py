@@ -17,6 +17,7 @@ from ticketing import domain_events
 from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import EXPIRED, EXPIRED_UNPAID, close_bookings
 from ticketing.db import transaction
+from ticketing.db.id_set import IdSet
 from ticketing.observability import count
 
 HOLDS_PER_BATCH = 1000
@@ -49,9 +50,8 @@ def _release_hold_batch() -> int:
 def _expire_booking_batch() -> int:
     with transaction() as tx:
         bookings = repo.lock_expired_bookings(tx, BOOKINGS_PER_BATCH)
-        if bookings:
-            close_bookings(tx, bookings, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID)
-        return len(bookings)
+        ids = IdSet.of(booking["id"] for booking in bookings)
+        return close_bookings(tx, ids, status=EXPIRED, reason=None, notice=EXPIRED_UNPAID).bookings
 
 
 def _delete_key_batch() -> int:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
+from ticketing.bookings.payments import PaymentStatus
 from ticketing.models import ApiModel, UtcDateTime
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
@@ -110,7 +111,7 @@ class BookingItemOut(ApiModel):
 
 class PaymentOut(ApiModel):
     id: UUID
-    status: str
+    status: PaymentStatus = Field(description="REFUND_PENDING: a refund is queued and being sent (docs/refunds.md)")
     amount: int
     currency: str
     provider: str

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 _EVENT_COLUMNS = """
     id, status, currency, max_tickets_per_user, starts_at,
@@ -169,14 +170,6 @@ def release_expired_holds(tx: Session, limit: int) -> int:
     )
 
 
-def release_event_holds(tx: Session, event_id: UUID) -> int:
-    return tx.execute(
-        f"UPDATE event_seats SET {_RELEASED_SEAT}"
-        " WHERE event_id = :event_id AND status = 'HELD' AND booking_id IS NULL",
-        event_id=event_id,
-    )
-
-
 # --- bookings -----------------------------------------------------------------------------------------
 
 
@@ -264,27 +257,53 @@ def mark_seats_booked(tx: Session, booking_id: UUID) -> None:
     )
 
 
-def close_bookings(tx: Session, booking_ids: Sequence[UUID], *, status: str, reason: str | None) -> list[Row]:
-    """Moves PENDING or CONFIRMED bookings to CANCELLED or EXPIRED, freeing their seats first.
+def close_bookings(tx: Session, booking_ids: IdSet, *, status: str, reason: str | None) -> int:
+    """Moves PENDING or CONFIRMED bookings to CANCELLED or EXPIRED (version + 1), freeing their seats first;
+    answers how many moved. Two statements, whatever the number of bookings.
 
     The seats go first: the bookings' status cascades into `event_seats.booking_status`, which may only
     mirror a live booking.
     """
-    ids = list(booking_ids)
+    ids = booking_ids.literal
     tx.execute(
         f"UPDATE event_seats SET {_RELEASED_SEAT}, booking_id = NULL, booking_status = NULL"
         " WHERE booking_id = ANY(CAST(:ids AS uuid[]))",
         ids=ids,
     )
-    return tx.rows(
+    return tx.execute(
         "UPDATE bookings SET status = :status, version = version + 1, updated_at = now(),"
         " cancelled_at = CASE WHEN :status = 'CANCELLED' THEN now() END,"
         " expired_at = CASE WHEN :status = 'EXPIRED' THEN now() END,"
         " cancel_reason = :reason"
-        f" WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING {_BOOKING_COLUMNS}",
+        " WHERE id = ANY(CAST(:ids AS uuid[])) AND status IN ('PENDING', 'CONFIRMED')",
         status=status,
         reason=reason,
         ids=ids,
+    )
+
+
+def queue_refunds(tx: Session, booking_ids: IdSet) -> int:
+    """Turns the bookings' succeeded charges into queued refunds (REFUND_PENDING, due now); answers how many.
+
+    Nothing is sent here: the refund workers take them after commit (docs/refunds.md).
+    """
+    return tx.execute(
+        "UPDATE payments SET status = 'REFUND_PENDING', refund_requested_at = now(), refund_due_at = now()"
+        " WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status = 'SUCCEEDED'",
+        ids=booking_ids.literal,
+    )
+
+
+def record_booking_events(tx: Session, booking_ids: IdSet, *, event_type: str, reason: str | None) -> int:
+    """One outbox domain event per booking, its payload built from the booking as it is now (one statement)."""
+    return tx.execute(
+        "INSERT INTO outbox_events (event_type, payload)"
+        " SELECT :event_type, jsonb_build_object('bookingId', id, 'userId', user_id, 'eventId', event_id,"
+        " 'status', status, 'total', total, 'currency', currency, 'reason', CAST(:reason AS text))"
+        " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))",
+        event_type=event_type,
+        reason=reason,
+        ids=booking_ids.literal,
     )
 
 
@@ -307,15 +326,18 @@ def lock_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]
     )
 
 
-def lock_live_bookings_of_event(tx: Session, event_id: UUID, limit: int) -> list[Row]:
-    """The event's PENDING and CONFIRMED bookings, in id order; waits for a confirm in flight to finish."""
-    return tx.rows(
-        f"SELECT {_BOOKING_COLUMNS} FROM bookings"
-        " WHERE event_id = :event_id AND status IN ('PENDING', 'CONFIRMED')"
-        " ORDER BY id LIMIT :limit FOR UPDATE",
+def lock_live_booking_ids_of_event(tx: Session, event_id: UUID) -> IdSet:
+    """Locks every PENDING and CONFIRMED booking of the event, in id order, waiting for a change in flight.
+
+    Answers their ids as one value (an array literal), however many there are.
+    """
+    row = tx.row(
+        "SELECT CAST(array_agg(id ORDER BY id) AS text) AS ids, count(*) AS n FROM ("
+        " SELECT id FROM bookings WHERE event_id = :event_id AND status IN ('PENDING', 'CONFIRMED')"
+        " ORDER BY id FOR UPDATE) AS locked",
         event_id=event_id,
-        limit=limit,
     )
+    return IdSet.from_sql(row["ids"] if row else None, row["n"] if row else 0)
 
 
 def items_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
@@ -383,22 +405,8 @@ def payments_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
     return tx.rows(
         f"SELECT DISTINCT ON (booking_id) {_PAYMENT_COLUMNS} FROM payments"
         " WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
-        " ORDER BY booking_id, (status IN ('SUCCEEDED', 'REFUNDED')) DESC, created_at DESC, id",
+        " ORDER BY booking_id, (status <> 'FAILED') DESC, created_at DESC, id",
         ids=list(booking_ids),
-    )
-
-
-def succeeded_payment(tx: Session, booking_id: UUID) -> Row | None:
-    return tx.row(
-        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = :booking_id AND status = 'SUCCEEDED'",
-        booking_id=booking_id,
-    )
-
-
-def mark_refunded(tx: Session, payment_id: UUID) -> None:
-    tx.execute(
-        "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = :id AND status = 'SUCCEEDED'",
-        id=payment_id,
     )
 
 

@@ -33,6 +33,7 @@ from ticketing.bookings.payments import ChargeResult, payment_provider
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 from ticketing.errors import (
     Conflict,
     NotFound,
@@ -278,7 +279,10 @@ def _record_decline(booking: Row, charge: ChargeResult, *, provider_name: str) -
 def cancel_booking(
     principal: Principal, booking_id: UUID, request: CancelRequest, expected: ExpectedVersion
 ) -> BookingOut:
-    """Customers cancel their own bookings (admins any); a confirmed one is refunded, outside the cutoff."""
+    """Customers cancel their own bookings (admins any); a confirmed one is refunded, outside the cutoff.
+
+    The cancel commits with the refund queued; the refund is then tried at once, outside the transaction.
+    """
     settings = get_settings()
     with transaction() as tx:
         booking = _visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=True)
@@ -298,11 +302,19 @@ def cancel_booking(
                     code="CANCELLATION_WINDOW_CLOSED",
                     details={"cutoffHours": settings.cancellation_cutoff_hours},
                 )
-        closed = close_bookings(tx, [booking], status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER)
-        view = booking_views(tx, closed)[0]
+        closed = close_bookings(
+            tx, IdSet.of([booking_id]), status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER
+        )
     count("BookingsCancelled")
     domain_events.publish_after_commit()
-    return view
+    if closed.refunds_queued:
+        # Right after commit, outside any lock: usually the answer already says REFUNDED; if the provider did
+        # not answer, REFUND_PENDING, and the refund workers retry it (docs/refunds.md).
+        from ticketing.refunds.worker import refund_now
+
+        refund_now([booking_id])
+    with transaction() as tx:
+        return booking_views(tx, [_visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)])[0]
 
 
 def get_booking(principal: Principal, booking_id: UUID) -> BookingOut:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 _COUPON_COLUMNS = (
     "id, code, type, value, currency, event_id, max_redemptions, per_user_limit, redeemed_count,"
@@ -53,14 +54,24 @@ def insert_redemption(tx: Session, *, coupon_id: UUID, booking_id: UUID, user_id
     )
 
 
-def release_redemption(tx: Session, booking_id: UUID) -> UUID | None:
-    """Marks the booking's live redemption released; answers its coupon, or None when there was none live."""
-    coupon_id: UUID | None = tx.value(
-        "UPDATE coupon_redemptions SET released_at = now()"
-        " WHERE booking_id = :booking_id AND released_at IS NULL RETURNING coupon_id",
-        booking_id=booking_id,
+def release_redemptions(tx: Session, booking_ids: IdSet) -> int:
+    """Gives back the live redemptions of many bookings in one statement; answers how many it released.
+
+    Coupon rows are locked in id order (after the callers' seat and booking locks, like everywhere).
+    """
+    released: int = tx.value(
+        "WITH released AS ("
+        "  UPDATE coupon_redemptions SET released_at = now()"
+        "  WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND released_at IS NULL RETURNING coupon_id),"
+        " per_coupon AS (SELECT coupon_id, count(*) AS n FROM released GROUP BY coupon_id),"
+        " locked AS (SELECT c.id, p.n FROM coupons c JOIN per_coupon p ON p.coupon_id = c.id"
+        "  ORDER BY c.id FOR UPDATE OF c),"
+        " counted AS (UPDATE coupons SET redeemed_count = redeemed_count - locked.n FROM locked"
+        "  WHERE coupons.id = locked.id RETURNING locked.n)"
+        " SELECT COALESCE(sum(n), 0) FROM counted",
+        ids=booking_ids.literal,
     )
-    return coupon_id
+    return int(released)
 
 
 def find_event(tx: Session, event_id: UUID) -> Row | None:

@@ -16,6 +16,7 @@ from ticketing.auth.principal import Principal
 from ticketing.coupons import repository as coupons_repo
 from ticketing.coupons.models import CouponCreate, CouponOut
 from ticketing.db import Session, transaction
+from ticketing.db.id_set import IdSet
 from ticketing.errors import Conflict, Forbidden, ValidationFailed
 from ticketing.http.paging import page_offset
 from ticketing.models import Page
@@ -91,9 +92,12 @@ def record_redemption(tx: Session, applied: AppliedCoupon, *, booking_id: UUID, 
 
 def release_for_booking(tx: Session, booking_id: UUID) -> None:
     """Gives the booking's coupon back (cancel, expiry). Idempotent: a released or coupon-less booking is a no-op."""
-    coupon_id = coupons_repo.release_redemption(tx, booking_id)
-    if coupon_id is not None:
-        coupons_repo.add_to_redeemed_count(tx, coupon_id, -1)
+    release_for_bookings(tx, IdSet.of([booking_id]))
+
+
+def release_for_bookings(tx: Session, booking_ids: IdSet) -> int:
+    """Gives back the coupons of many bookings at once (cancel, expiry, event cancellation). Idempotent."""
+    return coupons_repo.release_redemptions(tx, booking_ids)
 
 
 def create_coupon(principal: Principal, request: CouponCreate) -> CouponOut:

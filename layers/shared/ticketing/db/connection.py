@@ -94,6 +94,12 @@ def _begin() -> pg8000.native.Connection:
     raise AssertionError("unreachable")
 
 
+def in_transaction() -> bool:
+    """Whether this thread is inside `transaction()`: external calls that must not run under row locks
+    (payment refunds, docs/refunds.md) check it."""
+    return bool(getattr(_local, "in_transaction", False))
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One explicit transaction: commits when the block succeeds, rolls back on any exception.
@@ -101,6 +107,7 @@ def transaction() -> Iterator[Session]:
     Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised.
     """
     connection = _begin()
+    _local.in_transaction = True
     try:
         yield Session(connection)
         connection.run("COMMIT")
@@ -116,6 +123,8 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         _rollback(connection)
         raise
+    finally:
+        _local.in_transaction = False
 
 
 def _rollback(connection: pg8000.native.Connection) -> None:

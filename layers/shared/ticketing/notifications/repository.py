@@ -8,6 +8,13 @@ from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
+
+
+def _uuid_in_data(key: str) -> str:
+    """`data ->> key` as a uuid, or NULL when absent or not a uuid (data is free-form per notification type)."""
+    value = f"data ->> '{key}'"
+    return f"CASE WHEN {value} ~* '^[0-9a-f]{{8}}-([0-9a-f]{{4}}-){{3}}[0-9a-f]{{12}}$' THEN CAST({value} AS uuid) END"
 
 
 def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data: dict[str, Any]) -> None:
@@ -23,13 +30,34 @@ def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data
     )
 
 
+def notify_booking_owners(
+    tx: Session, booking_ids: IdSet, *, type: str, title: str, body: str, once_per_user: bool
+) -> int:
+    """Tells the owners of the bookings, in one statement whatever their number: one notification per booking,
+    or with `once_per_user` one per user and event (naming the user's first booking by id). Each names the
+    event and the booking in its data. Answers how many it added."""
+    return tx.execute(
+        "INSERT INTO notifications (user_id, type, title, body, data)"
+        " SELECT DISTINCT ON (user_id, event_id, CASE WHEN :once_per_user THEN NULL ELSE id END)"
+        " user_id, :type, :title, :body, jsonb_build_object('bookingId', id, 'eventId', event_id)"
+        " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))"
+        " ORDER BY user_id, event_id, CASE WHEN :once_per_user THEN NULL ELSE id END, id",
+        type=type,
+        title=title,
+        body=body,
+        once_per_user=once_per_user,
+        ids=booking_ids.literal,
+    )
+
+
 def list_for_user(tx: Session, user_id: UUID, *, unread_only: bool, limit: int, offset: int) -> tuple[list[Row], int]:
     """A page of the user's notifications, newest first, and how many match in all."""
     where = " WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)"
     params = {"user_id": user_id, "unread_only": unread_only}
     total = int(tx.value(f"SELECT count(*) FROM notifications{where}", **params))
     rows = tx.rows(
-        f"SELECT id, type, title, body, created_at, read_at FROM notifications{where}"
+        f"SELECT id, type, title, body, created_at, read_at, {_uuid_in_data('bookingId')} AS booking_id,"
+        f" {_uuid_in_data('eventId')} AS event_id FROM notifications{where}"
         " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
         limit=limit,
         offset=offset,

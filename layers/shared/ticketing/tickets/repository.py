@@ -22,6 +22,7 @@ from uuid import UUID
 
 from ticketing.db import Session
 from ticketing.db.connection import Row
+from ticketing.db.id_set import IdSet
 
 # A ticket as its holder sees it (without the code, which is derived from id and event).
 _TICKET_VIEW = """
@@ -55,7 +56,7 @@ def issue_for_booking(tx: Session, booking_id: UUID) -> int:
     )
 
 
-def void_tickets_for_bookings(tx: Session, booking_ids: Sequence[UUID]) -> int:
+def void_tickets_for_bookings(tx: Session, booking_ids: IdSet) -> int:
     """Voids every ticket of the bookings that is not void yet (transferred ones included); answers how many.
 
     Their ids join the event's revocation feed at once.
@@ -63,7 +64,7 @@ def void_tickets_for_bookings(tx: Session, booking_ids: Sequence[UUID]) -> int:
     return tx.execute(
         "UPDATE tickets SET status = 'VOID', voided_at = now(), void_reason = 'CANCELLED'"
         " WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status <> 'VOID'",
-        ids=[str(booking_id) for booking_id in booking_ids],
+        ids=booking_ids.literal,
     )
 
 

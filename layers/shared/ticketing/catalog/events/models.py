@@ -164,16 +164,32 @@ class EventSummary(ApiModel):
         return cls.model_validate({**cls.fields_from_row(row), **fields})
 
 
+class EventCancellation(ApiModel):
+    """A cancelled event's aftermath, shown to its organizer and admins: the bookings its cancellation
+    cancelled, and the refunds of the event's bookings still queued or given up on (docs/refunds.md)."""
+
+    bookings: int
+    refunds_pending: int
+    refunds_failed: int
+
+
 class EventOut(EventSummary):
     sections: list[EventSectionOut]
     # Only the event's organizer and admins get this field; everyone else's answer does not have it.
     check_in: CheckInCounts | None = Field(
         default=None, exclude_if=lambda counts: counts is None, description="tickets and check-ins (organizer, admin)"
     )
+    cancellation: EventCancellation | None = Field(
+        default=None, description="Only for a CANCELLED event, and only to its organizer and admins."
+    )
 
     @classmethod
-    def from_rows(cls, row: dict[str, Any], sections: list[dict[str, Any]]) -> EventOut:
-        return cls.from_row(row, sections=[EventSectionOut(**section) for section in sections])
+    def from_rows(
+        cls, row: dict[str, Any], sections: list[dict[str, Any]], cancellation: EventCancellation | None = None
+    ) -> EventOut:
+        return cls.from_row(
+            row, sections=[EventSectionOut(**section) for section in sections], cancellation=cancellation
+        )
 
 
 def parse_seat_statuses(raw: str | None) -> list[SeatStatus]:

@@ -13,7 +13,7 @@ from ticketing.db.connection import Row
 _EVENT_COLUMNS = (
     "e.id, e.venue_id, e.organizer_id, e.title, e.description, e.category, e.status, e.starts_at, e.ends_at,"
     " e.sales_start_at, e.sales_end_at, e.currency, e.max_tickets_per_user, e.version, e.published_at,"
-    " v.name AS venue_name, v.city AS venue_city"
+    " e.cancelled_bookings, v.name AS venue_name, v.city AS venue_city"
 )
 _EVENT_FROM = "events e JOIN venues v ON v.id = e.venue_id"
 
@@ -81,6 +81,10 @@ def cancel(tx: Session, event_id: UUID) -> None:
         " WHERE id = :id",
         id=event_id,
     )
+
+
+def record_cancelled_bookings(tx: Session, event_id: UUID, bookings: int) -> None:
+    tx.execute("UPDATE events SET cancelled_bookings = :bookings WHERE id = :id", id=event_id, bookings=bookings)
 
 
 def release_unbooked_holds(tx: Session, event_id: UUID) -> int:

@@ -10,6 +10,7 @@ from ticketing import domain_events
 from ticketing.auth.principal import Principal, Role
 from ticketing.catalog.events import repository as events_repo
 from ticketing.catalog.events.models import (
+    EventCancellation,
     EventCreate,
     EventOut,
     EventStatus,
@@ -57,17 +58,35 @@ def _load_managed(tx: Session, principal: Principal, event_id: UUID) -> Row:
     return event
 
 
-def _event_out(tx: Session, event_id: UUID) -> EventOut:
+def _may_manage(principal: Principal | None, event: Row) -> bool:
+    return principal is not None and (principal.is_admin or principal.user_id == event["organizer_id"])
+
+
+def _cancellation(tx: Session, principal: Principal | None, event: Row) -> EventCancellation | None:
+    """The cancellation's progress (bookings cancelled, refunds pending and failed) for those who manage it."""
+    if event["status"] != EventStatus.CANCELLED or not _may_manage(principal, event):
+        return None
+    # Imported here: only a cancelled event's manager loads the refund code.
+    from ticketing.refunds.repository import event_refund_counts
+
+    refunds = event_refund_counts(tx, event["id"])
+    return EventCancellation(
+        bookings=event["cancelled_bookings"] or 0, refunds_pending=refunds["pending"], refunds_failed=refunds["failed"]
+    )
+
+
+def _event_out(tx: Session, event_id: UUID, principal: Principal | None = None) -> EventOut:
     event = events_repo.find_event(tx, event_id)
-    assert event is not None
-    return EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
+    if event is None:
+        raise _event_not_found()
+    return EventOut.from_rows(event, events_repo.section_counts(tx, event_id), _cancellation(tx, principal, event))
 
 
 def get_event(principal: Principal | None, event_id: UUID) -> EventOut:
     with transaction() as tx:
         event = load_visible(tx, principal, event_id)
-        view = EventOut.from_rows(event, events_repo.section_counts(tx, event_id))
-        if principal is not None and (principal.is_admin or principal.user_id == event["organizer_id"]):
+        view = EventOut.from_rows(event, events_repo.section_counts(tx, event_id), _cancellation(tx, principal, event))
+        if _may_manage(principal, event):
             counts = CheckInCounts.from_row(tickets_repo.check_in_counts(tx, event_id))
             view = view.model_copy(update={"check_in": counts})
         return view
@@ -234,11 +253,15 @@ def publish_event(principal: Principal, event_id: UUID) -> EventOut:
 
 
 def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
-    """Cancels the event and frees the holds no booking protects; cancelling again changes nothing.
-
-    The status change commits first; the event's bookings (cancellations, refunds, notifications) are handled
-    after that commit, on every call, so a repeated cancel also finishes what an interrupted one left.
+    """Cancels the event and everything sold for it in ONE transaction, whatever the number of bookings:
+    holds released, PENDING and CONFIRMED bookings cancelled, coupons given back, refunds queued, buyers told.
+    Answers at once with the cancellation's progress; the refunds are sent afterwards by the refund workers.
+    Cancelling again changes nothing and answers the current progress.
     """
+    # Imported here: only a cancellation loads the booking and refund code into the events function.
+    from ticketing.bookings.event_cancellation import cancel_event_bookings
+
+    refunds_queued = 0
     with transaction() as tx:
         event = _load_managed(tx, principal, event_id)
         if event["status"] == EventStatus.COMPLETED:
@@ -246,15 +269,23 @@ def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
         if event["status"] != EventStatus.CANCELLED:
             events_repo.cancel(tx, event_id)
             released = events_repo.release_unbooked_holds(tx, event_id)
+            closed = cancel_event_bookings(tx, event_id)
+            events_repo.record_cancelled_bookings(tx, event_id, closed.bookings)
+            refunds_queued = closed.refunds_queued
             domain_events.record(
                 tx,
                 event_type=domain_events.EVENT_CANCELLED,
-                payload={"eventId": str(event_id), "releasedHolds": released},
+                payload={
+                    "eventId": str(event_id),
+                    "releasedHolds": released,
+                    "bookings": closed.bookings,
+                    "refundsQueued": refunds_queued,
+                },
             )
-    # Imported here: only a cancellation loads the booking code into the events function.
-    from ticketing.bookings.event_cancellation import cancel_event_bookings
+        answer = _event_out(tx, event_id, principal)
+    if refunds_queued:
+        from ticketing.refunds.trigger import wake_refund_workers
 
-    cancel_event_bookings(event_id)
+        wake_refund_workers(event_id=event_id, refunds=refunds_queued)
     domain_events.publish_after_commit()
-    with transaction() as tx:
-        return _event_out(tx, event_id)
+    return answer
