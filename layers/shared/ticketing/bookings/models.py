@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ticketing.models import ApiModel, UtcDateTime
+from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
 MAX_SEATS_PER_REQUEST = 100
@@ -91,13 +91,13 @@ class CreateBookingRequest(ApiModel):
 
 class ConfirmRequest(ApiModel):
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    amount: Annotated[int, Field(ge=0)]
-    version: Annotated[int, Field(ge=1)] | None = Field(default=None, description="required unless sent as `If-Match`")
+    amount: MinorUnits
+    version: Version | None = Field(default=None, description="required unless sent as `If-Match`")
 
 
 class CancelRequest(ApiModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Version | None = None
 
 
 class BookingItemOut(ApiModel):

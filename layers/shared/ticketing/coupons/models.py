@@ -14,14 +14,14 @@ from ticketing.models import ApiModel, UtcDateTime, UtcInput
 CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9_-]{3,40}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Bounds keep every amount and count inside its database column, so oversized input is a 422, not a 500.
-Amount = Annotated[int, Field(ge=0, le=10**12)]
-Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Amount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+Limit = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
 
 
 class CouponCreate(ApiModel):
     code: CouponCode
     type: Literal["PERCENT", "FIXED"]
-    value: Annotated[int, Field(ge=1, le=10**12, description="PERCENT: 1-100; FIXED: minor units")]
+    value: Annotated[int, Field(ge=1, le=10**12, strict=True, description="PERCENT: 1-100; FIXED: minor units")]
     event_id: UUID | None = None
     max_redemptions: Limit | None = None
     per_user_limit: Limit | None = None

@@ -11,7 +11,7 @@ from ticketing.models import ApiModel, Page, UtcDateTime
 
 
 class ReviewCreate(ApiModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
+    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
     @field_validator("comment")

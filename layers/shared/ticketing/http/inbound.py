@@ -1,0 +1,134 @@
+"""The one door every request walks through before routing: body decoding, JSON rules, NUL characters.
+
+Each check answers a 4xx with the error envelope and nothing runs; see docs/api-errors.md. What passes is
+handed on as a clean event: the body as UTF-8 text (never base64), `Content-Type: application/json`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ticketing.errors import DomainError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+MAX_BODY_BYTES = 1024 * 1024
+# Deeper than any body of ours needs (a booking request is 3 levels); keeps parsers and validators shallow.
+MAX_JSON_DEPTH = 32
+JSON_CONTENT_TYPE = "application/json"
+
+
+def admitted_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with a clean body and headers, or the DomainError saying why the request is refused."""
+    clean = dict(event)
+    _refuse_nul_in_parameters(event)
+    body = event.get("body")
+    if not body:
+        return clean
+    raw = _raw_body(body, base64_encoded=bool(event.get("isBase64Encoded")))
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    content_type = header(event, "content-type")
+    if content_type and not is_json_media_type(content_type):
+        raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidJson("The request body is not UTF-8.") from None
+    _check_json(text)
+    clean["body"] = text
+    clean["isBase64Encoded"] = False
+    # Any spelling of a JSON media type reaches the handlers as the one Powertools parses.
+    clean["headers"] = _with_json_content_type(event.get("headers"))
+    if event.get("multiValueHeaders"):
+        clean["multiValueHeaders"] = {
+            name: values for name, values in event["multiValueHeaders"].items() if name.lower() != "content-type"
+        } | {"Content-Type": [JSON_CONTENT_TYPE]}
+    return clean
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """`application/json` in any letter case, with parameters, and any `+json` structured syntax type."""
+    media_type = content_type.split(";")[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def header(event: Mapping[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _with_json_content_type(headers: Mapping[str, str] | None) -> dict[str, str]:
+    kept = {name: value for name, value in (headers or {}).items() if name.lower() != "content-type"}
+    return kept | {"Content-Type": JSON_CONTENT_TYPE}
+
+
+def _raw_body(body: str, *, base64_encoded: bool) -> bytes:
+    if not base64_encoded:
+        # API Gateway hands a non-binary body over as text; surrogates mean it was not UTF-8 to begin with.
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJson("The request body is not UTF-8.") from None
+    if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidJson("The request body could not be decoded.") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not a JSON number.")
+
+
+def _check_json(text: str) -> None:
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidJson(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError:  # JSONDecodeError, and integers longer than Python's digit limit
+        raise InvalidJson("The request body is not valid JSON.") from None
+    _check_values(document)
+
+
+def _check_values(document: Any) -> None:
+    """Depth, finite numbers and no NUL character in any string or key; iterative, so depth costs no stack."""
+    pending: list[tuple[Any, int, str]] = [(document, 1, "")]
+    while pending:
+        value, depth, path = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise InvalidJson(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                field = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    raise _nul_in(path or "body")
+                pending.append((item, depth + 1, field))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1, f"{path}[{index}]") for index, item in enumerate(value))
+        elif isinstance(value, str) and "\x00" in value:
+            raise _nul_in(path or "body")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InvalidJson("Numbers must be finite.")
+
+
+def _nul_in(field: str) -> DomainError:
+    return ValidationFailed.for_field(field, "NUL characters are not allowed.")
+
+
+def _refuse_nul_in_parameters(event: Mapping[str, Any]) -> None:
+    for source in ("queryStringParameters", "pathParameters", "headers"):
+        for name, value in (event.get(source) or {}).items():
+            if "\x00" in str(name) or "\x00" in str(value):
+                raise _nul_in(str(name).replace("\x00", ""))
+    for source in ("multiValueQueryStringParameters", "multiValueHeaders"):
+        for name, values in (event.get(source) or {}).items():
+            if "\x00" in str(name) or any("\x00" in str(value) for value in values or ()):
+                raise _nul_in(str(name).replace("\x00", ""))
