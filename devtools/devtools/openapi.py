@@ -15,12 +15,20 @@ from devtools.lambda_loader import load_module
 from devtools.sam_template import FunctionSpec, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+API_DESCRIPTION = (
+    "Sells reserved seats for concerts, theatres and stadiums, each seat exactly once. JSON in and out, camelCase"
+    ' fields, errors as `{"error": {"code", "message", "details"}}` (docs/api-errors.md). Authorize'
+    " with an access token from /api/auth/login to try protected operations."
+)
+SECURITY_SCHEMES: dict[str, Any] = {"bearerAuth": HTTPBearer(bearerFormat="JWT")}
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 def resolver_schema(function: FunctionSpec) -> dict[str, Any]:
     schema: dict[str, Any] = (
-        load_module(function).app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
+        load_module(function)
+        .app.get_openapi_schema(security_schemes=SECURITY_SCHEMES)
+        .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     return schema
 
@@ -44,8 +52,8 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
     merge = OpenAPIMerge(
         title="Ticket booking API",
         version="1.0.0",
-        description="Sells reserved seats exactly once. Contract: shared/SPEC.md.",
-        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        description=API_DESCRIPTION,
+        security_schemes=SECURITY_SCHEMES,
         on_conflict="error",
     )
     for function in load_template(template_path).functions:
@@ -57,7 +65,10 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
 
 
 def _describe_errors(schema: dict[str, Any]) -> None:
-    """Documents our error envelope (ticketing.http.responses) where Powertools documents its own 422 shape."""
+    """Puts our error envelope (ticketing.http.responses) where Powertools keeps its own validation shapes.
+
+    Each operation's error answers refer to it (ticketing.http.operations lists them per route).
+    """
     from ticketing.http.responses import ErrorResponse
 
     error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -66,14 +77,6 @@ def _describe_errors(schema: dict[str, Any]) -> None:
     components["ErrorResponse"] = error_schema
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         components.pop(name, None)
-    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
-    for operations in schema.get("paths", {}).values():
-        for method, operation in operations.items():
-            if method not in _HTTP_METHODS:
-                continue
-            responses = operation.setdefault("responses", {})
-            responses["422"] = {"description": "VALIDATION_ERROR (wrong type, missing or unknown field)", **error_ref}
-            responses["default"] = {"description": "Any other error (SPEC §2 status codes)", **error_ref}
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
 from ticketing.http.inbound import admitted_event, header
+from ticketing.http.operations import openapi_arguments
 from ticketing.http.responses import add_default_headers, error_body, error_response
 from ticketing.http.security import caller_rejection
 from ticketing.observability import instrumented, logger
@@ -23,11 +25,24 @@ MAX_FIELD_NAME = 100
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_ROUTE_SIGNATURE = inspect.signature(APIGatewayRestResolver.route)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 class TicketingResolver(APIGatewayRestResolver):
     """The REST resolver plus what must hold for every response, errors included."""
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """Powertools' route, with the OpenAPI answers derived from the handler (ticketing.http.operations)."""
+        arguments = _ROUTE_SIGNATURE.bind(self, rule, method, *args, **kwargs).arguments
+        arguments.pop("self")
+
+        def register(handler: Handler) -> Handler:
+            documented = {**arguments, **openapi_arguments(handler, arguments)}
+            return super(TicketingResolver, self).route(**documented)(handler)
+
+        return register
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Checked before routing, so a body we refuse is never parsed by a handler (docs/api-errors.md).

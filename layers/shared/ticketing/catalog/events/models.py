@@ -180,3 +180,35 @@ def parse_seat_statuses(raw: str | None) -> list[SeatStatus]:
     if unknown or not names:
         raise ValidationFailed.for_field("status", "Use one or more of AVAILABLE, HELD, BOOKED, comma-separated.")
     return [SeatStatus(name) for name in dict.fromkeys(names)]
+
+
+class SeatMapSeat(ApiModel):
+    id: UUID
+    number: int
+    status: SeatStatus
+
+
+class SeatMapRow(ApiModel):
+    label: str
+    seats: list[SeatMapSeat]
+
+
+class SeatMapSection(ApiModel):
+    id: UUID
+    name: str
+    price: int
+    rows: list[SeatMapRow]
+
+
+class SeatCounts(ApiModel):
+    available: int
+    held: int
+    booked: int
+
+
+class SeatMapOut(ApiModel):
+    """The seat map as published. The document itself is built by PostgreSQL (catalog/events/repository.py)."""
+
+    event_id: UUID
+    sections: list[SeatMapSection]
+    counts: SeatCounts
