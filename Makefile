@@ -47,8 +47,8 @@ format: venv ## Apply ruff's formatting and safe fixes
 db-migrate: venv ## Apply migrations to DATABASE_URL (else to the local embedded PostgreSQL)
 	$(BIN)/python -m devtools.local_stack migrate
 
-openapi: venv ## Regenerate docs/openapi.json from the resolvers
-	$(BIN)/python -m devtools.openapi > docs/openapi.json
+openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
+	$(BIN)/python -m devtools.openapi --write
 
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)

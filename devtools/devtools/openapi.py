@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,24 @@ def _describe_errors(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
+# The committed document, and the copy DocsFunction ships and serves at /api/openapi.json.
+DOCUMENT_COPIES = (REPO_ROOT / "docs" / "openapi.json", REPO_ROOT / "functions" / "docs" / "openapi.json")
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
 def main() -> None:
+    """Prints the document; with --write, updates every committed copy (`make openapi`)."""
     # Importing a handler validates its configuration; generating the document opens no connection.
     os.environ.setdefault("DATABASE_URL", "postgresql://openapi@localhost/unused")
-    print(json.dumps(build_openapi(), indent=2, sort_keys=True))
+    text = render(build_openapi())
+    if "--write" not in sys.argv[1:]:
+        print(text, end="")
+        return
+    for copy in DOCUMENT_COPIES:
+        copy.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

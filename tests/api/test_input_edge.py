@@ -76,7 +76,12 @@ def test_nesting_within_the_limit_reaches_validation(api: Any, db: Any) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["Application/JSON", "application/json; charset=UTF-8", "APPLICATION/JSON;charset=utf-8", "application/vnd.api+json"],
+    [
+        "Application/JSON",
+        "application/json; charset=UTF-8",
+        "APPLICATION/JSON;charset=utf-8",
+        "application/vnd.api+json",
+    ],
 )
 def test_every_spelling_of_json_is_json(api: Any, db: Any, content_type: str) -> None:
     response = api.post(REGISTER, body=json.dumps(_registration()).encode(), headers={"Content-Type": content_type})
@@ -102,7 +107,9 @@ def test_a_nul_character_in_a_body_string_is_422_naming_the_field(api: Any, db: 
 
     assert response.status == 422
     assert response.error_code == "VALIDATION_ERROR"
-    assert response.json()["error"]["details"]["fields"] == [{"field": field, "message": "NUL characters are not allowed."}]
+    assert response.json()["error"]["details"]["fields"] == [
+        {"field": field, "message": "NUL characters are not allowed."}
+    ]
     assert _users(db) == 0
 
 

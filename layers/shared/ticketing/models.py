@@ -65,3 +65,8 @@ class Page[ItemT](ApiModel):
     page: int
     page_size: int
     total: int
+
+
+def example(body: dict[str, Any]) -> ConfigDict:
+    """A request model's example for the OpenAPI document, written as a client sends it (camelCase)."""
+    return ConfigDict(json_schema_extra={"examples": [body]})

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version
+from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version, example
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
 MAX_SEATS_PER_REQUEST = 100
@@ -24,6 +24,13 @@ SeatIds = Annotated[list[UUID], Field(min_length=1, max_length=MAX_SEATS_PER_REQ
 
 
 class HoldRequest(ApiModel):
+    model_config = example(
+        {
+            "eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "seatIds": ["9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a90", "9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a91"],
+        }
+    )
+
     event_id: UUID
     seat_ids: SeatIds
 
@@ -38,6 +45,10 @@ class HoldResult(ApiModel):
 
 
 class ReleaseRequest(ApiModel):
+    model_config = example(
+        {"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "seatIds": ["9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a90"]}
+    )
+
     event_id: UUID
     seat_ids: SeatIds | None = None
 
@@ -50,6 +61,8 @@ class ReleaseResult(ApiModel):
 
 
 class ExtendRequest(ApiModel):
+    model_config = example({"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6"})
+
     event_id: UUID
 
 
@@ -82,6 +95,8 @@ class HoldStatus(ApiModel):
 
 
 class CreateBookingRequest(ApiModel):
+    model_config = example({"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "couponCode": "SUMMER10"})
+
     event_id: UUID
     seat_ids: SeatIds | None = None
     coupon_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
@@ -90,12 +105,16 @@ class CreateBookingRequest(ApiModel):
 
 
 class ConfirmRequest(ApiModel):
+    model_config = example({"paymentToken": "tok_visa", "amount": 9000, "version": 1})
+
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     amount: MinorUnits
     version: Version | None = Field(default=None, description="required unless sent as `If-Match`")
 
 
 class CancelRequest(ApiModel):
+    model_config = example({"reason": "Cannot attend", "version": 2})
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
     version: Version | None = None
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.models import ApiModel, UtcDateTime, UtcInput, example
 
 # Codes are matched case-insensitively, so they are kept upper-case (the database CHECK says the same).
 CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9_-]{3,40}$")]
@@ -19,6 +19,17 @@ Limit = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
 
 
 class CouponCreate(ApiModel):
+    model_config = example(
+        {
+            "code": "SUMMER10",
+            "type": "PERCENT",
+            "value": 10,
+            "eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "maxRedemptions": 100,
+            "perUserLimit": 1,
+        }
+    )
+
     code: CouponCode
     type: Literal["PERCENT", "FIXED"]
     value: Annotated[int, Field(ge=1, le=10**12, strict=True, description="PERCENT: 1-100; FIXED: minor units")]
