@@ -63,9 +63,9 @@ def test_every_success_answer_has_a_real_model(document: dict[str, Any]) -> None
             if not status.startswith("2"):
                 continue
             for media_type, content in answer.get("content", {}).items():
-                if media_type == "application/json" and content.get("schema", {}).get("type") in ("string", None):
-                    if "$ref" not in content.get("schema", {}):
-                        bare.append(f"{method} {path} {status}")
+                schema = content.get("schema", {})
+                if media_type == "application/json" and schema.get("type") in ("string", None) and "$ref" not in schema:
+                    bare.append(f"{method} {path} {status}")
 
     assert bare == []
 
