@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run test test-pg15 lint format validate build openapi db-migrate bench clean rds-ca-bundle
+.PHONY: help venv run test test-pg15 lint format validate build openapi db-migrate bench clean rds-ca-bundle fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,10 @@ rds-ca-bundle: ## Put the RDS CA bundle into the layer (needed before `sam build
 	curl --fail --silent --show-error --location --output $(RDS_CA_BUNDLE) \
 		https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 	grep -c 'BEGIN CERTIFICATE' $(RDS_CA_BUNDLE)
+
+FUZZ_SECONDS ?= 180
+fuzz: venv ## schemathesis against the local runner on a fresh database, FUZZ_SECONDS long (default 180)
+	$(BIN)/python -m devtools.fuzz --max-time $(FUZZ_SECONDS)
 
 bench: venv ## Benchmarks; results land in bench/results/
 	$(BIN)/python -m bench
