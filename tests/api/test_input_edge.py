@@ -226,3 +226,34 @@ def test_no_error_answer_carries_a_stack_trace(api: Any, db: Any) -> None:
 
     assert "Traceback" not in response.body.decode()
     assert set(response.json()) == {"error"}
+
+
+def test_over_http_a_body_that_is_not_utf8_is_invalid_json(http_api: Any, db: Any) -> None:
+    response = http_api.post(REGISTER, body=b'{"email": "\xff"}', headers=JSON)
+
+    assert response.status == 400
+    assert response.error_code == "INVALID_JSON"
+    assert _users(db) == 0
+
+
+def test_over_http_a_structured_json_type_is_json(http_api: Any, db: Any) -> None:
+    response = http_api.post(
+        REGISTER, body=json.dumps(_registration()).encode(), headers={"Content-Type": "Application/Merge-Patch+JSON"}
+    )
+
+    assert response.status == 201, response.body
+    assert _users(db) == 1
+
+
+def test_over_http_a_nul_in_the_query_string_is_422(http_api: Any, db: Any) -> None:
+    response = http_api.get("/api/events", query={"q": "a\u0000b", "page": "1"})
+
+    assert response.status == 422
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "q"
+
+
+def test_over_http_deep_nesting_is_invalid_json(http_api: Any, db: Any) -> None:
+    response = http_api.post(REGISTER, body=b"[" * 50_000 + b"]" * 50_000, headers=JSON)
+
+    assert response.status == 400
+    assert response.error_code == "INVALID_JSON"
