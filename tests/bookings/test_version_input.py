@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 
-@pytest.mark.parametrize("if_match", ['"١"', '"99999999999999999999999"', '"2147483648"', '"1.0"', '"-1"'])
+@pytest.mark.parametrize("if_match", ['"\u0661"', '"99999999999999999999999"', '"2147483648"', '"1.0"', '"-1"'])
 def test_an_if_match_that_cannot_name_a_version_is_412_and_changes_nothing(
     shop: Any, accounts: Any, catalog: Any, db: Any, if_match: str
 ) -> None:
