@@ -34,7 +34,14 @@ from ticketing.models import ApiModel, Page
 app = create_resolver()
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="idempotency-key", min_length=1, max_length=255, description="retry-safe request key")
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="retry-safe request key: 1-255 visible ASCII characters, e.g. a UUID",
+    ),
 ]
 # Answers of the idempotency layer (docs/decisions.md, Idempotency-Key).
 _IDEMPOTENCY_CONFLICTS = ("IDEMPOTENCY_IN_PROGRESS", "CONCURRENT_UPDATE")

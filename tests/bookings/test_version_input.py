@@ -48,3 +48,17 @@ def test_an_amount_sent_as_a_string_is_422(shop: Any, accounts: Any, catalog: An
     assert response.status == 422
     assert response.json()["error"]["details"]["fields"][0]["field"] == "amount"
     assert db.value("SELECT count(*) FROM payments") == 0
+
+
+@pytest.mark.parametrize("key", ["with space", "caf\u00e9", "x" * 256])
+def test_an_idempotency_key_outside_visible_ascii_is_422_and_holds_nothing(
+    shop: Any, accounts: Any, catalog: Any, db: Any, key: str
+) -> None:
+    buyer = accounts.create()
+    event = catalog.event()
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers={"Idempotency-Key": key})
+
+    assert response.status == 422
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "idempotency-key"
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import StringConstraints, field_validator
 
 from ticketing.models import ApiModel, example
-from ticketing.users.models import Email, PersonName, Phone, UserOut, checked_password
+from ticketing.users.models import Email, Password, PersonName, Phone, UserOut, checked_password
 
 TokenText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
@@ -18,7 +18,7 @@ class RegisterRequest(ApiModel):
     )
 
     email: Email
-    password: str
+    password: Password
     name: PersonName
     phone: Phone | None = None
 

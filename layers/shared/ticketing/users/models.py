@@ -15,6 +15,10 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
+# 8-72 bytes of UTF-8 (checked_password); the character bounds say the same for the OpenAPI document.
+Password = Annotated[str, StringConstraints(min_length=2, max_length=72), Field(description="8-72 bytes of UTF-8")]
+
+
 def checked_password(value: str) -> str:
     problem = password_length_problem(value)
     if problem:
@@ -49,6 +53,6 @@ class PasswordChange(ApiModel):
     model_config = example({"currentPassword": "correct-horse-9", "newPassword": "battery-staple-10"})
 
     current_password: Annotated[str, StringConstraints(max_length=1024)]
-    new_password: str
+    new_password: Password
 
     _check_new = field_validator("new_password")(checked_password)
