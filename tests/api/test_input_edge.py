@@ -267,3 +267,13 @@ def test_over_http_deep_nesting_is_invalid_json(http_api: Any, db: Any) -> None:
 
     assert response.status == 400
     assert response.error_code == "INVALID_JSON"
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(api: Any, db: Any) -> None:
+    # The JSON text \\u0000 is a backslash followed by "u0000": a legal password, not a NUL character.
+    body = json.dumps(_registration(password="secret\\u0000secret")).encode()
+
+    response = api.post(REGISTER, body=body, headers=JSON)
+
+    assert response.status == 201, response.body
+    assert _users(db) == 1

@@ -88,35 +88,53 @@ def _refuse_constant(name: str) -> Any:
     raise InvalidJson(f"{name} is not a JSON number.")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity
+        raise InvalidJson("Numbers must be finite.")
+    return value
+
+
 def _check_json(text: str) -> None:
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise InvalidJson(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
     except ValueError:  # JSONDecodeError, and integers longer than Python's digit limit
         raise InvalidJson("The request body is not valid JSON.") from None
-    _check_values(document)
+    # Both walks are skipped when the text shows they cannot find anything: fewer brackets than the depth
+    # limit cannot nest too deep, and a NUL can only be written as the escape \u0000 (a raw one is not JSON).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_depth(document)
+    if "\\u0000" in text:
+        _check_nul(document)
 
 
-def _check_values(document: Any) -> None:
-    """Depth, finite numbers and no NUL character in any string or key; iterative, so depth costs no stack."""
-    pending: list[tuple[Any, int, str]] = [(document, 1, "")]
+def _check_depth(document: Any) -> None:
+    """Iterative, so a deep document costs no stack."""
+    pending: list[tuple[Any, int]] = [(document, 1)] if isinstance(document, dict | list) else []
     while pending:
-        value, depth, path = pending.pop()
-        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
             raise InvalidJson(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _check_nul(document: Any) -> None:
+    """The first string or key with a NUL character, named like a validation error names fields."""
+    pending: list[tuple[Any, str]] = [(document, "")]
+    while pending:
+        value, path = pending.pop()
         if isinstance(value, dict):
             for key, item in value.items():
-                field = f"{path}.{key}" if path else str(key)
                 if "\x00" in key:
                     raise _nul_in(path or "body")
-                pending.append((item, depth + 1, field))
+                pending.append((item, f"{path}.{key}" if path else str(key)))
         elif isinstance(value, list):
-            pending.extend((item, depth + 1, f"{path}[{index}]") for index, item in enumerate(value))
+            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
         elif isinstance(value, str) and "\x00" in value:
             raise _nul_in(path or "body")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise InvalidJson("Numbers must be finite.")
 
 
 def _nul_in(field: str) -> DomainError:
