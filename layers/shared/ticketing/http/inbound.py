@@ -18,6 +18,8 @@ from ticketing.errors import DomainError, InvalidJson, PayloadTooLarge, Unsuppor
 MAX_BODY_BYTES = 1024 * 1024
 # Deeper than any body of ours needs (a booking request is 3 levels); keeps parsers and validators shallow.
 MAX_JSON_DEPTH = 32
+# Far more than any of our objects has (a dozen fields); a flood of unknown keys is refused before validation.
+MAX_OBJECT_KEYS = 256
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -104,21 +106,31 @@ def _check_json(text: str) -> None:
         raise InvalidJson("The request body is not valid JSON.") from None
     # Both walks are skipped when the text shows they cannot find anything: fewer brackets than the depth
     # limit cannot nest too deep, and a NUL can only be written as the escape \u0000 (a raw one is not JSON).
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
-        _check_depth(document)
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH or text.count(":") > MAX_OBJECT_KEYS:
+        _check_shape(document)
     if "\\u0000" in text:
         _check_nul(document)
 
 
-def _check_depth(document: Any) -> None:
-    """Iterative, so a deep document costs no stack."""
-    pending: list[tuple[Any, int]] = [(document, 1)] if isinstance(document, dict | list) else []
+def _check_shape(document: Any) -> None:
+    """Depth and keys per object; iterative, so a deep document costs no stack."""
+    pending: list[tuple[Any, int, str]] = [(document, 1, "")] if isinstance(document, dict | list) else []
     while pending:
-        value, depth = pending.pop()
+        value, depth, path = pending.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidJson(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        children = value.values() if isinstance(value, dict) else value
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        if isinstance(value, dict) and len(value) > MAX_OBJECT_KEYS:
+            raise ValidationFailed.for_field(path or "body", f"At most {MAX_OBJECT_KEYS} fields per object.")
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        pending.extend(
+            (child, depth + 1, _child_path(path, name)) for name, child in children if isinstance(child, dict | list)
+        )
+
+
+def _child_path(path: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if path else name
 
 
 def _check_nul(document: Any) -> None:
@@ -130,9 +142,9 @@ def _check_nul(document: Any) -> None:
             for key, item in value.items():
                 if "\x00" in key:
                     raise _nul_in(path or "body")
-                pending.append((item, f"{path}.{key}" if path else str(key)))
+                pending.append((item, _child_path(path, key)))
         elif isinstance(value, list):
-            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+            pending.extend((item, _child_path(path, index)) for index, item in enumerate(value))
         elif isinstance(value, str) and "\x00" in value:
             raise _nul_in(path or "body")
 
