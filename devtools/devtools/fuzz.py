@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -181,10 +183,19 @@ def run(max_time: int, workers: int, extra: list[str]) -> int:
             return subprocess.run(command, check=False, cwd=work).returncode  # noqa: S603
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    # SystemExit unwinds the context managers: the runner and the embedded PostgreSQL stop with us.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _exit_on_signal)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-time", type=int, default=int(os.environ.get("FUZZ_SECONDS", "180")))
-    parser.add_argument("--workers", type=int, default=2)
+    # One worker: the in-process runner shares Powertools' class-level request state across functions'
+    # threads, so parallel requests to two functions can route each other's path (a false 404).
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="passed on to `st run` (after --)")
     arguments: Any = parser.parse_args(argv)
     sys.exit(run(arguments.max_time, arguments.workers, arguments.extra))
