@@ -288,3 +288,11 @@ def test_an_escaped_backslash_before_u0000_is_not_a_nul(api: Any, db: Any) -> No
 
     assert response.status == 201, response.body
     assert _users(db) == 1
+
+
+@pytest.mark.parametrize("content_type", ["Application/JSON", "text/plain", "application/problem+json"])
+def test_an_empty_body_with_any_content_type_is_a_missing_body(api: Any, db: Any, content_type: str) -> None:
+    response = api.post(LOGIN, body=b"", headers={"Content-Type": content_type})
+
+    assert response.status == 422
+    assert response.json()["error"]["details"]["fields"] == [{"field": "body", "message": "This field is required."}]

@@ -24,12 +24,12 @@ JSON_CONTENT_TYPE = "application/json"
 
 
 def admitted_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with a clean body and headers, or the DomainError saying why the request is refused."""
-    clean = dict(event)
+    """The event with a clean body and headers; raises the DomainError saying why the request is refused."""
     _refuse_nul_in_parameters(event)
     body = event.get("body")
     if not body:
-        return clean
+        # No body, no media type to judge: the handler sees a request without one (a 422 where a body is due).
+        return _with_content_type(event, None, None)
     raw = _raw_body(body, base64_encoded=bool(event.get("isBase64Encoded")))
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
@@ -41,15 +41,28 @@ def admitted_event(event: Mapping[str, Any]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InvalidJson("The request body is not UTF-8.") from None
     _check_json(text)
-    clean["body"] = text
-    clean["isBase64Encoded"] = False
     # Any spelling of a JSON media type reaches the handlers as the one Powertools parses.
-    clean["headers"] = _with_json_content_type(event.get("headers"))
-    if event.get("multiValueHeaders"):
-        clean["multiValueHeaders"] = {
-            name: values for name, values in event["multiValueHeaders"].items() if name.lower() != "content-type"
-        } | {"Content-Type": [JSON_CONTENT_TYPE]}
-    return clean
+    return _with_content_type(event, text, JSON_CONTENT_TYPE)
+
+
+def _with_content_type(event: Mapping[str, Any], body: str | None, content_type: str | None) -> dict[str, Any]:
+    """A copy of the event with this text body (never base64) and only this Content-Type (None: none)."""
+    single = {name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"}
+    multi = {
+        name: values
+        for name, values in (event.get("multiValueHeaders") or {}).items()
+        if name.lower() != "content-type"
+    }
+    if content_type is not None:
+        single["Content-Type"] = content_type
+        multi["Content-Type"] = [content_type]
+    return {
+        **event,
+        "body": body,
+        "isBase64Encoded": False,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+    }
 
 
 def is_json_media_type(content_type: str) -> bool:
@@ -64,11 +77,6 @@ def header(event: Mapping[str, Any], name: str) -> str:
         if key.lower() == name:
             return str(value)
     return ""
-
-
-def _with_json_content_type(headers: Mapping[str, str] | None) -> dict[str, str]:
-    kept = {name: value for name, value in (headers or {}).items() if name.lower() != "content-type"}
-    return kept | {"Content-Type": JSON_CONTENT_TYPE}
 
 
 def _raw_body(body: str, *, base64_encoded: bool) -> bytes:
