@@ -62,6 +62,7 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
             merge.add_schema(resolver_schema(function))
     schema: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _describe_errors(schema)
+    _share_repeated_error_answers(schema)
     return schema
 
 
@@ -78,6 +79,42 @@ def _describe_errors(schema: dict[str, Any]) -> None:
     components["ErrorResponse"] = error_schema
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         components.pop(name, None)
+
+
+def _share_repeated_error_answers(schema: dict[str, Any]) -> None:
+    """Error answers given by several operations (same status, same codes) become components/responses."""
+    seen: dict[str, int] = {}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method in _HTTP_METHODS:
+                for status, answer in operation.get("responses", {}).items():
+                    if status.startswith("4") or status.startswith("5"):
+                        key = json.dumps(answer, sort_keys=True)
+                        seen[key] = seen.get(key, 0) + 1
+    shared: dict[str, str] = {}
+    components = schema.setdefault("components", {}).setdefault("responses", {})
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            for status, answer in list(operation.get("responses", {}).items()):
+                key = json.dumps(answer, sort_keys=True)
+                if seen.get(key, 0) < 2:
+                    continue
+                if key not in shared:
+                    codes = _error_codes(answer)
+                    shared[key] = f"Error{status}" + "".join(f"_{code}" for code in codes)
+                    components[shared[key]] = answer
+                operation["responses"][status] = {"$ref": f"#/components/responses/{shared[key]}"}
+
+
+def _error_codes(answer: dict[str, Any]) -> list[str]:
+    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+    for part in schema.get("allOf", []):
+        codes = part.get("properties", {}).get("error", {}).get("properties", {}).get("code", {}).get("enum")
+        if codes:
+            return list(codes)
+    return []
 
 
 # The committed document, and the copy DocsFunction ships and serves at /api/openapi.json.
