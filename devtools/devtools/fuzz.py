@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     for stop in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, _exit_on_signal)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--max-time", type=int, default=int(os.environ.get("FUZZ_SECONDS", "180")))
+    parser.add_argument("--max-time", type=int, default=180, help="seconds (make fuzz: FUZZ_SECONDS)")
     # One worker: the in-process runner shares Powertools' class-level request state across functions'
     # threads, so parallel requests to two functions can route each other's path (a false 404).
     parser.add_argument("--workers", type=int, default=1)
