@@ -127,7 +127,7 @@ def test_no_policy_grants_secrets_manager_on_every_resource() -> None:
     assert offending == []
 
 
-# Serves static documents only (docs/api-conventions.md): no database, no secret.
+# Serves static documents only (docs/writing-routes.md): no database, no secret.
 FUNCTIONS_WITHOUT_DATABASE = {"DocsFunction"}
 
 

@@ -1,4 +1,4 @@
-"""The published OpenAPI document says what each operation answers (conventions: docs/api-conventions.md)."""
+"""The published OpenAPI document says what each operation answers (conventions: docs/writing-routes.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a route publishes in the OpenAPI document, declared once next to the handler (docs/api-conventions.md).
+"""What a route publishes in the OpenAPI document, declared once next to the handler (docs/writing-routes.md).
 
     @app.post("/api/bookings/create", summary="Create a PENDING booking", status_code=201)
     @answers(BookingOut, status=201, errors={409: ["SEATS_NOT_HELD"], 404: ["NOT_FOUND"]})
