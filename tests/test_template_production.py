@@ -127,7 +127,7 @@ def test_no_policy_grants_secrets_manager_on_every_resource() -> None:
     assert offending == []
 
 
-# Serves static documents only (docs/writing-routes.md): no database, no secret.
+# Serves the OpenAPI document and Swagger UI only (functions/docs/app.py): no database, no secret.
 FUNCTIONS_WITHOUT_DATABASE = {"DocsFunction"}
 
 
