@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -61,8 +61,8 @@ db-reset: venv ## Replace the local embedded database with a fresh one holding t
 psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (started if needed)
 	@$(BIN)/python -m devtools.local_stack psql
 
-openapi: venv ## Regenerate docs/openapi.json from the resolvers
-	$(BIN)/python -m devtools.openapi > docs/openapi.json
+openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
+	$(BIN)/python -m devtools.openapi --write
 
 $(SAM_VENV)/.installed:
 	@echo "Installing aws-sam-cli into $(SAM_VENV) (the first time takes a minute)"
@@ -87,6 +87,10 @@ rds-ca-bundle: ## Put the RDS CA bundle into the layer (needed before `sam build
 	curl --fail --silent --show-error --location --output $(RDS_CA_BUNDLE) \
 		https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 	grep -c 'BEGIN CERTIFICATE' $(RDS_CA_BUNDLE)
+
+FUZZ_SECONDS ?= 180
+fuzz: venv ## schemathesis against the local runner on a fresh database, FUZZ_SECONDS long (default 180)
+	$(BIN)/python -m devtools.fuzz --max-time $(FUZZ_SECONDS)
 
 bench: venv ## Benchmarks; results land in bench/results/
 	$(BIN)/python -m bench

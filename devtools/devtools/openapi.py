@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,20 @@ from devtools.lambda_loader import load_module
 from devtools.sam_template import FunctionSpec, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+API_DESCRIPTION = (
+    "Sells reserved seats for concerts, theatres and stadiums, each seat exactly once. JSON in and out, camelCase"
+    ' fields, errors as `{"error": {"code", "message", "details"}}` (docs/api-errors.md). Authorize'
+    " with an access token from /api/auth/login to try protected operations."
+)
+SECURITY_SCHEMES: dict[str, Any] = {"bearerAuth": HTTPBearer(bearerFormat="JWT")}
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 def resolver_schema(function: FunctionSpec) -> dict[str, Any]:
     schema: dict[str, Any] = (
-        load_module(function).app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
+        load_module(function)
+        .app.get_openapi_schema(security_schemes=SECURITY_SCHEMES)
+        .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     return schema
 
@@ -44,8 +53,8 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
     merge = OpenAPIMerge(
         title="Ticket booking API",
         version="1.0.0",
-        description="Sells reserved seats exactly once. Conventions: docs/api.md; error codes: docs/errors.md.",
-        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        description=API_DESCRIPTION,
+        security_schemes=SECURITY_SCHEMES,
         on_conflict="error",
     )
     for function in load_template(template_path).functions:
@@ -53,11 +62,15 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
             merge.add_schema(resolver_schema(function))
     schema: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _describe_errors(schema)
+    _share_repeated_error_answers(schema)
     return schema
 
 
 def _describe_errors(schema: dict[str, Any]) -> None:
-    """Documents our error envelope (ticketing.http.responses) where Powertools documents its own 422 shape."""
+    """Puts our error envelope (ticketing.http.responses) where Powertools keeps its own validation shapes.
+
+    Each operation's error answers refer to it (ticketing.http.operations lists them per route).
+    """
     from ticketing.http.responses import ErrorResponse
 
     error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -66,20 +79,62 @@ def _describe_errors(schema: dict[str, Any]) -> None:
     components["ErrorResponse"] = error_schema
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         components.pop(name, None)
-    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+
+
+def _share_repeated_error_answers(schema: dict[str, Any]) -> None:
+    """Error answers given by several operations (same status, same codes) become components/responses."""
+    seen: dict[str, int] = {}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method in _HTTP_METHODS:
+                for status, answer in operation.get("responses", {}).items():
+                    if status.startswith("4") or status.startswith("5"):
+                        key = json.dumps(answer, sort_keys=True)
+                        seen[key] = seen.get(key, 0) + 1
+    shared: dict[str, str] = {}
+    components = schema.setdefault("components", {}).setdefault("responses", {})
     for operations in schema.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in _HTTP_METHODS:
                 continue
-            responses = operation.setdefault("responses", {})
-            responses["422"] = {"description": "VALIDATION_ERROR (wrong type, missing or unknown field)", **error_ref}
-            responses["default"] = {"description": "Any other error (status and code: see docs/errors.md)", **error_ref}
+            for status, answer in list(operation.get("responses", {}).items()):
+                key = json.dumps(answer, sort_keys=True)
+                if seen.get(key, 0) < 2:
+                    continue
+                if key not in shared:
+                    codes = _error_codes(answer)
+                    shared[key] = f"Error{status}" + "".join(f"_{code}" for code in codes)
+                    components[shared[key]] = answer
+                operation["responses"][status] = {"$ref": f"#/components/responses/{shared[key]}"}
+
+
+def _error_codes(answer: dict[str, Any]) -> list[str]:
+    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+    for part in schema.get("allOf", []):
+        codes = part.get("properties", {}).get("error", {}).get("properties", {}).get("code", {}).get("enum")
+        if codes:
+            return list(codes)
+    return []
+
+
+# The committed document, and the copy DocsFunction ships and serves at /api/openapi.json.
+DOCUMENT_COPIES = (REPO_ROOT / "docs" / "openapi.json", REPO_ROOT / "functions" / "docs" / "openapi.json")
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def main() -> None:
+    """Prints the document; with --write, updates every committed copy (`make openapi`)."""
     # Importing a handler validates its configuration; generating the document opens no connection.
     os.environ.setdefault("DATABASE_URL", "postgresql://openapi@localhost/unused")
-    print(json.dumps(build_openapi(), indent=2, sort_keys=True))
+    text = render(build_openapi())
+    if "--write" not in sys.argv[1:]:
+        print(text, end="")
+        return
+    for copy in DOCUMENT_COPIES:
+        copy.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ from ticketing.bookings.models import (
     ExtendRequest,
     ExtendResult,
     HoldRequest,
+    HoldResult,
     HoldStatus,
     ReleaseRequest,
     ReleaseResult,
 )
 from ticketing.bookings.service import ExpectedVersion
+from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
@@ -32,8 +34,17 @@ from ticketing.models import ApiModel, Page
 app = create_resolver()
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="idempotency-key", min_length=1, max_length=255, description="retry-safe request key")
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="retry-safe request key: 1-255 visible ASCII characters, e.g. a UUID",
+    ),
 ]
+# Answers of the idempotency layer (docs/decisions.md, Idempotency-Key).
+_IDEMPOTENCY_CONFLICTS = ("IDEMPOTENCY_IN_PROGRESS", "CONCURRENT_UPDATE")
 IfMatch = Annotated[str | None, Header(alias="if-match", description='"<version>" in place of `version`')]
 
 
@@ -60,35 +71,84 @@ def _once(
 
 
 @app.post("/api/bookings/hold-seats", summary="Hold seats for HOLD_TTL_SECONDS (all or nothing, never waits)")
+@answers(
+    HoldResult,
+    errors={
+        404: ["NOT_FOUND"],
+        409: ["SEATS_UNAVAILABLE", "SEATS_LOCKED", "EVENT_NOT_ON_SALE", "TICKET_LIMIT", *_IDEMPOTENCY_CONFLICTS],
+        422: ["IDEMPOTENCY_KEY_REUSED"],
+    },
+)
 def hold_seats(body: HoldRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    """Locks the seats NOWAIT: a seat someone is locking right now is 409 SEATS_LOCKED with Retry-After: 1; one
+    held or booked by someone else is 409 SEATS_UNAVAILABLE with details.seatIds."""
     request = body.model_dump(mode="json")
     return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
 
 
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
+@answers(ReleaseResult, errors={409: ["SEATS_LOCKED"]})
 def release_seats(body: ReleaseRequest, caller: CurrentUser) -> ReleaseResult:
+    """All the caller's un-booked holds for the event when seatIds is absent; seats not held are ignored."""
     return holds.release_hold(caller, body)
 
 
 @app.post("/api/bookings/extend-hold", summary="Extend the caller's live holds for an event")
+@answers(ExtendResult, errors={404: ["NOT_FOUND"], 409: ["HOLD_EXTENSION_LIMIT", "EVENT_NOT_ON_SALE", "SEATS_LOCKED"]})
 def extend_hold(body: ExtendRequest, caller: CurrentUser) -> ExtendResult:
+    """At most MAX_HOLD_EXTENSIONS times per hold; 404 when the caller holds nothing live for the event."""
     return holds.extend_hold(caller, body)
 
 
 @app.get("/api/bookings/hold-status", summary="The caller's live holds, with the server's clock")
 def hold_status(caller: CurrentUser, event_id: Annotated[UUID | None, Query(alias="eventId")] = None) -> HoldStatus:
+    """Live, un-booked holds with seconds left by the server's clock."""
     return holds.hold_status(caller, event_id)
 
 
 @app.post("/api/bookings/create", summary="Create a PENDING booking from the caller's live holds", status_code=201)
+@answers(
+    BookingOut,
+    status=201,
+    errors={
+        404: ["NOT_FOUND"],
+        409: [
+            "SEATS_NOT_HELD",
+            "SEATS_LOCKED",
+            "EVENT_NOT_ON_SALE",
+            "COUPON_EXHAUSTED",
+            "COUPON_LIMIT_REACHED",
+            *_IDEMPOTENCY_CONFLICTS,
+        ],
+        422: [
+            "COUPON_INVALID",
+            "COUPON_NOT_ACTIVE",
+            "COUPON_CURRENCY_MISMATCH",
+            "COUPON_MIN_SUBTOTAL",
+            "IDEMPOTENCY_KEY_REUSED",
+        ],
+    },
+)
 def create_booking(
     body: CreateBookingRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
+    """Uses the caller's live holds (all of them for the event when seatIds is absent); the seats stay held
+    for the booking until expiresAt."""
     request = body.model_dump(mode="json")
     return _once(caller, idempotency_key, "create", request, lambda: service.create_booking(caller, body), 201)
 
 
 @app.post("/api/bookings/<booking_id>/confirm", summary="Pay for a PENDING booking")
+@answers(
+    BookingOut,
+    errors={
+        402: ["PAYMENT_DECLINED"],
+        404: ["NOT_FOUND"],
+        409: ["VERSION_CONFLICT", "BOOKING_EXPIRED", "EVENT_NOT_ON_SALE", "SEATS_LOCKED", *_IDEMPOTENCY_CONFLICTS],
+        412: ["PRECONDITION_FAILED"],
+        422: ["AMOUNT_MISMATCH", "IDEMPOTENCY_KEY_REUSED"],
+    },
+)
 def confirm_booking(
     booking_id: UUID,
     body: ConfirmRequest,
@@ -96,6 +156,8 @@ def confirm_booking(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[str]:
+    """Optimistic on `version` (body or If-Match); `amount` must equal the total. Test mode: tok_visa pays,
+    tok_chargeDeclined is declined (402, the booking stays PENDING)."""
     request = {"bookingId": str(booking_id), "ifMatch": if_match, **body.model_dump(mode="json")}
     return _once(
         caller,
@@ -107,6 +169,22 @@ def confirm_booking(
 
 
 @app.post("/api/bookings/<booking_id>/cancel", summary="Cancel a booking (refunded when it was paid)")
+@answers(
+    BookingOut,
+    errors={
+        404: ["NOT_FOUND"],
+        409: [
+            "ALREADY_CANCELLED",
+            "BOOKING_EXPIRED",
+            "VERSION_CONFLICT",
+            "CANCELLATION_WINDOW_CLOSED",
+            "SEATS_LOCKED",
+            *_IDEMPOTENCY_CONFLICTS,
+        ],
+        412: ["PRECONDITION_FAILED"],
+        422: ["IDEMPOTENCY_KEY_REUSED"],
+    },
+)
 def cancel_booking(
     booking_id: UUID,
     caller: CurrentUser,
@@ -114,6 +192,8 @@ def cancel_booking(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[str]:
+    """The owner or an ADMIN. A CONFIRMED booking is refunded, unless the event starts within
+    CANCELLATION_CUTOFF_HOURS (customers only)."""
     cancel = body or CancelRequest()
     request = {"bookingId": str(booking_id), "ifMatch": if_match, **cancel.model_dump(mode="json")}
     return _once(
@@ -128,7 +208,9 @@ def cancel_booking(
 
 
 @app.get("/api/bookings/<booking_id>", summary="One booking, with its version as ETag")
+@answers(BookingOut, errors={404: ["NOT_FOUND"]}, headers={"ETag": '"<version>", usable as If-Match'})
 def get_booking(booking_id: UUID, caller: CurrentUser) -> Response[str]:
+    """The owner or an ADMIN; anyone else gets 404."""
     booking = service.get_booking(caller, booking_id)
     return _json(200, booking.model_dump_json(by_alias=True), {"ETag": f'"{booking.version}"'})
 
@@ -141,6 +223,7 @@ def list_bookings(
     status: Annotated[BookingStatus | None, Query()] = None,
     event_id: Annotated[UUID | None, Query(alias="eventId")] = None,
 ) -> Page[BookingOut]:
+    """The caller's bookings, newest first."""
     return service.list_bookings(caller, status=status, event_id=event_id, page=page, page_size=page_size)
 
 

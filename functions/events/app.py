@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from ticketing.catalog.events import seat_map as seat_maps
 from ticketing.catalog.events import service
-from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate
+from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate, SeatMapOut
 from ticketing.config import get_settings
+from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize, page_offset
 from ticketing.http.representation import if_none_match_versions, json_representation
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
@@ -35,6 +36,8 @@ def list_events(
     page: PageNumber = 1,
     page_size: PageSize = 20,
 ) -> Page[EventSummary]:
+    """The public sees PUBLISHED events; organizers also their own drafts; admins all. `from`/`to` bound
+    `startsAt` and need an offset."""
     return service.list_events(
         caller,
         q=q,
@@ -52,17 +55,30 @@ def list_events(
 
 
 @app.get("/api/events/<event_id>", summary="An event with its sections, prices and seat counts")
+@answers(EventOut, errors={404: ["NOT_FOUND"]})
 def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
+    """A draft is visible to its organizer and admins only (404 for everyone else)."""
     return service.get_event(caller, event_id)
 
 
-@app.get("/api/events/<event_id>/seats", summary="The seat map (gzip, ETag and 304 supported)")
+@app.get(
+    "/api/events/<event_id>/seats",
+    summary="The seat map (gzip, ETag and 304 supported)",
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)", "content": {}}},
+)
+@answers(
+    SeatMapOut,
+    errors={404: ["NOT_FOUND"], 413: ["PAYLOAD_TOO_LARGE"]},
+    headers={"ETag": "the map's version", "Cache-Control": "no-cache (no-store for drafts)"},
+)
 def get_seat_map(
     event_id: UUID,
     caller: MaybeUser,
     section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
     status: Annotated[str | None, Query(max_length=100, description="AVAILABLE, HELD, BOOKED; comma-separated")] = None,
 ) -> Response[str | None]:
+    """Every seat with its status (a hold past its expiry reads AVAILABLE). `status` lists only those seats;
+    counts always cover the sections in the map. Too large without gzip: 413 naming sectionId, status, gzip."""
     headers = app.current_event.headers
     seat_map = seat_maps.seat_map(
         caller,
@@ -82,22 +98,31 @@ def get_seat_map(
 
 
 @app.post("/api/events", summary="Create a DRAFT event with its seat inventory (ORGANIZER, ADMIN)", status_code=201)
+@answers(EventOut, status=201)
 def create_event(body: EventCreate, caller: OrganizerOrAdmin) -> EventOut:
+    """One seat per venue seat; a section without a price takes its defaultPrice (none at all: 422)."""
     return service.create_event(caller, body)
 
 
 @app.put("/api/events/<event_id>", summary="Partly update an event (its organizer or an ADMIN)")
+@answers(EventOut, errors={404: ["NOT_FOUND"], 409: ["EVENT_NOT_EDITABLE"]})
 def update_event(event_id: UUID, body: EventUpdate, caller: OrganizerOrAdmin) -> EventOut:
+    """Prices and venue change only while DRAFT. Once published, startsAt only moves to a future time, endsAt
+    stays after it, and every ticket holder is notified of a new date."""
     return service.update_event(caller, event_id, body)
 
 
 @app.post("/api/events/<event_id>/publish", summary="DRAFT -> PUBLISHED (its organizer or an ADMIN)")
+@answers(EventOut, errors={404: ["NOT_FOUND"], 409: ["EVENT_NOT_PUBLISHABLE", "EVENT_STARTED"]})
 def publish_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
+    """The start must be in the future; publishing a published event changes nothing."""
     return service.publish_event(caller, event_id)
 
 
 @app.post("/api/events/<event_id>/cancel", summary="Cancel an event; repeating it changes nothing")
+@answers(EventOut, errors={404: ["NOT_FOUND"], 409: ["EVENT_NOT_CANCELLABLE"]})
 def cancel_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
+    """Releases holds, cancels PENDING and CONFIRMED bookings, queues refunds and notifies every buyer."""
     return service.cancel_event(caller, event_id)
 
 

@@ -17,8 +17,13 @@ class Health(ApiModel):
     database: str
 
 
-@app.get("/api/health", summary="Liveness and database reachability")
+@app.get(
+    "/api/health",
+    summary="Liveness and database reachability",
+    responses={503: {"description": "Database unavailable", "content": {"application/json": {"model": Health}}}},
+)
 def health() -> Response[Health]:
+    """Public; 503 with `database: unavailable` when the database does not answer."""
     try:
         with transaction() as tx:
             tx.value("SELECT 1")

@@ -97,3 +97,15 @@ class ValidationFailed(DomainError):
 class ServiceUnavailable(DomainError):
     status = 503
     code = "SERVICE_UNAVAILABLE"
+
+
+class InvalidJson(DomainError):
+    """The body is not JSON we accept: not UTF-8, not JSON, NaN/Infinity, or nested too deeply."""
+
+    status = 400
+    code = "INVALID_JSON"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"

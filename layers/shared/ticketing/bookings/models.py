@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, field_validator
 
 from ticketing.bookings.payments import PaymentStatus
-from ticketing.models import ApiModel, UtcDateTime
+from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version, example
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
 MAX_SEATS_PER_REQUEST = 100
@@ -25,6 +25,13 @@ SeatIds = Annotated[list[UUID], Field(min_length=1, max_length=MAX_SEATS_PER_REQ
 
 
 class HoldRequest(ApiModel):
+    model_config = example(
+        {
+            "eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "seatIds": ["9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a90", "9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a91"],
+        }
+    )
+
     event_id: UUID
     seat_ids: SeatIds
 
@@ -39,6 +46,10 @@ class HoldResult(ApiModel):
 
 
 class ReleaseRequest(ApiModel):
+    model_config = example(
+        {"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "seatIds": ["9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a90"]}
+    )
+
     event_id: UUID
     seat_ids: SeatIds | None = None
 
@@ -51,6 +62,8 @@ class ReleaseResult(ApiModel):
 
 
 class ExtendRequest(ApiModel):
+    model_config = example({"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6"})
+
     event_id: UUID
 
 
@@ -83,6 +96,8 @@ class HoldStatus(ApiModel):
 
 
 class CreateBookingRequest(ApiModel):
+    model_config = example({"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "couponCode": "SUMMER10"})
+
     event_id: UUID
     seat_ids: SeatIds | None = None
     coupon_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
@@ -91,14 +106,18 @@ class CreateBookingRequest(ApiModel):
 
 
 class ConfirmRequest(ApiModel):
+    model_config = example({"paymentToken": "tok_visa", "amount": 9000, "version": 1})
+
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    amount: Annotated[int, Field(ge=0)]
-    version: Annotated[int, Field(ge=1)] | None = Field(default=None, description="required unless sent as `If-Match`")
+    amount: MinorUnits
+    version: Version | None = Field(default=None, description="required unless sent as `If-Match`")
 
 
 class CancelRequest(ApiModel):
+    model_config = example({"reason": "Cannot attend", "version": 2})
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Version | None = None
 
 
 class BookingItemOut(ApiModel):

@@ -42,7 +42,7 @@ from ticketing.errors import (
     ValidationFailed,
 )
 from ticketing.http.paging import page_offset
-from ticketing.models import Page
+from ticketing.models import MAX_INT32, Page
 from ticketing.notifications.repository import notify
 from ticketing.observability import count
 from ticketing.tickets import repository as tickets_repo
@@ -63,7 +63,8 @@ class ExpectedVersion:
         if if_match_header is None or if_match_header.strip() == "*":
             return cls(body=body)
         value = if_match_header.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
+        # Only ASCII digits within the version column's range can name a version; anything else never matches.
+        if not (value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_INT32):
             raise PreconditionFailed('If-Match must name a booking version, such as "3".')
         return cls(body=body, if_match=int(value))
 

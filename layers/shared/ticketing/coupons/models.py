@@ -8,20 +8,31 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.models import ApiModel, UtcDateTime, UtcInput, example
 
 # Codes are matched case-insensitively, so they are kept upper-case (the database CHECK says the same).
 CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9_-]{3,40}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Bounds keep every amount and count inside its database column, so oversized input is a 422, not a 500.
-Amount = Annotated[int, Field(ge=0, le=10**12)]
-Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Amount = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+Limit = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
 
 
 class CouponCreate(ApiModel):
+    model_config = example(
+        {
+            "code": "SUMMER10",
+            "type": "PERCENT",
+            "value": 10,
+            "eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "maxRedemptions": 100,
+            "perUserLimit": 1,
+        }
+    )
+
     code: CouponCode
     type: Literal["PERCENT", "FIXED"]
-    value: Annotated[int, Field(ge=1, le=10**12, description="PERCENT: 1-100; FIXED: minor units")]
+    value: Annotated[int, Field(ge=1, le=10**12, strict=True, description="PERCENT: 1-100; FIXED: minor units")]
     event_id: UUID | None = None
     max_redemptions: Limit | None = None
     per_user_limit: Limit | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -14,62 +14,54 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
+from ticketing.http.inbound import admitted_event, header
+from ticketing.http.operations import openapi_arguments
 from ticketing.http.responses import add_default_headers, error_body, error_response
 from ticketing.http.security import caller_rejection
 from ticketing.observability import instrumented, logger
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_FIELD_ERRORS = 20
+MAX_FIELD_NAME = 100
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_ROUTE_SIGNATURE = inspect.signature(APIGatewayRestResolver.route)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 class TicketingResolver(APIGatewayRestResolver):
     """The REST resolver plus what must hold for every response, errors included."""
 
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """Powertools' route, with the OpenAPI answers derived from the handler (ticketing.http.operations)."""
+        arguments = _ROUTE_SIGNATURE.bind(self, rule, method, *args, **kwargs).arguments
+        arguments.pop("self")
+
+        def register(handler: Handler) -> Handler:
+            documented = {**arguments, **openapi_arguments(handler, arguments)}
+            return super(TicketingResolver, self).route(**documented)(handler)
+
+        return register
+
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Checked before routing, so an oversized or non-JSON body is never parsed.
-        content_type = _header(event, "content-type").split(";")[0].strip().lower()
-        if _body_size(event) > MAX_BODY_BYTES:
-            result = self._early_error(
-                event, 413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes."
-            )
-        elif event.get("body") and content_type and not _is_json(content_type):
-            result = self._early_error(
-                event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with Content-Type: application/json."
-            )
+        # Checked before routing, so a body we refuse is never parsed by a handler (docs/api-errors.md).
+        try:
+            admitted = admitted_event(event)
+        except DomainError as refusal:
+            result = self._early_error(event, refusal)
         else:
-            result = super().resolve(event, context)
+            result = super().resolve(admitted, context)
         add_default_headers(result)
         return result
 
-    def _early_error(self, event: Mapping[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+    def _early_error(self, event: Mapping[str, Any], error: DomainError) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
-        origin = self._cors.allowed_origin(_header(event, "origin")) if self._cors is not None else None
+        origin = self._cors.allowed_origin(header(event, "origin")) if self._cors is not None else None
         if self._cors is not None and origin is not None:
             headers.update(self._cors.to_dict(origin))
-        return {"statusCode": status, "headers": headers, "body": error_body(code, message), "isBase64Encoded": False}
-
-
-def _is_json(content_type: str) -> bool:
-    return content_type == "application/json" or (
-        content_type.startswith("application/") and content_type.endswith("+json")
-    )
-
-
-def _header(event: Mapping[str, Any], name: str) -> str:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name:
-            return str(value)
-    return ""
-
-
-def _body_size(event: Mapping[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body, validate=False))
-    return len(body.encode("utf-8"))
+        body = error_body(error.code, error.message, error.details)
+        return {"statusCode": error.status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
 def create_resolver() -> TicketingResolver:
@@ -101,7 +93,9 @@ def _field_name(location: tuple[Any, ...]) -> str:
     name = ""
     for part in parts:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or str(location[0] if location else "body")
+    name = name or str(location[0] if location else "body")
+    # A field name can come from the client (an unknown key): keep the answer's size independent of it.
+    return name if len(name) <= MAX_FIELD_NAME else name[: MAX_FIELD_NAME - 1] + "…"
 
 
 def _field_message(error: Mapping[str, Any]) -> str:
@@ -111,6 +105,18 @@ def _field_message(error: Mapping[str, Any]) -> str:
         return "This field is required."
     # pydantic prefixes messages raised by our validators with "Value error, ".
     return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")
+
+
+def _field_details(problems: list[Any]) -> dict[str, Any]:
+    """At most MAX_FIELD_ERRORS fields, so the answer never grows with the input."""
+    fields = [
+        {"field": _field_name(tuple(problem.get("loc", ()))), "message": _field_message(problem)}
+        for problem in problems[:MAX_FIELD_ERRORS]
+    ]
+    details: dict[str, Any] = {"fields": fields}
+    if len(problems) > MAX_FIELD_ERRORS:
+        details["omittedFields"] = len(problems) - MAX_FIELD_ERRORS
+    return details
 
 
 def _register_error_handlers(app: TicketingResolver) -> None:
@@ -127,8 +133,7 @@ def _register_error_handlers(app: TicketingResolver) -> None:
         problems = list(error.errors())
         if any(problem.get("type") == "json_invalid" for problem in problems):
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.")
-        fields = [{"field": _field_name(tuple(p.get("loc", ()))), "message": _field_message(p)} for p in problems]
-        return error_response(422, "VALIDATION_ERROR", "The request is not valid.", {"fields": fields})
+        return error_response(422, "VALIDATION_ERROR", "The request is not valid.", _field_details(problems))
 
     @app.exception_handler(NotFoundError)
     def route_not_found(error: NotFoundError) -> Response[str]:

@@ -36,6 +36,9 @@ def optional_principal(request: Request) -> Principal | None:
     return authenticated(request)
 
 
+optional_principal.caller_optional = True  # type: ignore[attr-defined]
+
+
 def require_roles(*roles: Role) -> Callable[[Request], Principal]:
     @_checks_caller
     def caller_with_role(request: Request) -> Principal:
@@ -44,6 +47,7 @@ def require_roles(*roles: Role) -> Callable[[Request], Principal]:
             raise Forbidden("Your role does not allow this.")
         return principal
 
+    caller_with_role.checks_role = True  # type: ignore[attr-defined]
     return caller_with_role
 
 

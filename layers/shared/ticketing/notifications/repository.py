@@ -50,6 +50,22 @@ def notify_booking_owners(
     )
 
 
+def notify_ticket_holders(
+    tx: Session, *, event_id: UUID, type: str, title: str, body: str, data: dict[str, Any]
+) -> int:
+    """One notification per user with a CONFIRMED booking for the event, in one statement."""
+    return tx.execute(
+        "INSERT INTO notifications (user_id, type, title, body, data)"
+        " SELECT DISTINCT user_id, :type, :title, :body, CAST(:data AS jsonb) FROM bookings"
+        " WHERE event_id = :event_id AND status = 'CONFIRMED'",
+        event_id=event_id,
+        type=type,
+        title=title,
+        body=body,
+        data=json.dumps(data, default=str),
+    )
+
+
 def list_for_user(tx: Session, user_id: UUID, *, unread_only: bool, limit: int, offset: int) -> tuple[list[Row], int]:
     """A page of the user's notifications, newest first, and how many match in all."""
     where = " WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)"

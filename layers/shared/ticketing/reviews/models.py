@@ -7,11 +7,13 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ticketing.models import ApiModel, Page, UtcDateTime
+from ticketing.models import ApiModel, Page, UtcDateTime, example
 
 
 class ReviewCreate(ApiModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
+    model_config = example({"rating": 5, "comment": "Unforgettable evening."})
+
+    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
     @field_validator("comment")

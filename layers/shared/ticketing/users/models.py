@@ -8,11 +8,15 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, field_validator
 
 from ticketing.auth.passwords import password_length_problem
-from ticketing.models import ApiModel, UtcDateTime
+from ticketing.models import ApiModel, UtcDateTime, example
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{5,40}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+# 8-72 bytes of UTF-8 (checked_password); the character bounds say the same for the OpenAPI document.
+Password = Annotated[str, StringConstraints(min_length=2, max_length=72), Field(description="8-72 bytes of UTF-8")]
 
 
 def checked_password(value: str) -> str:
@@ -32,6 +36,8 @@ class UserOut(ApiModel):
 
 
 class ProfileUpdate(ApiModel):
+    model_config = example({"name": "Ada King", "phone": None})
+
     name: PersonName | None = None
     phone: Phone | None = Field(default=None, description="null clears the phone number")
 
@@ -44,7 +50,9 @@ class ProfileUpdate(ApiModel):
 
 
 class PasswordChange(ApiModel):
+    model_config = example({"currentPassword": "correct-horse-9", "newPassword": "battery-staple-10"})
+
     current_password: Annotated[str, StringConstraints(max_length=1024)]
-    new_password: str
+    new_password: Password
 
     _check_new = field_validator("new_password")(checked_password)

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from ticketing.catalog.venues.models import Price
 from ticketing.errors import ValidationFailed
-from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.models import ApiModel, UtcDateTime, UtcInput, example
 from ticketing.tickets.models import CheckInCounts
 
 
@@ -57,6 +57,19 @@ def _after(value: datetime | None, info: ValidationInfo, earlier_field: str, mes
 
 
 class EventCreate(ApiModel):
+    model_config = example(
+        {
+            "venueId": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            "title": "Symphony No. 9",
+            "category": "CONCERT",
+            "startsAt": "2027-06-01T19:30:00Z",
+            "endsAt": "2027-06-01T22:00:00Z",
+            "currency": "EUR",
+            "prices": [{"sectionId": "9b2e4c1a-0d7f-4e8b-a5c3-1f6d2e8b7a90", "price": 4500}],
+            "maxTicketsPerUser": 6,
+        }
+    )
+
     venue_id: UUID
     title: Title
     description: Description | None = None
@@ -84,6 +97,10 @@ class EventCreate(ApiModel):
 
 class EventUpdate(ApiModel):
     """A partial update. `null` clears description and the sales window bounds (back to their defaults)."""
+
+    model_config = example(
+        {"title": "Symphony No. 9 (extra date)", "startsAt": "2027-06-02T19:30:00Z", "endsAt": "2027-06-02T22:00:00Z"}
+    )
 
     venue_id: UUID | None = None
     title: Title | None = None
@@ -201,3 +218,35 @@ def parse_seat_statuses(raw: str | None) -> list[SeatStatus]:
     if unknown or not names:
         raise ValidationFailed.for_field("status", "Use one or more of AVAILABLE, HELD, BOOKED, comma-separated.")
     return [SeatStatus(name) for name in dict.fromkeys(names)]
+
+
+class SeatMapSeat(ApiModel):
+    id: UUID
+    number: int
+    status: SeatStatus
+
+
+class SeatMapRow(ApiModel):
+    label: str
+    seats: list[SeatMapSeat]
+
+
+class SeatMapSection(ApiModel):
+    id: UUID
+    name: str
+    price: int
+    rows: list[SeatMapRow]
+
+
+class SeatCounts(ApiModel):
+    available: int
+    held: int
+    booked: int
+
+
+class SeatMapOut(ApiModel):
+    """The seat map as published. The document itself is built by PostgreSQL (catalog/events/repository.py)."""
+
+    event_id: UUID
+    sections: list[SeatMapSection]
+    counts: SeatCounts

@@ -22,7 +22,8 @@ from ticketing.catalog.venues import repository as venues_repo
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ticketing.models import Page
+from ticketing.models import Page, iso_utc
+from ticketing.notifications.repository import notify_ticket_holders
 from ticketing.tickets import repository as tickets_repo
 from ticketing.tickets.models import CheckInCounts
 
@@ -200,6 +201,27 @@ def _check_schedule(event: Row, changes: dict[str, Any]) -> None:
         raise ValidationFailed.for_field(field, "salesEndAt must be after salesStartAt.")
 
 
+def _check_published_reschedule(tx: Session, event: Row, changes: dict[str, Any]) -> None:
+    """A published event's start only moves to the future, and its ticket holders hear about a new date."""
+    moved = {
+        name: changes[name] for name in ("starts_at", "ends_at") if name in changes and changes[name] != event[name]
+    }
+    if "starts_at" in moved and moved["starts_at"] <= datetime.now(UTC):
+        raise ValidationFailed.for_field("startsAt", "A published event's start can only move to a future time.")
+    if not moved:
+        return
+    starts_at: datetime = moved["starts_at"] if "starts_at" in moved else event["starts_at"]
+    ends_at: datetime = moved["ends_at"] if "ends_at" in moved else event["ends_at"]
+    notify_ticket_holders(
+        tx,
+        event_id=event["id"],
+        type="EVENT_RESCHEDULED",
+        title=f"{event['title']}: new date",
+        body=f"{event['title']} now starts at {iso_utc(starts_at)} and ends at {iso_utc(ends_at)}.",
+        data={"eventId": str(event["id"]), "startsAt": iso_utc(starts_at), "endsAt": iso_utc(ends_at)},
+    )
+
+
 def _rebuild_draft_inventory(tx: Session, event: Row, venue_id: UUID, given: dict[UUID, int]) -> None:
     """Brings a draft's prices and seats in line with its (maybe new) venue's current sections."""
     if venue_id != event["venue_id"]:
@@ -231,6 +253,8 @@ def update_event(principal: Principal, event_id: UUID, body: EventUpdate) -> Eve
         if not body.model_fields_set:
             return _event_out(tx, event_id)
         _check_schedule(event, changes)
+        if event["status"] == EventStatus.PUBLISHED:
+            _check_published_reschedule(tx, event, changes)
         if "venue_id" in changes or given_prices is not None:
             venue_id: UUID = changes["venue_id"] if "venue_id" in changes else event["venue_id"]
             _rebuild_draft_inventory(tx, event, venue_id, _price_map(given_prices or []))

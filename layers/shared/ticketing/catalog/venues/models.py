@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from ticketing.models import ApiModel
+from ticketing.models import ApiModel, example
 
 # The largest section is 500 x 500 seats; both limits also hold as CHECKs in the schema.
 MAX_ROWS = 500
@@ -36,6 +36,16 @@ Price = Annotated[int, Field(ge=0, le=MAX_PRICE, strict=True)]
 
 
 class VenueCreate(ApiModel):
+    model_config = example(
+        {
+            "name": "Royal Albert Hall",
+            "address": "Kensington Gore",
+            "city": "London",
+            "country": "GB",
+            "timezone": "Europe/London",
+        }
+    )
+
     name: VenueName
     address: Address
     city: City
@@ -45,6 +55,8 @@ class VenueCreate(ApiModel):
 
 class VenueUpdate(ApiModel):
     """Any of the venue's fields; none of them can be cleared."""
+
+    model_config = example({"name": "Royal Albert Hall (main stage)"})
 
     name: VenueName | None = None
     address: Address | None = None
@@ -61,6 +73,8 @@ class VenueUpdate(ApiModel):
 
 
 class SectionCreate(ApiModel):
+    model_config = example({"name": "Stalls", "rows": 20, "seatsPerRow": 30, "defaultPrice": 4500})
+
     name: SectionName
     rows: Annotated[int, Field(ge=1, le=MAX_ROWS, strict=True)]
     seats_per_row: Annotated[int, Field(ge=1, le=MAX_SEATS_PER_ROW, strict=True)]
