@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from ticketing.bookings import holds, idempotency, service
+from ticketing.bookings import best_available, holds, idempotency, service
 from ticketing.bookings.models import (
     BookingOut,
     BookingStatus,
@@ -18,7 +19,10 @@ from ticketing.bookings.models import (
     CreateBookingRequest,
     ExtendRequest,
     ExtendResult,
+    HoldBestRequest,
+    HoldBestResult,
     HoldRequest,
+    HoldResult,
     HoldStatus,
     ReleaseRequest,
     ReleaseResult,
@@ -48,6 +52,7 @@ def _once(
     request: dict[str, Any],
     produce: Callable[[], ApiModel],
     status: int = 200,
+    headers_for: Callable[[idempotency.Answer], dict[str, str]] | None = None,
 ) -> Response[str]:
     answer = idempotency.run_once(
         user_id=caller.user_id,
@@ -56,13 +61,30 @@ def _once(
         request=request,
         execute=lambda: idempotency.Answer(status, produce().model_dump_json(by_alias=True)),
     )
-    return _json(answer.status, answer.body, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+    headers = headers_for(answer) if headers_for else {}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(answer.status, answer.body, headers or None)
 
 
-@app.post("/api/bookings/hold-seats", summary="Hold seats for HOLD_TTL_SECONDS (all or nothing, never waits)")
+@app.post(
+    "/api/bookings/hold-seats",
+    summary="Hold seats, by id or by label, for HOLD_TTL_SECONDS (all or nothing, never waits)",
+    responses={200: {"description": "The hold", "content": {"application/json": {"model": HoldResult}}}},
+)
 def hold_seats(body: HoldRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    request = body.model_dump(mode="json")
+    request = body.model_dump(mode="json", exclude_none=True)
     return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
+
+
+@app.post(
+    "/api/bookings/hold-best",
+    summary="Hold the best available block of adjacent seats (front row first, then nearest the centre)",
+    responses={200: {"description": "The hold", "content": {"application/json": {"model": HoldBestResult}}}},
+)
+def hold_best(body: HoldBestRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    request = body.model_dump(mode="json")
+    return _once(caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body))
 
 
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
@@ -85,7 +107,23 @@ def create_booking(
     body: CreateBookingRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
     request = body.model_dump(mode="json")
-    return _once(caller, idempotency_key, "create", request, lambda: service.create_booking(caller, body), 201)
+    return _once(
+        caller,
+        idempotency_key,
+        "create",
+        request,
+        lambda: service.create_booking(caller, body),
+        201,
+        headers_for=_created_booking_headers,
+    )
+
+
+def _created_booking_headers(answer: idempotency.Answer) -> dict[str, str]:
+    """`Location` and `ETag` of a created booking, the same on an idempotent replay."""
+    if answer.status != 201:
+        return {}
+    booking = json.loads(answer.body)
+    return {"Location": f"/api/bookings/{booking['id']}", "ETag": f'"{booking["version"]}"'}
 
 
 @app.post("/api/bookings/<booking_id>/confirm", summary="Pay for a PENDING booking")

@@ -112,22 +112,17 @@ def count_tickets(tx: Session, user_id: UUID, event_id: UUID) -> int:
     return count
 
 
-def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> None:
-    tx.execute(
-        "UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
+def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> datetime:
+    """Holds the seats for the user until now + ttl; answers that moment."""
+    held_until: datetime = tx.value(
+        "WITH held AS (UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
         " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
-        " WHERE id = ANY(CAST(:ids AS uuid[]))",
+        " WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING held_until) SELECT min(held_until) FROM held",
         user_id=user_id,
         ttl=ttl_seconds,
         ids=list(seat_ids),
     )
-
-
-def earliest_hold_expiry(tx: Session, seat_ids: Sequence[UUID]) -> datetime:
-    moment: datetime = tx.value(
-        "SELECT min(held_until) FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))", ids=list(seat_ids)
-    )
-    return moment
+    return held_until
 
 
 def release_holds(tx: Session, seat_ids: Sequence[UUID]) -> None:
@@ -146,16 +141,151 @@ def extend_holds(tx: Session, seat_ids: Sequence[UUID], ttl_seconds: int) -> dat
     return moment
 
 
+def extension_would_move(tx: Session, seat_ids: Sequence[UUID], ttl_seconds: int) -> bool:
+    """Whether now + ttl is at least a second later than some of these seats' `held_until`."""
+    moves: bool = tx.value(
+        "SELECT coalesce(bool_or(held_until < now() + make_interval(secs => :ttl) - interval '1 second'), false)"
+        " FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))",
+        ttl=ttl_seconds,
+        ids=list(seat_ids),
+    )
+    return moves
+
+
 def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
     """The user's live holds not yet in a booking, with what the buyer sees of each seat."""
     return tx.rows(
-        "SELECT es.event_id, es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, es.held_until"
+        "SELECT es.event_id, es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, es.held_until,"
+        " es.hold_extensions"
         f" FROM {_SEAT_VIEW}"
         " WHERE es.held_by = :user_id AND es.status = 'HELD' AND es.booking_id IS NULL AND es.held_until > now()"
         " AND (CAST(:event_id AS uuid) IS NULL OR es.event_id = CAST(:event_id AS uuid))"
         " ORDER BY es.event_id, s.name, vs.row_index, vs.number",
         user_id=user_id,
         event_id=event_id,
+    )
+
+
+# --- best available (docs/best-available.md) -----------------------------------------------------------
+
+# Free for a new hold: available, or held by a hold that has run out (a PENDING booking past its payment
+# window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
+_FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
+
+# The event's seats of some sections in a range of rows, by label; `venue_seats (section_id, row_index,
+# number)` walks them in row order and `event_seats (event_id, venue_seat_id)` finds each event seat.
+_ROW_SEATS = """
+    venue_seats vs
+    JOIN event_seats es ON es.event_id = :event_id AND es.venue_seat_id = vs.id
+    WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
+"""
+
+# Gaps and islands: consecutive free seat numbers in a row share `number - row_number()`.
+_ISLAND = "vs.number - row_number() OVER (PARTITION BY vs.section_id, vs.row_index ORDER BY vs.number)"
+
+
+def event_sections(tx: Session, event_id: UUID) -> list[Row]:
+    """The event's sections with their price and geometry, in venue order."""
+    return tx.rows(
+        "SELECT p.section_id, p.price, s.rows, s.seats_per_row FROM event_sections p"
+        " JOIN sections s ON s.id = p.section_id WHERE p.event_id = :event_id"
+        " ORDER BY s.created_at, lower(s.name), s.id",
+        event_id=event_id,
+    )
+
+
+def rows_with_free_block(
+    tx: Session, event_id: UUID, sections: Sequence[UUID], quantity: int, first_row: int, last_row: int
+) -> list[Row]:
+    """Row indexes in [first_row, last_row] where some section has `quantity` free seats side by side, front
+    first, each with those sections. A plain read: it only says where to look (locks decide)."""
+    return tx.rows(
+        "SELECT row_index, array_agg(DISTINCT section_id) AS sections FROM ("
+        "  SELECT section_id, row_index FROM ("
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_ROW_SEATS}"
+        f"    AND vs.row_index BETWEEN :first_row AND :last_row AND {_FREE_FOR_HOLD}"
+        "  ) free GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
+        ") blocks GROUP BY row_index ORDER BY row_index",
+        event_id=event_id,
+        sections=list(sections),
+        quantity=quantity,
+        first_row=first_row,
+        last_row=last_row,
+    )
+
+
+def lock_best_block(tx: Session, event_id: UUID, sections: Sequence[UUID], row_index: int, quantity: int) -> list[Row]:
+    """Locks the free seats of one row index in `sections` (SKIP LOCKED: seats other transactions are
+    locking count as taken) and answers the best block of `quantity` among them, or nothing.
+
+    Best: a block that leaves no single free seat stranded (one free seat between the block and a taken
+    seat or the row's end), then the block whose centre is nearest the row's centre, then venue order,
+    then the lower seat number. Offsets are doubled so that half seats stay integers.
+    """
+    return tx.rows(
+        "WITH mine AS ("
+        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.number"
+        f"  FROM {_ROW_SEATS} AND vs.row_index = :row_index AND {_FREE_FOR_HOLD}"
+        "  FOR UPDATE OF es SKIP LOCKED"
+        "), runs AS ("
+        "  SELECT section_id, min(number) AS first, max(number) AS last FROM ("
+        "    SELECT section_id, number, number - row_number() OVER (PARTITION BY section_id ORDER BY number) AS island"
+        "    FROM mine) islands"
+        "  GROUP BY section_id, island HAVING count(*) >= :quantity"
+        "), best AS ("
+        "  SELECT r.section_id, start FROM runs r JOIN sections s ON s.id = r.section_id"
+        "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
+        "  ORDER BY (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
+        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start"
+        "  LIMIT 1"
+        ")"
+        " SELECT m.id, m.status, m.booking_id, m.section_id FROM best b JOIN mine m ON m.section_id = b.section_id"
+        " AND m.number BETWEEN b.start AND b.start + :quantity - 1 ORDER BY m.number",
+        event_id=event_id,
+        sections=list(sections),
+        row_index=row_index,
+        quantity=quantity,
+    )
+
+
+def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) -> int:
+    """The most free seats side by side in one row of `sections` (the refusal's `largestBlock`)."""
+    largest: int = tx.value(
+        "SELECT coalesce(max(size), 0) FROM ("
+        "  SELECT count(*) AS size FROM ("
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_ROW_SEATS} AND {_FREE_FOR_HOLD}"
+        "  ) free GROUP BY section_id, row_index, island"
+        ") blocks",
+        event_id=event_id,
+        sections=list(sections),
+    )
+    return largest
+
+
+def seats_by_label(tx: Session, event_id: UUID, labels: Sequence[tuple[UUID, int, str, int]]) -> list[Row]:
+    """Event seat ids of (section, row index, row label, number), each with its 1-based position in `labels`;
+    labels that name no seat of the event are absent. One statement over the (section, row, number) index."""
+    return tx.rows(
+        "SELECT wanted.position, es.id FROM unnest(CAST(:sections AS uuid[]), CAST(:row_indexes AS int[]),"
+        " CAST(:row_labels AS text[]), CAST(:numbers AS int[]))"
+        " WITH ORDINALITY AS wanted (section_id, row_index, row_label, number, position)"
+        " JOIN venue_seats vs ON vs.section_id = wanted.section_id AND vs.row_index = wanted.row_index"
+        " AND vs.number = wanted.number AND vs.row_label = wanted.row_label"
+        " JOIN event_seats es ON es.event_id = :event_id AND es.venue_seat_id = vs.id",
+        event_id=event_id,
+        sections=[label[0] for label in labels],
+        row_indexes=[label[1] for label in labels],
+        row_labels=[label[2] for label in labels],
+        numbers=[label[3] for label in labels],
+    )
+
+
+def seat_views(tx: Session, seat_ids: Sequence[UUID]) -> list[Row]:
+    """What a buyer sees of each seat: section name, row label, number and this event's price."""
+    return tx.rows(
+        f"SELECT es.id, s.name AS section, vs.row_label AS row, vs.number, p.price FROM {_SEAT_VIEW}"
+        " WHERE es.id = ANY(CAST(:ids AS uuid[])) ORDER BY vs.number",
+        ids=list(seat_ids),
     )
 
 
