@@ -316,3 +316,43 @@ def test_the_hold_is_an_ordinary_hold_that_a_booking_is_made_from(
     assert created.status == 201, created.body
     assert sorted(item["seatId"] for item in created.json()["items"]) == sorted(held.json()["seatIds"])
     assert created.json()["total"] == 3 * 2500
+
+
+def _lock_row(row_locker: Any, event: Any, row: str) -> None:
+    """Another transaction is locking every seat of this row right now (as a buyer choosing there would)."""
+    row_locker.lock(
+        "SELECT es.id FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
+        " WHERE es.event_id = :event AND vs.row_label = :row FOR UPDATE OF es",
+        event=event.id,
+        row=row,
+    )
+
+
+def test_a_row_another_buyer_is_locking_is_skipped_not_waited_for(
+    api: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
+) -> None:
+    event = catalog.event(rows=3, seats_per_row=10)
+    _lock_row(row_locker, event, "A")
+
+    seats = _best_seats(api, accounts.create(), event.id, 4)
+
+    assert seats == ["B4", "B5", "B6", "B7"]
+    row_locker.release()
+    assert _best_seats(api, accounts.create(), event.id, 4) == ["A4", "A5", "A6", "A7"]
+
+
+def test_when_every_block_is_being_locked_the_buyer_is_told_to_retry(
+    api: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
+) -> None:
+    event = catalog.event(rows=1, seats_per_row=10)
+    _lock_row(row_locker, event, "A")
+    buyer = accounts.create()
+
+    response = _hold_best(api, buyer, event.id, 2)
+
+    assert response.status == 409
+    assert response.error_code == "SEATS_LOCKED"
+    assert response.header("Retry-After") == "1"
+    row_locker.release()
+    assert db.value("SELECT count(*) FROM event_seats WHERE held_by = :b", b=buyer.id) == 0
+    assert len(_best_seats(api, buyer, event.id, 2)) == 2
