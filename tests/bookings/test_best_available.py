@@ -12,7 +12,7 @@ HOLD_BEST = "/api/bookings/hold-best"
 
 
 def _hold_best(api: Any, buyer: Any, event_id: str, quantity: int, **body: Any) -> Any:
-    return api.post(HOLD_BEST, json={"eventId": event_id, "quantity": quantity, **body}, token=buyer.token, **{})
+    return api.post(HOLD_BEST, json={"eventId": event_id, "quantity": quantity, **body}, token=buyer.token)
 
 
 def _best_seats(api: Any, buyer: Any, event_id: str, quantity: int, **body: Any) -> list[str]:
@@ -61,7 +61,8 @@ def test_the_best_block_is_in_the_front_row_nearest_its_centre(api: Any, account
     assert body["seatIds"] == [s["id"] for s in body["seats"]]
     assert {s["price"] for s in body["seats"]} == {2500}
     assert {s["section"] for s in body["seats"]} == {"Stalls"}
-    assert body["holdTtlSeconds"] == 600 and body["heldUntil"].endswith("Z")
+    assert body["holdTtlSeconds"] == 600
+    assert body["heldUntil"].endswith("Z")
     held = db.rows(
         "SELECT id::text AS id FROM event_seats WHERE status = 'HELD' AND held_by = :buyer ORDER BY id", buyer=buyer.id
     )
