@@ -172,11 +172,15 @@ def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
 # window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
 _FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
 
-# The event's seats of some sections in a range of rows, by label; `venue_seats (section_id, row_index,
-# number)` walks them in row order and `event_seats (event_id, venue_seat_id)` finds each event seat.
+# The event's seats of some sections in a range of rows: `venue_seats (section_id, row_index, number)` walks
+# the rows and `event_seats (event_id, venue_seat_id)` finds each seat's state by index. OFFSET 0 keeps the
+# planner from turning this into a hash join over every seat of the event, which costs far more as events grow.
 _ROW_SEATS = """
     venue_seats vs
-    JOIN event_seats es ON es.event_id = :event_id AND es.venue_seat_id = vs.id
+    CROSS JOIN LATERAL (
+        SELECT es.id, es.status, es.booking_id, es.held_until FROM event_seats es
+        WHERE es.event_id = :event_id AND es.venue_seat_id = vs.id OFFSET 0
+    ) es
     WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
 """
 
