@@ -35,7 +35,7 @@ from ticketing.observability import count
 
 # The first window of rows reads about this many seats; each further window reads four times as many rows,
 # so a search that must pass many sold-out rows takes a handful of statements, not one per row.
-FIRST_WINDOW_SEATS = 2048
+FIRST_WINDOW_SEATS = 1024
 WINDOW_GROWTH = 4
 # Searches when every block found was being locked by other buyers, and the pauses between them.
 LOCKED_RETRY_PAUSES = (0.005, 0.02)
@@ -107,8 +107,8 @@ def hold_best(principal: Principal, request: HoldBestRequest) -> HoldBestResult:
         block = _choose_block(tx, request.event_id, sections, request.quantity)
         seat_ids = [seat["id"] for seat in block]
         expired_bookings = free_overdue_bookings(tx, block)
-        held_until = repo.hold_seats(tx, seat_ids, user_id, settings.hold_ttl_seconds)
-        seats = [SeatOut.from_row(row) for row in repo.seat_views(tx, seat_ids)]
+        held = repo.hold_and_describe(tx, seat_ids, user_id, settings.hold_ttl_seconds)
+    seats = [SeatOut.from_row(row) for row in held]
     count("HoldsPlaced", len(seat_ids))
     count("BestAvailableHolds")
     if expired_bookings:
@@ -116,7 +116,7 @@ def hold_best(principal: Principal, request: HoldBestRequest) -> HoldBestResult:
     return HoldBestResult(
         event_id=request.event_id,
         seat_ids=[seat.id for seat in seats],
-        held_until=held_until,
+        held_until=min(row["held_until"] for row in held),
         hold_ttl_seconds=settings.hold_ttl_seconds,
         seats=seats,
     )

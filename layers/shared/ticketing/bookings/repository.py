@@ -172,14 +172,15 @@ def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
 # window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
 _FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
 
-# The event's seats of some sections in a range of rows: `venue_seats (section_id, row_index, number)` walks
-# the rows and `event_seats (event_id, venue_seat_id)` finds each seat's state by index. OFFSET 0 keeps the
-# planner from turning this into a hash join over every seat of the event, which costs far more as events grow.
-_ROW_SEATS = """
+# The event's free seats in some sections, by row: `venue_seats (section_id, row_index, number)` walks the rows
+# and `event_seats (event_id, venue_seat_id)` finds each seat's state by index. OFFSET 0 keeps the planner from
+# turning this into a hash join over every seat of the event (far more work as events grow); the free filter
+# sits inside, so a locking clause on `es` locks free seats only, never a seat someone else holds or bought.
+_FREE_ROW_SEATS = f"""
     venue_seats vs
     CROSS JOIN LATERAL (
-        SELECT es.id, es.status, es.booking_id, es.held_until FROM event_seats es
-        WHERE es.event_id = :event_id AND es.venue_seat_id = vs.id OFFSET 0
+        SELECT es.id, es.status, es.booking_id FROM event_seats es
+        WHERE es.event_id = :event_id AND es.venue_seat_id = vs.id AND {_FREE_FOR_HOLD} OFFSET 0
     ) es
     WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
 """
@@ -206,8 +207,8 @@ def rows_with_free_block(
     return tx.rows(
         "SELECT row_index, array_agg(DISTINCT section_id) AS sections FROM ("
         "  SELECT section_id, row_index FROM ("
-        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_ROW_SEATS}"
-        f"    AND vs.row_index BETWEEN :first_row AND :last_row AND {_FREE_FOR_HOLD}"
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_FREE_ROW_SEATS}"
+        "    AND vs.row_index BETWEEN :first_row AND :last_row"
         "  ) free GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
         ") blocks GROUP BY row_index ORDER BY row_index",
         event_id=event_id,
@@ -229,7 +230,7 @@ def lock_best_block(tx: Session, event_id: UUID, sections: Sequence[UUID], row_i
     return tx.rows(
         "WITH mine AS ("
         "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.number"
-        f"  FROM {_ROW_SEATS} AND vs.row_index = :row_index AND {_FREE_FOR_HOLD}"
+        f"  FROM {_FREE_ROW_SEATS} AND vs.row_index = :row_index"
         "  FOR UPDATE OF es SKIP LOCKED"
         "), runs AS ("
         "  SELECT section_id, min(number) AS first, max(number) AS last FROM ("
@@ -257,7 +258,7 @@ def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) ->
     largest: int = tx.value(
         "SELECT coalesce(max(size), 0) FROM ("
         "  SELECT count(*) AS size FROM ("
-        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_ROW_SEATS} AND {_FREE_FOR_HOLD}"
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_FREE_ROW_SEATS}"
         "  ) free GROUP BY section_id, row_index, island"
         ") blocks",
         event_id=event_id,
@@ -284,11 +285,17 @@ def seats_by_label(tx: Session, event_id: UUID, labels: Sequence[tuple[UUID, int
     )
 
 
-def seat_views(tx: Session, seat_ids: Sequence[UUID]) -> list[Row]:
-    """What a buyer sees of each seat: section name, row label, number and this event's price."""
+def hold_and_describe(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> list[Row]:
+    """Holds the seats like `hold_seats` and answers what the buyer sees of each (in seat-number order) with its
+    `held_until`, in one statement."""
     return tx.rows(
-        f"SELECT es.id, s.name AS section, vs.row_label AS row, vs.number, p.price FROM {_SEAT_VIEW}"
-        " WHERE es.id = ANY(CAST(:ids AS uuid[])) ORDER BY vs.number",
+        "WITH held AS (UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
+        " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
+        " WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, held_until)"
+        " SELECT es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, held.held_until"
+        f" FROM {_SEAT_VIEW} JOIN held ON held.id = es.id ORDER BY vs.number",
+        user_id=user_id,
+        ttl=ttl_seconds,
         ids=list(seat_ids),
     )
 
