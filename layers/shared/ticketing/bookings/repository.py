@@ -219,37 +219,56 @@ def rows_with_free_block(
     )
 
 
+# How many of a row's best blocks one buyer tries to lock at once: enough to get past a block another buyer
+# is taking this instant, few enough that the row stays open to the buyers choosing next to it.
+BEST_BLOCK_CANDIDATES = 4
+
+
 def lock_best_block(tx: Session, event_id: UUID, sections: Sequence[UUID], row_index: int, quantity: int) -> list[Row]:
-    """Locks the free seats of one row index in `sections` (SKIP LOCKED: seats other transactions are
-    locking count as taken) and answers the best block of `quantity` among them, or nothing.
+    """The best block of `quantity` free seats of one row index in `sections`, locked; or nothing.
 
     Best: a block that leaves no single free seat stranded (one free seat between the block and a taken
     seat or the row's end), then the block whose centre is nearest the row's centre, then venue order,
-    then the lower seat number. Offsets are doubled so that half seats stay integers.
+    then the lower seat number (offsets are doubled so that half seats stay integers). The row's runs of
+    free seats are read, the seats of its BEST_BLOCK_CANDIDATES best blocks are locked with SKIP LOCKED (a
+    seat another transaction is locking right now is skipped, never waited for), and the best block whose
+    seats were all locked, and are all still free, is the answer.
     """
     return tx.rows(
-        "WITH mine AS ("
-        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.number"
+        "WITH free AS ("
+        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.number,"
+        "   vs.number - row_number() OVER (PARTITION BY vs.section_id ORDER BY vs.number) AS island"
         f"  FROM {_FREE_ROW_SEATS} AND vs.row_index = :row_index"
-        "  FOR UPDATE OF es SKIP LOCKED"
         "), runs AS ("
-        "  SELECT section_id, min(number) AS first, max(number) AS last FROM ("
-        "    SELECT section_id, number, number - row_number() OVER (PARTITION BY section_id ORDER BY number) AS island"
-        "    FROM mine) islands"
+        "  SELECT section_id, min(number) AS first, max(number) AS last FROM free"
         "  GROUP BY section_id, island HAVING count(*) >= :quantity"
+        "), candidates AS ("
+        "  SELECT section_id, start, rank FROM ("
+        "   SELECT r.section_id, start, row_number() OVER (ORDER BY"
+        "    (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
+        "    abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start) AS rank"
+        "   FROM runs r JOIN sections s ON s.id = r.section_id"
+        "   CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
+        "  ) ranked WHERE rank <= :candidates"
+        "), candidate_seats AS ("
+        "  SELECT c.section_id, c.start, c.rank, f.id, f.status, f.booking_id, f.number"
+        "  FROM candidates c JOIN free f ON f.section_id = c.section_id"
+        "   AND f.number BETWEEN c.start AND c.start + :quantity - 1"
+        "), locked AS ("
+        "  SELECT es.id FROM event_seats es"
+        f"  WHERE es.id IN (SELECT id FROM candidate_seats) AND {_FREE_FOR_HOLD}"
+        "  FOR UPDATE OF es SKIP LOCKED"
         "), best AS ("
-        "  SELECT r.section_id, start FROM runs r JOIN sections s ON s.id = r.section_id"
-        "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
-        "  ORDER BY (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
-        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start"
-        "  LIMIT 1"
+        "  SELECT cs.section_id, cs.start FROM candidate_seats cs JOIN locked l ON l.id = cs.id"
+        "  GROUP BY cs.section_id, cs.start, cs.rank HAVING count(*) = :quantity ORDER BY cs.rank LIMIT 1"
         ")"
-        " SELECT m.id, m.status, m.booking_id, m.section_id FROM best b JOIN mine m ON m.section_id = b.section_id"
-        " AND m.number BETWEEN b.start AND b.start + :quantity - 1 ORDER BY m.number",
+        " SELECT cs.id, cs.status, cs.booking_id, cs.section_id FROM best b JOIN candidate_seats cs"
+        " ON cs.section_id = b.section_id AND cs.start = b.start ORDER BY cs.number",
         event_id=event_id,
         sections=list(sections),
         row_index=row_index,
         quantity=quantity,
+        candidates=BEST_BLOCK_CANDIDATES,
     )
 
 
