@@ -66,15 +66,33 @@ def _search(tx: Session, event_id: UUID, sections: Sequence[Row], quantity: int)
     skipped = False
     while first <= last_row_index:
         last = min(last_row_index, first + window - 1)
-        for candidate in repo.rows_with_free_block(tx, event_id, section_ids, quantity, first, last):
-            tx.execute("SAVEPOINT best_block")
-            block = repo.lock_best_block(tx, event_id, candidate["sections"], candidate["row_index"], quantity)
+        # Usually one statement: the window's best blocks, the first of them this transaction could lock.
+        block, candidates = repo.lock_best_block(tx, event_id, section_ids, quantity, first, last)
+        if block:
+            return block, skipped
+        if candidates:
+            # Other buyers are taking the window's best blocks right now: try its rows one by one.
+            block, row_skipped = _search_rows(tx, event_id, section_ids, quantity, first, last)
             if block:
                 return block, skipped
-            # Nothing for us in this row: give its seats back to the buyers who are choosing there.
-            tx.execute("ROLLBACK TO SAVEPOINT best_block")
-            skipped = True
+            skipped = skipped or row_skipped
         first, window = last + 1, window * WINDOW_GROWTH
+    return [], skipped
+
+
+def _search_rows(
+    tx: Session, event_id: UUID, section_ids: Sequence[UUID], quantity: int, first: int, last: int
+) -> tuple[list[Row], bool]:
+    skipped = False
+    for candidate in repo.rows_with_free_block(tx, event_id, section_ids, quantity, first, last):
+        row_index = candidate["row_index"]
+        tx.execute("SAVEPOINT best_block")
+        block, _ = repo.lock_best_block(tx, event_id, candidate["sections"], quantity, row_index, row_index)
+        if block:
+            return block, skipped
+        # Nothing for us in this row: give back what we locked there to the buyers choosing in it.
+        tx.execute("ROLLBACK TO SAVEPOINT best_block")
+        skipped = True
     return [], skipped
 
 

@@ -224,52 +224,58 @@ def rows_with_free_block(
 BEST_BLOCK_CANDIDATES = 4
 
 
-def lock_best_block(tx: Session, event_id: UUID, sections: Sequence[UUID], row_index: int, quantity: int) -> list[Row]:
-    """The best block of `quantity` free seats of one row index in `sections`, locked; or nothing.
+def lock_best_block(
+    tx: Session, event_id: UUID, sections: Sequence[UUID], quantity: int, first_row: int, last_row: int
+) -> tuple[list[Row], int]:
+    """The best block of `quantity` free seats in rows [first_row, last_row] of `sections`, locked; and how
+    many candidate blocks there were (0: no free block in these rows at all).
 
-    Best: a block that leaves no single free seat stranded (one free seat between the block and a taken
-    seat or the row's end), then the block whose centre is nearest the row's centre, then venue order,
-    then the lower seat number (offsets are doubled so that half seats stay integers). The row's runs of
-    free seats are read, the seats of its BEST_BLOCK_CANDIDATES best blocks are locked with SKIP LOCKED (a
-    seat another transaction is locking right now is skipped, never waited for), and the best block whose
-    seats were all locked, and are all still free, is the answer.
+    Best: the row nearest the front; then a block that leaves no single free seat stranded (one free seat
+    between the block and a taken seat or the row's end); then the block whose centre is nearest the row's
+    centre (offsets doubled so half seats stay integers); then venue order and the lower seat number. The
+    rows' runs of free seats are read, the seats of the BEST_BLOCK_CANDIDATES best blocks are locked with
+    SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited for), and the best
+    block whose seats were all locked, and are all still free, is the answer.
     """
-    return tx.rows(
+    rows = tx.rows(
         "WITH free AS ("
-        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.number,"
-        "   vs.number - row_number() OVER (PARTITION BY vs.section_id ORDER BY vs.number) AS island"
-        f"  FROM {_FREE_ROW_SEATS} AND vs.row_index = :row_index"
+        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.row_index, vs.number,"
+        f"   {_ISLAND} AS island"
+        f"  FROM {_FREE_ROW_SEATS} AND vs.row_index BETWEEN :first_row AND :last_row"
         "), runs AS ("
-        "  SELECT section_id, min(number) AS first, max(number) AS last FROM free"
-        "  GROUP BY section_id, island HAVING count(*) >= :quantity"
-        "), candidates AS ("
-        "  SELECT section_id, start, rank FROM ("
-        "   SELECT r.section_id, start, row_number() OVER (ORDER BY"
-        "    (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
-        "    abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start) AS rank"
-        "   FROM runs r JOIN sections s ON s.id = r.section_id"
-        "   CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
-        "  ) ranked WHERE rank <= :candidates"
+        "  SELECT section_id, row_index, min(number) AS first, max(number) AS last FROM free"
+        "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
+        "), ranked AS ("
+        "  SELECT r.section_id, r.row_index, start, row_number() OVER (ORDER BY r.row_index,"
+        "   (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
+        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start) AS rank"
+        "  FROM runs r JOIN sections s ON s.id = r.section_id"
+        "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
         "), candidate_seats AS ("
-        "  SELECT c.section_id, c.start, c.rank, f.id, f.status, f.booking_id, f.number"
-        "  FROM candidates c JOIN free f ON f.section_id = c.section_id"
+        "  SELECT c.rank, f.id, f.status, f.booking_id, f.section_id, f.number FROM ranked c JOIN free f"
+        "   ON f.section_id = c.section_id AND f.row_index = c.row_index"
         "   AND f.number BETWEEN c.start AND c.start + :quantity - 1"
+        "  WHERE c.rank <= :candidates"
         "), locked AS ("
         "  SELECT es.id FROM event_seats es"
         f"  WHERE es.id IN (SELECT id FROM candidate_seats) AND {_FREE_FOR_HOLD}"
         "  FOR UPDATE OF es SKIP LOCKED"
         "), best AS ("
-        "  SELECT cs.section_id, cs.start FROM candidate_seats cs JOIN locked l ON l.id = cs.id"
-        "  GROUP BY cs.section_id, cs.start, cs.rank HAVING count(*) = :quantity ORDER BY cs.rank LIMIT 1"
+        "  SELECT cs.rank FROM candidate_seats cs JOIN locked l ON l.id = cs.id"
+        "  GROUP BY cs.rank HAVING count(*) = :quantity ORDER BY cs.rank LIMIT 1"
         ")"
-        " SELECT cs.id, cs.status, cs.booking_id, cs.section_id FROM best b JOIN candidate_seats cs"
-        " ON cs.section_id = b.section_id AND cs.start = b.start ORDER BY cs.number",
+        " SELECT cs.id, cs.status, cs.booking_id, cs.section_id, (SELECT count(*) FROM ranked) AS candidates"
+        " FROM best b JOIN candidate_seats cs ON cs.rank = b.rank"
+        " UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ranked) WHERE NOT EXISTS (SELECT FROM best)",
         event_id=event_id,
         sections=list(sections),
-        row_index=row_index,
+        first_row=first_row,
+        last_row=last_row,
         quantity=quantity,
         candidates=BEST_BLOCK_CANDIDATES,
     )
+    candidates = int(rows[0]["candidates"]) if rows else 0
+    return [row for row in rows if row["id"] is not None], candidates
 
 
 def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) -> int:
