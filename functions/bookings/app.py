@@ -2,7 +2,7 @@
 
 # Annotations stay real objects (no `from __future__ import annotations`): Powertools reads the
 # handlers' and dependencies' type hints on every request, and string annotations would be compiled and
-# evaluated each time (profiled: most of the handler's own CPU time on the hold path).
+# evaluated each time (seen in a profile of the hold path: several compile() calls per request).
 
 import json
 from collections.abc import Callable
@@ -104,7 +104,17 @@ def hold_status(caller: CurrentUser, event_id: Annotated[UUID | None, Query(alia
     return holds.hold_status(caller, event_id)
 
 
-@app.post("/api/bookings/create", summary="Create a PENDING booking from the caller's live holds", status_code=201)
+@app.post(
+    "/api/bookings/create",
+    summary="Create a PENDING booking from the caller's live holds",
+    status_code=201,
+    responses={
+        201: {
+            "description": "The booking; `Location` names it and `ETag` carries its version",
+            "content": {"application/json": {"model": BookingOut}},
+        }
+    },
+)
 def create_booking(
     body: CreateBookingRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
