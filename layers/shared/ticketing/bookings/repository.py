@@ -219,9 +219,9 @@ def rows_with_free_block(
     )
 
 
-# How many of a row's best blocks one buyer tries to lock at once: enough to get past a block another buyer
-# is taking this instant, few enough that the row stays open to the buyers choosing next to it.
-BEST_BLOCK_CANDIDATES = 4
+# How many of the best non-overlapping blocks one statement considers: a buyer locks the first of them that
+# no other transaction is locking, so this many buyers at once can each get a block in one statement.
+BEST_BLOCK_CANDIDATES = 16
 
 
 def lock_best_block(
@@ -232,10 +232,13 @@ def lock_best_block(
 
     Best: the row nearest the front; then a block that leaves no single free seat stranded (one free seat
     between the block and a taken seat or the row's end); then the block whose centre is nearest the row's
-    centre (offsets doubled so half seats stay integers); then venue order and the lower seat number. The
-    rows' runs of free seats are read, the seats of the BEST_BLOCK_CANDIDATES best blocks are locked with
-    SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited for), and the best
-    block whose seats were all locked, and are all still free, is the answer.
+    centre (offsets doubled so half seats stay integers); then venue order and the lower seat number.
+
+    The rows' runs of free seats are read; each run offers its best block and the blocks beside it that do
+    not overlap it (a grid of `quantity` from the best start), so concurrent buyers have distinct blocks to
+    fall back on. Walking the BEST_BLOCK_CANDIDATES best of those in order, `quantity` free seats are locked
+    with SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited for): the
+    first candidate no one else is taking gets locked whole, and it is the answer.
     """
     rows = tx.rows(
         "WITH free AS ("
@@ -245,24 +248,31 @@ def lock_best_block(
         "), runs AS ("
         "  SELECT section_id, row_index, min(number) AS first, max(number) AS last FROM free"
         "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
-        "), ranked AS ("
-        "  SELECT r.section_id, r.row_index, start, row_number() OVER (ORDER BY r.row_index,"
-        "   (start - r.first = 1 OR r.last - start - :quantity + 1 = 1),"
-        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)), s.created_at, lower(s.name), s.id, start) AS rank"
+        "), blocks AS ("
+        "  SELECT r.section_id, r.row_index, r.first, start, s.created_at, lower(s.name) AS name, s.id AS sid,"
+        "   (start - r.first = 1 OR r.last - start - :quantity + 1 = 1) AS strands,"
+        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)) AS off_centre"
         "  FROM runs r JOIN sections s ON s.id = r.section_id"
         "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
+        "), anchored AS ("
+        "  SELECT *, first_value(start) OVER ("
+        "   PARTITION BY section_id, row_index, first ORDER BY strands, off_centre, start) AS anchor FROM blocks"
+        "), ranked AS ("
+        "  SELECT section_id, row_index, start, row_number() OVER ("
+        "   ORDER BY row_index, strands, off_centre, created_at, name, sid, start) AS rank"
+        "  FROM anchored WHERE (start - anchor) % :quantity = 0"
         "), candidate_seats AS ("
         "  SELECT c.rank, f.id, f.status, f.booking_id, f.section_id, f.number FROM ranked c JOIN free f"
         "   ON f.section_id = c.section_id AND f.row_index = c.row_index"
         "   AND f.number BETWEEN c.start AND c.start + :quantity - 1"
         "  WHERE c.rank <= :candidates"
         "), locked AS ("
-        "  SELECT es.id FROM event_seats es"
-        f"  WHERE es.id IN (SELECT id FROM candidate_seats) AND {_FREE_FOR_HOLD}"
+        "  SELECT es.id FROM candidate_seats cs JOIN event_seats es ON es.id = cs.id"
+        f"  WHERE {_FREE_FOR_HOLD} ORDER BY cs.rank, cs.number LIMIT :quantity"
         "  FOR UPDATE OF es SKIP LOCKED"
         "), best AS ("
         "  SELECT cs.rank FROM candidate_seats cs JOIN locked l ON l.id = cs.id"
-        "  GROUP BY cs.rank HAVING count(*) = :quantity ORDER BY cs.rank LIMIT 1"
+        "  GROUP BY cs.rank HAVING count(*) = :quantity"
         ")"
         " SELECT cs.id, cs.status, cs.booking_id, cs.section_id, (SELECT count(*) FROM ranked) AS candidates"
         " FROM best b JOIN candidate_seats cs ON cs.rank = b.rank"
