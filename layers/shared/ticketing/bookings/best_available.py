@@ -33,16 +33,16 @@ from ticketing.db.connection import Row
 from ticketing.errors import Conflict, SeatsLocked, ValidationFailed
 from ticketing.observability import count
 
-# The first window of rows reads about this many seats; each further window reads four times as many rows,
+# The first window of rows reads about this many seats; each further window reads twice as many rows,
 # so a search that must pass many sold-out rows takes a handful of statements, not one per row.
 FIRST_WINDOW_SEATS = 1024
-WINDOW_GROWTH = 4
+WINDOW_GROWTH = 2
 # Searches when every block found was being locked by other buyers, and the pauses between them.
 LOCKED_RETRY_PAUSES = (0.005, 0.02)
 
 
-def _eligible_sections(tx: Session, request: HoldBestRequest) -> list[Row]:
-    sections = repo.event_sections(tx, request.event_id)
+def _eligible_sections(event: Row, request: HoldBestRequest) -> list[Row]:
+    sections = [{**section, "section_id": UUID(section["section_id"])} for section in event["sections"]]
     if request.section_id is not None:
         sections = [section for section in sections if section["section_id"] == request.section_id]
         if not sections:
@@ -118,8 +118,8 @@ def hold_best(principal: Principal, request: HoldBestRequest) -> HoldBestResult:
     settings = get_settings()
     user_id = principal.user_id
     with transaction() as tx:
-        event = on_sale_event(tx, request.event_id)
-        sections = _eligible_sections(tx, request)
+        event = on_sale_event(tx, request.event_id, with_sections=True)
+        sections = _eligible_sections(event, request)
         lock_buyer(tx, user_id, request.event_id)
         check_ticket_limit(tx, event, user_id, request.quantity)
         block = _choose_block(tx, request.event_id, sections, request.quantity)

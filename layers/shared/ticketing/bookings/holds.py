@@ -35,9 +35,9 @@ from ticketing.errors import Conflict, NotFound, SeatsLocked, ValidationFailed
 from ticketing.observability import count
 
 
-def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row:
+def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row:
     """The event, if it is on sale right now (404 when it does not exist, 409 EVENT_NOT_ON_SALE otherwise)."""
-    event = repo.find_event(tx, event_id, share_lock=share_lock)
+    event = repo.find_event(tx, event_id, share_lock=share_lock, with_sections=with_sections)
     if event is None:
         raise NotFound("No such event.")
     if not event["on_sale"]:

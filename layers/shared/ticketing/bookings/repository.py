@@ -52,10 +52,20 @@ def database_now(tx: Session) -> datetime:
 # --- events -------------------------------------------------------------------------------------------
 
 
-def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row | None:
-    """The event with its `on_sale` flag (SPEC §3). `share_lock` keeps its status from changing until commit."""
+# The event's sections with their price and geometry, in venue order, as one JSON column.
+_EVENT_SECTIONS_JSON = """
+    (SELECT coalesce(json_agg(json_build_object('section_id', p.section_id, 'price', p.price, 'rows', s.rows,
+      'seats_per_row', s.seats_per_row) ORDER BY s.created_at, lower(s.name), s.id), '[]')
+     FROM event_sections p JOIN sections s ON s.id = p.section_id WHERE p.event_id = events.id) AS sections
+"""
+
+
+def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row | None:
+    """The event with its `on_sale` flag (SPEC §3). `share_lock` keeps its status from changing until commit;
+    `with_sections` adds `sections` (see `event_sections`) in the same statement."""
     lock = " FOR SHARE" if share_lock else ""
-    return tx.row(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = :id{lock}", id=event_id)
+    sections = f", {_EVENT_SECTIONS_JSON}" if with_sections else ""
+    return tx.row(f"SELECT {_EVENT_COLUMNS}{sections} FROM events WHERE id = :id{lock}", id=event_id)
 
 
 # --- holds --------------------------------------------------------------------------------------------
