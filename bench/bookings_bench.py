@@ -1,17 +1,26 @@
-"""Bookings hot paths: hold-seats under concurrent clients, through the handler vs the bare SQL, and the
-expiry sweep of 100,000 expired holds. Medians of RUNS runs go to bench/results/bookings.md.
+"""Bookings hot paths: hold-seats under concurrent clients, through the handler vs the bare SQL, hold-best
+next to hold-seats on a 100,000-seat event, and the expiry sweep of 100,000 expired holds. Medians of RUNS
+runs go to bench/results/bookings.md; the best-available crowd over HTTP runs once.
 
 (a) CLIENTS forked processes each place HOLDS_PER_CLIENT holds of SEATS_PER_HOLD distinct seats, all at once:
     once through the real Lambda handler in-process (template routing, proxy event, JWT, validation), once as
     the same transaction on a bare connection (the repository's statements, no handler), on fresh events.
 (b) 100,000 seats held and expired with one UPDATE, then one `sweep()` frees them in batches of 1,000.
+(c) On fresh 100,000-seat events (4 sections x 250 rows x 100 seats), CLIENTS processes each place
+    BEST_HOLDS_PER_CLIENT holds of BEST_QUANTITY seats: hold-seats with seats picked in advance, then hold-best
+    choosing them, both through the handler; p50 side by side.
+(d) The crowd: BEST_CROWD (env `BENCH_BEST_CROWD`, default 1,000) buyers of 2-6 seats each ask hold-best at
+    the same moment, over real HTTP through the local runner, on a 20,000-seat event; first-try successes,
+    p99, and checks that every block is adjacent, distinct and strands no seat where the rule allows.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import secrets
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +30,17 @@ from uuid import UUID
 from bench.harness import bench_setup, write_results
 
 RUNS = 3
-CLIENTS = 4
+CLIENTS = 8
 HOLDS_PER_CLIENT = 150
 SEATS_PER_HOLD = 2
 # maxTicketsPerUser is at most 100, so each client rotates through buyers.
 HOLDS_PER_BUYER = 40
 SWEEP_ROWS, SWEEP_SEATS_PER_ROW = 500, 200
+BEST_SECTIONS, BEST_ROWS, BEST_SEATS_PER_ROW = 4, 250, 100
+BEST_HOLDS_PER_CLIENT, BEST_QUANTITY = 30, 4
+CROWD_SECTIONS, CROWD_ROWS, CROWD_SEATS_PER_ROW = 4, 50, 100
+CROWD_CLIENT_PROCESSES = 8
+CROWD_MAX_ATTEMPTS = 5
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "bookings.md"
 BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
@@ -34,8 +48,8 @@ BENCHMARKS_DOC = REPO_ROOT / "docs" / "benchmarks.md"
 _fork = multiprocessing.get_context("fork")
 
 
-def _seed_event(rows: int, seats_per_row: int) -> tuple[UUID, list[UUID]]:
-    """A published, on-sale event with rows x seats_per_row seats, straight in SQL."""
+def _seed_event(rows: int, seats_per_row: int, sections: int = 1) -> tuple[UUID, list[UUID]]:
+    """A published, on-sale event with `sections` sections of rows x seats_per_row seats, straight in SQL."""
     from ticketing.db import transaction
 
     with transaction() as tx:
@@ -48,20 +62,6 @@ def _seed_event(rows: int, seats_per_row: int) -> tuple[UUID, list[UUID]]:
             "INSERT INTO venues (name, address, city, country, timezone)"
             " VALUES ('Bench Arena', '1 Main St', 'Berlin', 'DE', 'UTC') RETURNING id"
         )
-        section = tx.value(
-            "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
-            " VALUES (:venue, 'Floor', :rows, :per_row, 2500) RETURNING id",
-            venue=venue,
-            rows=rows,
-            per_row=seats_per_row,
-        )
-        tx.execute(
-            "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
-            " SELECT :section, r, 'R' || r, n FROM generate_series(1, :rows) r, generate_series(1, :per_row) n",
-            section=section,
-            rows=rows,
-            per_row=seats_per_row,
-        )
         event = tx.value(
             "INSERT INTO events (venue_id, organizer_id, title, category, status, starts_at, ends_at, currency,"
             " max_tickets_per_user, published_at) VALUES (:venue, :organizer, 'Bench Night', 'CONCERT', 'PUBLISHED',"
@@ -70,18 +70,37 @@ def _seed_event(rows: int, seats_per_row: int) -> tuple[UUID, list[UUID]]:
             venue=venue,
             organizer=organizer,
         )
-        tx.execute(
-            "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
-            event=event,
-            section=section,
-        )
-        tx.execute(
-            "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
-            " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
-            event=event,
-            section=section,
-        )
+        for number in range(1, sections + 1):
+            section = tx.value(
+                "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
+                " VALUES (:venue, :name, :rows, :per_row, 2500) RETURNING id",
+                venue=venue,
+                name=f"Block {number}",
+                rows=rows,
+                per_row=seats_per_row,
+            )
+            tx.execute(
+                "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
+                " SELECT :section, r, seat_row_label(r), n FROM generate_series(1, :rows) r,"
+                " generate_series(1, :per_row) n",
+                section=section,
+                rows=rows,
+                per_row=seats_per_row,
+            )
+            tx.execute(
+                "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
+                event=event,
+                section=section,
+            )
+            tx.execute(
+                "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
+                " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
+                event=event,
+                section=section,
+            )
         seats = [row["id"] for row in tx.rows("SELECT id FROM event_seats WHERE event_id = :e ORDER BY id", e=event)]
+        tx.execute("ANALYZE event_seats")
+        tx.execute("ANALYZE venue_seats")
     return event, seats
 
 
@@ -128,12 +147,27 @@ def _hold_as_bare_sql(event_id: UUID, work: list[tuple[UUID, list[UUID]]]) -> li
             repo.lock_seats(tx, event_id, sorted(seats))
             repo.count_tickets(tx, user_id, event_id)
             repo.hold_seats(tx, seats, user_id, 600)
-            repo.earliest_hold_expiry(tx, seats)
         latencies.append(time.perf_counter() - started)
     return latencies
 
 
-def _in_processes(target: Callable[..., list[float]], args_list: list[tuple[Any, ...]]) -> list[float]:
+def _hold_best_through_handler(api: Any, event_id: UUID, work: list[tuple[str, int]]) -> list[float]:
+    """Each hold-best as a buyer sees it: a SEATS_LOCKED answer is retried at once (bounded), time included."""
+    latencies = []
+    for token, quantity in work:
+        started = time.perf_counter()
+        for _ in range(CROWD_MAX_ATTEMPTS):
+            body = {"eventId": str(event_id), "quantity": quantity}
+            response = api.post("/api/bookings/hold-best", json=body, token=token)
+            if response.error_code != "SEATS_LOCKED":
+                break
+        latencies.append(time.perf_counter() - started)
+        assert response.status == 200, response.body
+    return latencies
+
+
+def _in_processes_any(target: Callable[..., Any], args_list: list[tuple[Any, ...]]) -> list[Any]:
+    """target(*args) in one forked process each, released together; their results in no particular order."""
     from ticketing.db.connection import close_connection
 
     close_connection()  # a forked child must open its own connection, never reuse the parent's socket
@@ -147,11 +181,15 @@ def _in_processes(target: Callable[..., list[float]], args_list: list[tuple[Any,
     processes = [_fork.Process(target=child, args=(args,)) for args in args_list]
     for process in processes:
         process.start()
-    latencies = [latency for _ in processes for latency in results.get(timeout=600)]
+    collected = [results.get(timeout=600) for _ in processes]
     for process in processes:
         process.join()
         assert process.exitcode == 0
-    return latencies
+    return collected
+
+
+def _in_processes(target: Callable[..., list[float]], args_list: list[tuple[Any, ...]]) -> list[float]:
+    return [latency for latencies in _in_processes_any(target, args_list) for latency in latencies]
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -167,6 +205,7 @@ def _hold_run(api: Any) -> dict[str, float]:
     for mode in ("handler", "sql"):
         event_id, seats = _seed_event(rows=seats_needed // 100 + 1, seats_per_row=100)
         buyers = _buyers(CLIENTS * buyers_per_client)
+        _warm(api, buyers[0][1])
         args = []
         for client in range(CLIENTS):
             work = []
@@ -182,6 +221,37 @@ def _hold_run(api: Any) -> dict[str, float]:
         figures[f"{mode} p99 (ms)"] = _percentile(latencies, 0.99) * 1000
         figures[f"{mode} holds/s"] = holds / elapsed
     figures["handler/sql p50 ratio"] = figures["handler p50 (ms)"] / figures["sql p50 (ms)"]
+    figures["handler/sql holds/s ratio"] = figures["handler holds/s"] / figures["sql holds/s"]
+    return figures
+
+
+def _warm(api: Any, token: str) -> None:
+    """Loads the bookings function before the clients fork, so no client measures a cold start."""
+    assert api.get("/api/bookings", token=token).status == 200
+
+
+def _best_run(api: Any) -> dict[str, float]:
+    """hold-seats and hold-best side by side on fresh 100,000-seat events, CLIENTS at once."""
+    per_buyer = 100 // BEST_QUANTITY
+    buyers_per_client = -(-BEST_HOLDS_PER_CLIENT // per_buyer)
+    figures: dict[str, float] = {}
+    for mode in ("hold-seats", "hold-best"):
+        event_id, seats = _seed_event(BEST_ROWS, BEST_SEATS_PER_ROW, sections=BEST_SECTIONS)
+        buyers = _buyers(CLIENTS * buyers_per_client)
+        _warm(api, buyers[0][1])
+        args: list[tuple[Any, ...]] = []
+        for client in range(CLIENTS):
+            tokens = [buyers[client * buyers_per_client + i // per_buyer][1] for i in range(BEST_HOLDS_PER_CLIENT)]
+            if mode == "hold-best":
+                args.append((api, event_id, [(token, BEST_QUANTITY) for token in tokens]))
+            else:
+                first = client * BEST_HOLDS_PER_CLIENT * BEST_QUANTITY
+                picks = [seats[first + i * BEST_QUANTITY : first + (i + 1) * BEST_QUANTITY] for i in range(len(tokens))]
+                args.append((api, event_id, list(zip(tokens, picks, strict=True))))
+        latencies = _in_processes(_hold_best_through_handler if mode == "hold-best" else _hold_through_handler, args)
+        figures[f"{mode} 100k p50 (ms)"] = statistics.median(latencies) * 1000
+        figures[f"{mode} 100k p99 (ms)"] = _percentile(latencies, 0.99) * 1000
+    figures["hold-best/hold-seats p50 ratio"] = figures["hold-best 100k p50 (ms)"] / figures["hold-seats 100k p50 (ms)"]
     return figures
 
 
@@ -209,12 +279,119 @@ def _sweep_run(event_id: UUID, holder: UUID) -> dict[str, float]:
     }
 
 
+def _crowd_buyer(base_url: str, token: str, event_id: str, quantity: int, go: threading.Event) -> dict[str, Any]:
+    """One buyer: hold-best once, retrying SEATS_LOCKED and refused connections a bounded number of times."""
+    from devtools.api_client import HttpApi
+
+    api = HttpApi(base_url)
+    go.wait()
+    latencies, outcome = [], "error"
+    for _ in range(CROWD_MAX_ATTEMPTS):
+        started = time.perf_counter()
+        try:
+            response = api.post(
+                "/api/bookings/hold-best", json={"eventId": event_id, "quantity": quantity}, token=token
+            )
+        except OSError:
+            outcome = "connection error"
+        else:
+            outcome = "ok" if response.status == 200 else (response.error_code or str(response.status))
+        latencies.append(time.perf_counter() - started)
+        if outcome not in ("SEATS_LOCKED", "connection error"):
+            break
+        time.sleep(0.05 * len(latencies))
+    return {"outcome": outcome, "attempts": len(latencies), "latencies": latencies}
+
+
+def _crowd_process(base_url: str, event_id: str, work: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Many buyers in one client process, each on its own thread, released together."""
+    go = threading.Event()
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def buyer(token: str, quantity: int) -> None:
+        result = _crowd_buyer(base_url, token, event_id, quantity, go)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=buyer, args=item) for item in work]
+    for thread in threads:
+        thread.start()
+    go.set()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _crowd_checks(event_id: UUID) -> dict[str, float]:
+    """From the database: every buyer's seats adjacent in one row, no seat twice, stranded single seats."""
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        blocks = tx.rows(
+            "SELECT es.held_by, count(*) AS seats, count(DISTINCT (vs.section_id, vs.row_index)) AS rows,"
+            " max(vs.number) - min(vs.number) + 1 AS span"
+            " FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
+            " WHERE es.event_id = :event AND es.status = 'HELD' GROUP BY es.held_by",
+            event=event_id,
+        )
+        # A free seat whose neighbours on both sides are taken or the row's end.
+        stranded = tx.value(
+            "SELECT count(*) FROM ("
+            " SELECT es.status, lag(es.status, 1, 'END') OVER w AS before, lead(es.status, 1, 'END') OVER w AS after"
+            " FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id WHERE es.event_id = :event"
+            " WINDOW w AS (PARTITION BY vs.section_id, vs.row_index ORDER BY vs.number)) seat"
+            " WHERE status = 'AVAILABLE' AND before <> 'AVAILABLE' AND after <> 'AVAILABLE'",
+            event=event_id,
+        )
+        free = tx.value("SELECT count(*) FROM event_seats WHERE event_id = :e AND status = 'AVAILABLE'", e=event_id)
+    adjacent = sum(1 for b in blocks if b["rows"] == 1 and b["span"] == b["seats"])
+    return {
+        "buyers holding seats": len(blocks),
+        "blocks adjacent in one row": adjacent,
+        "seats held": sum(b["seats"] for b in blocks),
+        "stranded single free seats": stranded,
+        "free seats left": free,
+    }
+
+
+def crowd_run(template: Path, crowd: int) -> dict[str, float]:
+    """`crowd` best-available buyers of 2-6 seats at once over HTTP through the local runner, 20k seats."""
+    from devtools.run_api import running_api
+
+    event_id, _ = _seed_event(CROWD_ROWS, CROWD_SEATS_PER_ROW, sections=CROWD_SECTIONS)
+    tokens = [token for _, token in _buyers(crowd)]
+    quantities = [2 + i % 5 for i in range(crowd)]
+    processes = min(CROWD_CLIENT_PROCESSES, crowd)
+    work = [list(zip(tokens, quantities, strict=True))[p::processes] for p in range(processes)]
+    with running_api(template) as base_url:
+        started = time.perf_counter()
+        per_process = _in_processes_any(_crowd_process, [(base_url, str(event_id), items) for items in work])
+        elapsed = time.perf_counter() - started
+    results = [result for batch in per_process for result in batch]
+    latencies = [latency for result in results for latency in result["latencies"]]
+    outcomes = [result["outcome"] for result in results]
+    return {
+        "crowd buyers": crowd,
+        "seats asked": sum(quantities),
+        "got seats on the first try": sum(1 for r in results if r["outcome"] == "ok" and r["attempts"] == 1),
+        "got seats in the end": outcomes.count("ok"),
+        "refused NO_ADJACENT_SEATS": outcomes.count("NO_ADJACENT_SEATS"),
+        "still SEATS_LOCKED after retries": outcomes.count("SEATS_LOCKED"),
+        "connection errors (final)": outcomes.count("connection error"),
+        "request p50 (ms)": statistics.median(latencies) * 1000,
+        "request p99 (ms)": _percentile(latencies, 0.99) * 1000,
+        "whole crowd served in (s)": elapsed,
+        **_crowd_checks(event_id),
+    }
+
+
 def _format(name: str, values: list[float]) -> str:
     median = statistics.median(values)
     return f"| {name} | {median:,.2f} | {min(values):,.2f} to {max(values):,.2f} |"
 
 
-def _append_to_benchmarks_doc(summary: dict[str, float], postgres_version: str) -> None:
+def _append_to_benchmarks_doc(summary: dict[str, float], crowd: dict[str, float], postgres_version: str) -> None:
     section = "\n".join(
         [
             "",
@@ -234,6 +411,16 @@ def _append_to_benchmarks_doc(summary: dict[str, float], postgres_version: str) 
             f" {summary['sql holds/s']:,.0f} |",
             f"| expiry sweep of 100,000 expired holds | {summary['sweep of 100,000 expired holds (s)']:.1f} s"
             f" ({summary['sweep holds/s']:,.0f} holds/s, batches of 1,000) |",
+            f"| hold-best / hold-seats p50 on a 100,000-seat event ({CLIENTS} clients; goal <= 2) |"
+            f" {summary['hold-best 100k p50 (ms)']:.1f} ms / {summary['hold-seats 100k p50 (ms)']:.1f} ms ="
+            f" {summary['hold-best/hold-seats p50 ratio']:.2f}x |",
+            f"| hold-seats throughput through the handler / as bare SQL ({CLIENTS} clients; goal >= 0.5) |"
+            f" {summary['handler/sql holds/s ratio']:.2f} |",
+            f"| best-available crowd over HTTP: {crowd['crowd buyers']:,.0f} buyers of 2-6 seats, 20,000 seats |"
+            f" {crowd['got seats on the first try']:,.0f} on the first try, {crowd['got seats in the end']:,.0f} in the"
+            f" end; request p99 {crowd['request p99 (ms)']:,.0f} ms; {crowd['blocks adjacent in one row']:,.0f}"
+            f" blocks adjacent of {crowd['buyers holding seats']:,.0f}; {crowd['stranded single free seats']:,.0f}"
+            " stranded single seats |",
             "",
         ]
     )
@@ -252,8 +439,10 @@ def main() -> None:
         sweep_holder = _buyers(1)[0][0]
         runs = []
         for run in range(1, RUNS + 1):
-            runs.append({**_hold_run(api), **_sweep_run(sweep_event, sweep_holder)})
+            runs.append({**_hold_run(api), **_best_run(api), **_sweep_run(sweep_event, sweep_holder)})
             print(f"run {run}/{RUNS}: " + ", ".join(f"{k}={v:,.2f}" for k, v in runs[-1].items()), flush=True)
+        crowd = crowd_run(REPO_ROOT / "template.yaml", int(os.environ.get("BENCH_BEST_CROWD", "1000")))
+        print("crowd: " + ", ".join(f"{k}={v:,.2f}" for k, v in crowd.items()), flush=True)
     summary = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
     header = [
         "# Bookings benchmark",
@@ -265,8 +454,18 @@ def main() -> None:
         f"(b) the expiry sweep of {SWEEP_ROWS * SWEEP_SEATS_PER_ROW:,} expired holds (batches of 1,000, SKIP LOCKED).",
         f"Median of {RUNS} runs, with the range. Embedded PostgreSQL on the same machine, no network.",
     ]
-    write_results(RESULTS, header, postgres_version, [_format(name, [run[name] for run in runs]) for name in runs[0]])
-    _append_to_benchmarks_doc(summary, postgres_version)
+    header += [
+        f"(c) hold-best next to hold-seats on fresh {BEST_SECTIONS * BEST_ROWS * BEST_SEATS_PER_ROW:,}-seat events:"
+        f" {CLIENTS} client processes x {BEST_HOLDS_PER_CLIENT} holds of {BEST_QUANTITY} seats through the handler.",
+        f"(d) the crowd, run once: {crowd['crowd buyers']:,.0f} buyers of 2-6 seats asking hold-best at the same moment"
+        f" over HTTP through the local runner (`devtools.run_api.running_api`), on a"
+        f" {CROWD_SECTIONS * CROWD_ROWS * CROWD_SEATS_PER_ROW:,}-seat event; SEATS_LOCKED and refused connections",
+        f"retried up to {CROWD_MAX_ATTEMPTS} times; adjacency and stranded seats checked in the database afterwards.",
+    ]
+    crowd_rows = ["", "| crowd measure | value |", "|---|---|", *(f"| {k} | {v:,.2f} |" for k, v in crowd.items())]
+    table = [_format(name, [run[name] for run in runs]) for name in runs[0]]
+    write_results(RESULTS, header, postgres_version, [*table, *crowd_rows])
+    _append_to_benchmarks_doc(summary, crowd, postgres_version)
 
 
 if __name__ == "__main__":

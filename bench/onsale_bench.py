@@ -175,7 +175,6 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
                 raise Retry
             repo.count_tickets(tx, buyer.user_id, event_id)
             repo.hold_seats(tx, pair, buyer.user_id, 600)
-            repo.earliest_hold_expiry(tx, pair)
         return pair
 
     def create() -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """BookingsFunction: /api/bookings/* (holds, bookings, payment, cancellation)."""
 
-from __future__ import annotations
+# Annotations stay real objects (no `from __future__ import annotations`): Powertools reads the
+# handlers' and dependencies' type hints on every request, and string annotations would be compiled and
+# evaluated each time (seen in a profile of the hold path: several compile() calls per request).
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -9,7 +12,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from ticketing.bookings import holds, idempotency, service
+from ticketing.bookings import best_available, holds, idempotency, service
 from ticketing.bookings.models import (
     BookingOut,
     BookingStatus,
@@ -18,6 +21,8 @@ from ticketing.bookings.models import (
     CreateBookingRequest,
     ExtendRequest,
     ExtendResult,
+    HoldBestRequest,
+    HoldBestResult,
     HoldRequest,
     HoldResult,
     HoldStatus,
@@ -59,6 +64,7 @@ def _once(
     request: dict[str, Any],
     produce: Callable[[], ApiModel],
     status: int = 200,
+    headers_for: Callable[[idempotency.Answer], dict[str, str]] | None = None,
 ) -> Response[str]:
     answer = idempotency.run_once(
         user_id=caller.user_id,
@@ -67,10 +73,16 @@ def _once(
         request=request,
         execute=lambda: idempotency.Answer(status, produce().model_dump_json(by_alias=True)),
     )
-    return _json(answer.status, answer.body, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+    headers = headers_for(answer) if headers_for else {}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(answer.status, answer.body, headers or None)
 
 
-@app.post("/api/bookings/hold-seats", summary="Hold seats for HOLD_TTL_SECONDS (all or nothing, never waits)")
+@app.post(
+    "/api/bookings/hold-seats",
+    summary="Hold seats, by id or by label, for HOLD_TTL_SECONDS (all or nothing, never waits)",
+)
 @answers(
     HoldResult,
     errors={
@@ -81,9 +93,30 @@ def _once(
 )
 def hold_seats(body: HoldRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
     """Locks the seats NOWAIT: a seat someone is locking right now is 409 SEATS_LOCKED with Retry-After: 1; one
-    held or booked by someone else is 409 SEATS_UNAVAILABLE with details.seatIds."""
-    request = body.model_dump(mode="json")
+    held or booked by someone else is 409 SEATS_UNAVAILABLE with details.seatIds. Seats come by id (`seatIds`) or
+    by label (`seats`: section, row, number); an unknown label is 422 naming it."""
+    request = body.model_dump(mode="json", exclude_none=True)
     return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
+
+
+@app.post(
+    "/api/bookings/hold-best",
+    summary="Hold the best available block of adjacent seats (front row first, then nearest the centre)",
+)
+@answers(
+    HoldBestResult,
+    errors={
+        404: ["NOT_FOUND"],
+        409: ["NO_ADJACENT_SEATS", "SEATS_LOCKED", "EVENT_NOT_ON_SALE", "TICKET_LIMIT", *_IDEMPOTENCY_CONFLICTS],
+        422: ["IDEMPOTENCY_KEY_REUSED"],
+    },
+)
+def hold_best(body: HoldBestRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    """`quantity` adjacent seats in one row, each priced at most `maxPrice`: the row nearest the front, then the
+    block nearest its centre, never stranding a single seat when an equally good block avoids it
+    (docs/best-available.md). Rows other buyers are locking are skipped, not waited for."""
+    request = body.model_dump(mode="json")
+    return _once(caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body))
 
 
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
@@ -110,6 +143,7 @@ def hold_status(caller: CurrentUser, event_id: Annotated[UUID | None, Query(alia
 @answers(
     BookingOut,
     status=201,
+    headers={"Location": "the booking's URL", "ETag": "the booking's version, for If-Match"},
     errors={
         404: ["NOT_FOUND"],
         409: [
@@ -135,7 +169,23 @@ def create_booking(
     """Uses the caller's live holds (all of them for the event when seatIds is absent); the seats stay held
     for the booking until expiresAt."""
     request = body.model_dump(mode="json")
-    return _once(caller, idempotency_key, "create", request, lambda: service.create_booking(caller, body), 201)
+    return _once(
+        caller,
+        idempotency_key,
+        "create",
+        request,
+        lambda: service.create_booking(caller, body),
+        201,
+        headers_for=_created_booking_headers,
+    )
+
+
+def _created_booking_headers(answer: idempotency.Answer) -> dict[str, str]:
+    """`Location` and `ETag` of a created booking, the same on an idempotent replay."""
+    if answer.status != 201:
+        return {}
+    booking = json.loads(answer.body)
+    return {"Location": f"/api/bookings/{booking['id']}", "ETag": f'"{booking["version"]}"'}
 
 
 @app.post("/api/bookings/<booking_id>/confirm", summary="Pay for a PENDING booking")

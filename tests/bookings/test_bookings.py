@@ -51,6 +51,29 @@ def test_create_books_all_the_callers_live_holds_for_the_event(shop: Any, accoun
     assert round(float(seats[0]["ttl"])) == 900
 
 
+def test_a_created_booking_answers_its_location_and_version_as_etag_also_on_replay(
+    shop: Any, accounts: Any, catalog: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    assert shop.hold(buyer, event.id, event.seat_ids[:2]).status == 200
+    headers = {"Idempotency-Key": "create-1"}
+
+    created = shop.api.post(shop.CREATE, json={"eventId": event.id}, token=buyer.token, headers=headers)
+    replayed = shop.api.post(shop.CREATE, json={"eventId": event.id}, token=buyer.token, headers=headers)
+
+    assert created.status == 201, created.body
+    booking = created.json()
+    assert created.header("Location") == f"/api/bookings/{booking['id']}"
+    assert created.header("ETag") == '"1"'
+    assert shop.api.get(created.header("Location"), token=buyer.token).json() == booking
+    assert (replayed.status, replayed.header("Location"), replayed.header("ETag")) == (
+        201,
+        created.header("Location"),
+        '"1"',
+    )
+
+
 def test_create_with_seat_ids_books_only_those(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()

@@ -336,12 +336,55 @@ def test_extend_hold_renews_every_live_hold_of_the_caller(shop: Any, accounts: A
     assert float(seconds_left) > 590
 
 
+def _age_holds(db: Any, buyer_id: str) -> None:
+    """Given step: the buyer's holds were placed a while ago and run out in 30 seconds."""
+    db.execute("UPDATE event_seats SET held_until = now() + interval '30 seconds' WHERE held_by = :u", u=buyer_id)
+
+
+def test_extend_hold_moves_held_until_to_now_plus_the_ttl_and_says_how_many_extensions_are_left(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    assert shop.hold(buyer, event.id, event.seat_ids[:2]).status == 200
+    _age_holds(db, buyer.id)
+
+    response = shop.api.post(shop.EXTEND, json={"eventId": event.id}, token=buyer.token)
+
+    assert response.status == 200
+    assert response.json()["extensionsLeft"] == 1
+    held_until = db.value("SELECT min(held_until) FROM event_seats WHERE held_by = :u", u=buyer.id)
+    assert response.json()["heldUntil"] == held_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    status = shop.api.get(shop.HOLD_STATUS, query={"eventId": event.id}, token=buyer.token)
+    assert status.json()["holds"][0]["extensionsLeft"] == 1
+
+
+def test_extend_hold_right_after_a_hold_keeps_the_extension_when_held_until_would_not_move(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    held = shop.hold(buyer, event.id, event.seat_ids[:1])
+    assert held.status == 200
+
+    response = shop.api.post(shop.EXTEND, json={"eventId": event.id}, token=buyer.token)
+
+    assert response.status == 200
+    assert response.json()["extensionsLeft"] == 2
+    assert response.json()["heldUntil"] == held.json()["heldUntil"]
+    assert _seat_states(db, event.seat_ids[:1])[event.seat_ids[0]]["hold_extensions"] == 0
+
+
 def test_extend_hold_stops_at_max_hold_extensions(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
-    for _ in range(2):
-        assert shop.api.post(shop.EXTEND, json={"eventId": event.id}, token=buyer.token).status == 200
+    assert shop.hold(buyer, event.id, event.seat_ids[:1]).status == 200
+    for left in (1, 0):
+        _age_holds(db, buyer.id)
+        extended = shop.api.post(shop.EXTEND, json={"eventId": event.id}, token=buyer.token)
+        assert extended.status == 200
+        assert extended.json()["extensionsLeft"] == left
+    _age_holds(db, buyer.id)
     before = _seat_states(db, event.seat_ids[:1])[event.seat_ids[0]]["held_until"]
 
     response = shop.api.post(shop.EXTEND, json={"eventId": event.id}, token=buyer.token)
@@ -401,3 +444,54 @@ def test_hold_status_filters_by_event(shop: Any, accounts: Any, catalog: Any) ->
 
     assert [hold["eventId"] for hold in response.json()["holds"]] == [other_event.id]
     assert bad.status == 422
+
+
+def test_seats_can_be_held_by_section_row_and_number(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event(rows=2, seats_per_row=5)  # seat_ids: A1..A5, B1..B5
+    buyer = accounts.create()
+    labels = [
+        {"sectionId": event.section_id, "row": "B", "number": 2},
+        {"sectionId": event.section_id, "row": "A", "number": 5},
+    ]
+
+    response = shop.api.post(shop.HOLD, json={"eventId": event.id, "seats": labels}, token=buyer.token)
+
+    assert response.status == 200, response.body
+    assert response.json()["seatIds"] == [event.seat_ids[6], event.seat_ids[4]]
+    states = _seat_states(db, [event.seat_ids[6], event.seat_ids[4]])
+    assert {row["held_by"] for row in states.values()} == {buyer.id}
+
+
+def test_an_unknown_label_is_a_validation_error_naming_it(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event = catalog.event(rows=2, seats_per_row=5)
+    buyer = accounts.create()
+    good = {"sectionId": event.section_id, "row": "A", "number": 1}
+    cases = {
+        "seats[1].sectionId": {"sectionId": str(uuid.uuid4()), "row": "A", "number": 1},
+        "seats[1].row": {"sectionId": event.section_id, "row": "C", "number": 1},
+        "seats[1].number": {"sectionId": event.section_id, "row": "B", "number": 6},
+    }
+
+    for field, unknown in cases.items():
+        response = shop.api.post(shop.HOLD, json={"eventId": event.id, "seats": [good, unknown]}, token=buyer.token)
+
+        assert response.status == 422, response.body
+        assert response.json()["error"]["details"]["fields"][0]["field"] == field
+    assert db.value("SELECT count(*) FROM event_seats WHERE status <> 'AVAILABLE'") == 0
+
+
+def test_a_hold_names_seats_by_id_or_by_label_never_both_nor_neither(shop: Any, accounts: Any, catalog: Any) -> None:
+    event = catalog.event()
+    buyer = accounts.create()
+    label = {"sectionId": event.section_id, "row": "A", "number": 1}
+
+    both = shop.api.post(
+        shop.HOLD, json={"eventId": event.id, "seatIds": event.seat_ids[:1], "seats": [label]}, token=buyer.token
+    )
+    neither = shop.api.post(shop.HOLD, json={"eventId": event.id}, token=buyer.token)
+    duplicated = shop.api.post(shop.HOLD, json={"eventId": event.id, "seats": [label, label]}, token=buyer.token)
+    lower_case_row = shop.api.post(
+        shop.HOLD, json={"eventId": event.id, "seats": [{**label, "row": "a"}]}, token=buyer.token
+    )
+
+    assert [r.status for r in (both, neither, duplicated, lower_case_row)] == [422, 422, 422, 422]

@@ -7,10 +7,8 @@ process per client is what separate Lambda execution environments are.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,37 +19,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
 ]
 
-_fork = multiprocessing.get_context("fork")
-
-
-def _in_processes(target: Callable[..., Any], args_list: list[tuple[Any, ...]], timeout: float = 60) -> list[Any]:
-    """Runs target(*args) in one forked process each, all released at once; answers their results in order."""
-    from ticketing.db.connection import close_connection
-
-    # A child must never use the parent's socket: drop it before forking (it reopens lazily).
-    close_connection()
-    results = _fork.Queue()
-    start = _fork.Barrier(len(args_list))
-
-    def child(index: int, args: tuple[Any, ...]) -> None:
-        try:
-            start.wait(timeout)
-            results.put((index, "ok", target(*args)))
-        except BaseException as error:  # reported to the parent, which fails the test
-            results.put((index, "error", repr(error)))
-
-    processes = [_fork.Process(target=child, args=(i, args)) for i, args in enumerate(args_list)]
-    for process in processes:
-        process.start()
-    collected = dict[int, Any]()
-    for _ in processes:
-        index, outcome, value = results.get(timeout=timeout)
-        assert outcome == "ok", value
-        collected[index] = value
-    for process in processes:
-        process.join(timeout)
-    return [collected[i] for i in range(len(args_list))]
-
 
 def _hold(api: Any, token: str, event_id: str, seat_ids: list[str]) -> tuple[int, str | None]:
     # That a loser never waits is pinned deterministically with a row_locker in tests/bookings/test_holds.py.
@@ -60,13 +27,13 @@ def _hold(api: Any, token: str, event_id: str, seat_ids: list[str]) -> tuple[int
 
 
 def test_many_buyers_racing_for_the_same_seats_have_exactly_one_winner(
-    api: Any, accounts: Any, catalog: Any, db: Any
+    api: Any, accounts: Any, catalog: Any, db: Any, in_processes: Any
 ) -> None:
     event = catalog.event()
     seats = event.seat_ids[:4]
     buyers = [accounts.create() for _ in range(24)]
 
-    results = _in_processes(_hold, [(api, buyer.token, event.id, seats) for buyer in buyers])
+    results = in_processes(_hold, [(api, buyer.token, event.id, seats) for buyer in buyers])
 
     winners = [i for i, (status, _) in enumerate(results) if status == 200]
     assert len(winners) == 1, results
@@ -161,12 +128,12 @@ def _assert_booking_invariants(db: Any) -> None:
 
 
 def test_a_sell_out_under_random_concurrent_traffic_sells_every_seat_at_most_once(
-    api: Any, accounts: Any, catalog: Any, db: Any
+    api: Any, accounts: Any, catalog: Any, db: Any, in_processes: Any
 ) -> None:
     event = catalog.event(rows=10, seats_per_row=20, max_tickets_per_user=100)
     buyers = [accounts.create() for _ in range(16)]
 
-    tallies = _in_processes(
+    tallies = in_processes(
         _shop_until_sold_out, [(api, buyer.token, event.id, event.seat_ids, seed) for seed, buyer in enumerate(buyers)]
     )
 
@@ -199,7 +166,7 @@ def _confirm_or_sweep(*args: Any) -> Any:
 
 
 def test_confirm_racing_the_expiry_job_has_exactly_one_winner_per_booking(
-    api: Any, accounts: Any, catalog: Any, db: Any
+    api: Any, accounts: Any, catalog: Any, db: Any, in_processes: Any
 ) -> None:
     from ticketing.bookings.expiry import sweep
 
@@ -223,7 +190,7 @@ def test_confirm_racing_the_expiry_job_has_exactly_one_winner_per_booking(
         (api, buyer.token, booking, rng.uniform(0, 0.6)) for buyer, booking in zip(buyers, bookings, strict=True)
     ]
 
-    results = _in_processes(_confirm_or_sweep, [*confirms, (8,), (8,)])
+    results = in_processes(_confirm_or_sweep, [*confirms, (8,), (8,)])
     sweep(time_budget_seconds=10)
 
     statuses = {row["id"]: row["status"] for row in db.rows("SELECT id::text, status FROM bookings")}
@@ -240,7 +207,9 @@ def test_confirm_racing_the_expiry_job_has_exactly_one_winner_per_booking(
     _assert_booking_invariants(db)
 
 
-def test_two_expiry_jobs_at_once_expire_each_booking_exactly_once(accounts: Any, catalog: Any, db: Any) -> None:
+def test_two_expiry_jobs_at_once_expire_each_booking_exactly_once(
+    accounts: Any, catalog: Any, db: Any, in_processes: Any
+) -> None:
     event = catalog.event(rows=10, seats_per_row=25)
     buyer = accounts.create()
     db.execute(
@@ -257,7 +226,7 @@ def test_two_expiry_jobs_at_once_expire_each_booking_exactly_once(accounts: Any,
     )
     assert db.value("SELECT count(*) FROM bookings WHERE status = 'PENDING'") == 250
 
-    expired = _in_processes(_sweep, [(1,), (1,)])
+    expired = in_processes(_sweep, [(1,), (1,)])
 
     assert sum(expired) == 250
     assert db.rows("SELECT status, version, count(*) AS n FROM bookings GROUP BY 1, 2") == [

@@ -24,19 +24,20 @@ from ticketing.bookings.models import (
     HoldStatus,
     ReleaseRequest,
     ReleaseResult,
+    SeatLabel,
     SeatOut,
     seconds_between,
 )
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
-from ticketing.errors import Conflict, NotFound, SeatsLocked
+from ticketing.errors import Conflict, NotFound, SeatsLocked, ValidationFailed
 from ticketing.observability import count
 
 
-def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row:
+def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row:
     """The event, if it is on sale right now (404 when it does not exist, 409 EVENT_NOT_ON_SALE otherwise)."""
-    event = repo.find_event(tx, event_id, share_lock=share_lock)
+    event = repo.find_event(tx, event_id, share_lock=share_lock, with_sections=with_sections)
     if event is None:
         raise NotFound("No such event.")
     if not event["on_sale"]:
@@ -65,20 +66,73 @@ def _is_free(seat: Row) -> bool:
     )
 
 
+def lock_buyer(tx: Session, user_id: UUID, event_id: UUID) -> None:
+    """One hold at a time per buyer and event, so the ticket limit is checked once per hold; never waits."""
+    if not repo.try_lock_buyer(tx, user_id, event_id):
+        raise SeatsLocked("Another hold of yours for this event is in progress; retry in a second.")
+
+
+def check_ticket_limit(tx: Session, event: Row, user_id: UUID, requested: int) -> None:
+    """409 TICKET_LIMIT when `requested` more seats would pass the event's maxTicketsPerUser."""
+    limit = event["max_tickets_per_user"]
+    tickets = repo.count_tickets(tx, user_id, event["id"])
+    if tickets + requested > limit:
+        raise Conflict(
+            f"At most {limit} tickets per buyer for this event (held, pending and confirmed together).",
+            code="TICKET_LIMIT",
+            details={"limit": limit, "current": tickets, "requested": requested},
+        )
+
+
+def free_overdue_bookings(tx: Session, seats: Sequence[Row]) -> int:
+    """A booking past its payment window no longer owns its seats, whether or not the job has run: expire
+    the ones among these seats' bookings now. Answers how many were expired."""
+    pending = sorted({seat["booking_id"] for seat in seats if seat["status"] == "HELD" and seat["booking_id"]})
+    return expire_overdue_bookings(tx, pending) if pending else 0
+
+
+def row_index_of(label: str) -> int:
+    """The row index a label names, bijective base 26 like `seat_row_label()` (A = 1, Z = 26, AA = 27)."""
+    index = 0
+    for letter in label:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index
+
+
+def resolve_labels(tx: Session, event_id: UUID, labels: Sequence[SeatLabel]) -> list[UUID]:
+    """Seat ids for seats named by section, row and number (one statement); 422 naming the first unknown part."""
+    found = repo.seats_by_label(
+        tx, event_id, [(label.section_id, row_index_of(label.row), label.row, label.number) for label in labels]
+    )
+    ids = {row["position"]: row["id"] for row in found}
+    missing = [position for position in range(1, len(labels) + 1) if position not in ids]
+    if missing:
+        raise _unknown_label(tx, event_id, missing[0] - 1, labels[missing[0] - 1])
+    return [ids[position] for position in range(1, len(labels) + 1)]
+
+
+def _unknown_label(tx: Session, event_id: UUID, index: int, label: SeatLabel) -> ValidationFailed:
+    section = next((s for s in repo.event_sections(tx, event_id) if s["section_id"] == label.section_id), None)
+    if section is None:
+        field, message = "sectionId", f"No section {label.section_id} in this event."
+    elif row_index_of(label.row) > section["rows"]:
+        field, message = "row", f"No row {label.row} in section {label.section_id}."
+    else:
+        field, message = "number", f"No seat {label.row}{label.number} in section {label.section_id}."
+    return ValidationFailed.for_field(f"seats[{index}].{field}", message)
+
+
 def place_hold(principal: Principal, request: HoldRequest) -> HoldResult:
     settings = get_settings()
     user_id = principal.user_id
     with transaction() as tx:
         event = on_sale_event(tx, request.event_id)
-        if not repo.try_lock_buyer(tx, user_id, request.event_id):
-            # Another hold of this buyer for this event is running; it decides the ticket limit first.
-            raise SeatsLocked("Another hold of yours for this event is in progress; retry in a second.")
-        seats = lock_event_seats(tx, request.event_id, request.seat_ids)
-        # A booking past its payment window no longer owns its seats, whether or not the job has run.
-        pending = sorted({seat["booking_id"] for seat in seats if seat["status"] == "HELD" and seat["booking_id"]})
-        expired_bookings = expire_overdue_bookings(tx, pending) if pending else 0
+        seat_ids = request.seat_ids or resolve_labels(tx, request.event_id, request.seats or [])
+        lock_buyer(tx, user_id, request.event_id)
+        seats = lock_event_seats(tx, request.event_id, seat_ids)
+        expired_bookings = free_overdue_bookings(tx, seats)
         if expired_bookings:
-            seats = lock_event_seats(tx, request.event_id, request.seat_ids)
+            seats = lock_event_seats(tx, request.event_id, seat_ids)
         already_mine = [seat["id"] for seat in seats if seat["live_hold"] and seat["held_by"] == user_id]
         to_take = [seat["id"] for seat in seats if _is_free(seat)]
         unavailable = [seat["id"] for seat in seats if seat["id"] not in already_mine and seat["id"] not in to_take]
@@ -88,23 +142,18 @@ def place_hold(principal: Principal, request: HoldRequest) -> HoldResult:
                 code="SEATS_UNAVAILABLE",
                 details={"seatIds": [str(seat_id) for seat_id in unavailable]},
             )
-        limit = event["max_tickets_per_user"]
-        tickets = repo.count_tickets(tx, user_id, request.event_id)
-        if tickets + len(to_take) > limit:
-            raise Conflict(
-                f"At most {limit} tickets per buyer for this event (held, pending and confirmed together).",
-                code="TICKET_LIMIT",
-                details={"limit": limit, "current": tickets, "requested": len(to_take)},
-            )
+        check_ticket_limit(tx, event, user_id, len(to_take))
+        # Seats the caller already held keep their expiry; the answer names the earliest of all.
+        expiries = [seat["held_until"] for seat in seats if seat["id"] in already_mine]
         if to_take:
-            repo.hold_seats(tx, to_take, user_id, settings.hold_ttl_seconds)
-        held_until = repo.earliest_hold_expiry(tx, request.seat_ids)
+            expiries.append(repo.hold_seats(tx, to_take, user_id, settings.hold_ttl_seconds))
+        held_until = min(expiries)
     count("HoldsPlaced", len(to_take))
     if expired_bookings:
         domain_events.publish_after_commit()
     return HoldResult(
         event_id=request.event_id,
-        seat_ids=request.seat_ids,
+        seat_ids=seat_ids,
         held_until=held_until,
         hold_ttl_seconds=settings.hold_ttl_seconds,
     )
@@ -121,25 +170,43 @@ def release_hold(principal: Principal, request: ReleaseRequest) -> ReleaseResult
 
 
 def extend_hold(principal: Principal, request: ExtendRequest) -> ExtendResult:
+    """Moves every live hold of the caller for the event to now + HOLD_TTL_SECONDS, using one extension.
+
+    An extension is spent only when it moves `heldUntil` (by at least a second, the API's precision): right
+    after a hold, extending answers the hold as it is and keeps the extension.
+    """
     settings = get_settings()
     with transaction() as tx:
         on_sale_event(tx, request.event_id)
         seats = repo.lock_own_holds(tx, principal.user_id, request.event_id, live_only=True)
         if not seats:
             raise NotFound("You hold no seats for this event.")
-        exhausted = [str(seat["id"]) for seat in seats if seat["hold_extensions"] >= settings.max_hold_extensions]
-        if exhausted:
+        seat_ids = [seat["id"] for seat in seats]
+        used = max(seat["hold_extensions"] for seat in seats)
+        if not repo.extension_would_move(tx, seat_ids, settings.hold_ttl_seconds):
+            held_until = min(seat["held_until"] for seat in seats)
+        elif used >= settings.max_hold_extensions:
             raise Conflict(
                 f"A hold can be extended at most {settings.max_hold_extensions} times.",
                 code="HOLD_EXTENSION_LIMIT",
-                details={"seatIds": exhausted, "maxExtensions": settings.max_hold_extensions},
+                details={
+                    "seatIds": [str(s["id"]) for s in seats if s["hold_extensions"] >= settings.max_hold_extensions],
+                    "maxExtensions": settings.max_hold_extensions,
+                },
             )
-        seat_ids = [seat["id"] for seat in seats]
-        held_until = repo.extend_holds(tx, seat_ids, settings.hold_ttl_seconds)
-    return ExtendResult(event_id=request.event_id, seat_ids=seat_ids, held_until=held_until)
+        else:
+            held_until = repo.extend_holds(tx, seat_ids, settings.hold_ttl_seconds)
+            used += 1
+    return ExtendResult(
+        event_id=request.event_id,
+        seat_ids=seat_ids,
+        held_until=held_until,
+        extensions_left=max(0, settings.max_hold_extensions - used),
+    )
 
 
 def hold_status(principal: Principal, event_id: UUID | None) -> HoldStatus:
+    max_extensions = get_settings().max_hold_extensions
     with transaction() as tx:
         now = repo.database_now(tx)
         rows = repo.live_holds(tx, principal.user_id, event_id)
@@ -156,6 +223,7 @@ def hold_status(principal: Principal, event_id: UUID | None) -> HoldStatus:
                 ],
                 held_until=held_until,
                 seconds_left=seconds_between(now, held_until),
+                extensions_left=max(0, max_extensions - max(seat["hold_extensions"] for seat in seats)),
             )
         )
     return HoldStatus(server_time=now, holds=holds)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ticketing.bookings.payments import PaymentStatus
 from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version, example
@@ -24,7 +24,20 @@ def _no_duplicates(seat_ids: list[UUID] | None) -> list[UUID] | None:
 SeatIds = Annotated[list[UUID], Field(min_length=1, max_length=MAX_SEATS_PER_REQUEST)]
 
 
+RowLabel = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
+
+
+class SeatLabel(ApiModel):
+    """A seat named as printed on the ticket: section, row label (`A`, ..., `AA`) and seat number."""
+
+    section_id: UUID
+    row: RowLabel
+    number: Annotated[int, Field(ge=1, le=500)]
+
+
 class HoldRequest(ApiModel):
+    """Seats by id (`seatIds`) or by label (`seats`): exactly one of the two."""
+
     model_config = example(
         {
             "eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
@@ -33,9 +46,23 @@ class HoldRequest(ApiModel):
     )
 
     event_id: UUID
-    seat_ids: SeatIds
+    seat_ids: SeatIds | None = None
+    seats: Annotated[list[SeatLabel], Field(min_length=1, max_length=MAX_SEATS_PER_REQUEST)] | None = None
 
     _unique = field_validator("seat_ids")(_no_duplicates)
+
+    @field_validator("seats")
+    @classmethod
+    def _no_duplicate_labels(cls, seats: list[SeatLabel] | None) -> list[SeatLabel] | None:
+        if seats is not None and len({(s.section_id, s.row, s.number) for s in seats}) != len(seats):
+            raise ValueError("Each seat may appear only once.")
+        return seats
+
+    @model_validator(mode="after")
+    def _ids_or_labels(self) -> HoldRequest:
+        if (self.seat_ids is None) == (self.seats is None):
+            raise ValueError("Send exactly one of seatIds and seats.")
+        return self
 
 
 class HoldResult(ApiModel):
@@ -43,6 +70,18 @@ class HoldResult(ApiModel):
     seat_ids: list[UUID]
     held_until: UtcDateTime
     hold_ttl_seconds: int
+
+
+MAX_BEST_AVAILABLE = 20
+
+
+class HoldBestRequest(ApiModel):
+    model_config = example({"eventId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "quantity": 4, "maxPrice": 5000})
+
+    event_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=MAX_BEST_AVAILABLE, strict=True)]
+    section_id: UUID | None = None
+    max_price: Annotated[int, Field(ge=0, le=2**53, strict=True)] | None = None
 
 
 class ReleaseRequest(ApiModel):
@@ -71,6 +110,7 @@ class ExtendResult(ApiModel):
     event_id: UUID
     seat_ids: list[UUID]
     held_until: UtcDateTime
+    extensions_left: int
 
 
 class SeatOut(ApiModel):
@@ -83,11 +123,18 @@ class SeatOut(ApiModel):
     price: int
 
 
+class HoldBestResult(HoldResult):
+    """The hold-seats answer plus the seats chosen, side by side in one row, in seat-number order."""
+
+    seats: list[SeatOut]
+
+
 class HeldSeats(ApiModel):
     event_id: UUID
     seats: list[SeatOut]
     held_until: UtcDateTime
     seconds_left: int
+    extensions_left: int
 
 
 class HoldStatus(ApiModel):

@@ -53,10 +53,20 @@ def database_now(tx: Session) -> datetime:
 # --- events -------------------------------------------------------------------------------------------
 
 
-def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False) -> Row | None:
-    """The event with its `on_sale` flag (docs/api.md). `share_lock` keeps its status from changing until commit."""
+# The event's sections with their price and geometry, in venue order, as one JSON column.
+_EVENT_SECTIONS_JSON = """
+    (SELECT coalesce(json_agg(json_build_object('section_id', p.section_id, 'price', p.price, 'rows', s.rows,
+      'seats_per_row', s.seats_per_row) ORDER BY s.created_at, lower(s.name), s.id), '[]')
+     FROM event_sections p JOIN sections s ON s.id = p.section_id WHERE p.event_id = events.id) AS sections
+"""
+
+
+def find_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row | None:
+    """The event with its `on_sale` flag (docs/api.md). `share_lock` keeps its status from changing until commit;
+    `with_sections` adds `sections` (see `event_sections`) in the same statement."""
     lock = " FOR SHARE" if share_lock else ""
-    return tx.row(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = :id{lock}", id=event_id)
+    sections = f", {_EVENT_SECTIONS_JSON}" if with_sections else ""
+    return tx.row(f"SELECT {_EVENT_COLUMNS}{sections} FROM events WHERE id = :id{lock}", id=event_id)
 
 
 # --- holds --------------------------------------------------------------------------------------------
@@ -113,22 +123,17 @@ def count_tickets(tx: Session, user_id: UUID, event_id: UUID) -> int:
     return count
 
 
-def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> None:
-    tx.execute(
-        "UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
+def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> datetime:
+    """Holds the seats for the user until now + ttl; answers that moment."""
+    held_until: datetime = tx.value(
+        "WITH held AS (UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
         " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
-        " WHERE id = ANY(CAST(:ids AS uuid[]))",
+        " WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING held_until) SELECT min(held_until) FROM held",
         user_id=user_id,
         ttl=ttl_seconds,
         ids=list(seat_ids),
     )
-
-
-def earliest_hold_expiry(tx: Session, seat_ids: Sequence[UUID]) -> datetime:
-    moment: datetime = tx.value(
-        "SELECT min(held_until) FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))", ids=list(seat_ids)
-    )
-    return moment
+    return held_until
 
 
 def release_holds(tx: Session, seat_ids: Sequence[UUID]) -> None:
@@ -147,16 +152,197 @@ def extend_holds(tx: Session, seat_ids: Sequence[UUID], ttl_seconds: int) -> dat
     return moment
 
 
+def extension_would_move(tx: Session, seat_ids: Sequence[UUID], ttl_seconds: int) -> bool:
+    """Whether now + ttl is at least a second later than some of these seats' `held_until`."""
+    moves: bool = tx.value(
+        "SELECT coalesce(bool_or(held_until < now() + make_interval(secs => :ttl) - interval '1 second'), false)"
+        " FROM event_seats WHERE id = ANY(CAST(:ids AS uuid[]))",
+        ttl=ttl_seconds,
+        ids=list(seat_ids),
+    )
+    return moves
+
+
 def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
     """The user's live holds not yet in a booking, with what the buyer sees of each seat."""
     return tx.rows(
-        "SELECT es.event_id, es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, es.held_until"
+        "SELECT es.event_id, es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, es.held_until,"
+        " es.hold_extensions"
         f" FROM {_SEAT_VIEW}"
         " WHERE es.held_by = :user_id AND es.status = 'HELD' AND es.booking_id IS NULL AND es.held_until > now()"
         " AND (CAST(:event_id AS uuid) IS NULL OR es.event_id = CAST(:event_id AS uuid))"
         " ORDER BY es.event_id, s.name, vs.row_index, vs.number",
         user_id=user_id,
         event_id=event_id,
+    )
+
+
+# --- best available (docs/best-available.md) -----------------------------------------------------------
+
+# Free for a new hold: available, or held by a hold that has run out (a PENDING booking past its payment
+# window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
+_FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
+
+# The event's free seats in some sections, by row: `venue_seats (section_id, row_index, number)` walks the rows
+# and `event_seats (event_id, venue_seat_id)` finds each seat's state by index. OFFSET 0 keeps the planner from
+# turning this into a hash join over every seat of the event (far more work as events grow); the free filter
+# sits inside, so a locking clause on `es` locks free seats only, never a seat someone else holds or bought.
+_FREE_ROW_SEATS = f"""
+    venue_seats vs
+    CROSS JOIN LATERAL (
+        SELECT es.id, es.status, es.booking_id FROM event_seats es
+        WHERE es.event_id = :event_id AND es.venue_seat_id = vs.id AND {_FREE_FOR_HOLD} OFFSET 0
+    ) es
+    WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
+"""
+
+# Gaps and islands: consecutive free seat numbers in a row share `number - row_number()`.
+_ISLAND = "vs.number - row_number() OVER (PARTITION BY vs.section_id, vs.row_index ORDER BY vs.number)"
+
+
+def event_sections(tx: Session, event_id: UUID) -> list[Row]:
+    """The event's sections with their price and geometry, in venue order."""
+    return tx.rows(
+        "SELECT p.section_id, p.price, s.rows, s.seats_per_row FROM event_sections p"
+        " JOIN sections s ON s.id = p.section_id WHERE p.event_id = :event_id"
+        " ORDER BY s.created_at, lower(s.name), s.id",
+        event_id=event_id,
+    )
+
+
+def rows_with_free_block(
+    tx: Session, event_id: UUID, sections: Sequence[UUID], quantity: int, first_row: int, last_row: int
+) -> list[Row]:
+    """Row indexes in [first_row, last_row] where some section has `quantity` free seats side by side, front
+    first, each with those sections. A plain read: it only says where to look (locks decide)."""
+    return tx.rows(
+        "SELECT row_index, array_agg(DISTINCT section_id) AS sections FROM ("
+        "  SELECT section_id, row_index FROM ("
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_FREE_ROW_SEATS}"
+        "    AND vs.row_index BETWEEN :first_row AND :last_row"
+        "  ) free GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
+        ") blocks GROUP BY row_index ORDER BY row_index",
+        event_id=event_id,
+        sections=list(sections),
+        quantity=quantity,
+        first_row=first_row,
+        last_row=last_row,
+    )
+
+
+# How many of the best non-overlapping blocks one statement considers: a buyer locks the first of them that
+# no other transaction is locking, so this many buyers at once can each get a block in one statement.
+BEST_BLOCK_CANDIDATES = 16
+
+
+def lock_best_block(
+    tx: Session, event_id: UUID, sections: Sequence[UUID], quantity: int, first_row: int, last_row: int
+) -> tuple[list[Row], int]:
+    """The best block of `quantity` free seats in rows [first_row, last_row] of `sections`, locked; and how
+    many candidate blocks there were (0: no free block in these rows at all).
+
+    Best: the row nearest the front; then a block that leaves no single free seat stranded (one free seat
+    between the block and a taken seat or the row's end); then the block whose centre is nearest the row's
+    centre (offsets doubled so half seats stay integers); then venue order and the lower seat number.
+
+    The rows' runs of free seats are read; each run offers its best block and the blocks beside it that do
+    not overlap it (a grid of `quantity` from the best start), so concurrent buyers have distinct blocks to
+    fall back on. Walking the BEST_BLOCK_CANDIDATES best of those in order, `quantity` free seats are locked
+    with SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited for): the
+    first candidate no one else is taking gets locked whole, and it is the answer.
+    """
+    rows = tx.rows(
+        "WITH free AS ("
+        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.row_index, vs.number,"
+        f"   {_ISLAND} AS island"
+        f"  FROM {_FREE_ROW_SEATS} AND vs.row_index BETWEEN :first_row AND :last_row"
+        "), runs AS ("
+        "  SELECT section_id, row_index, min(number) AS first, max(number) AS last FROM free"
+        "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
+        "), blocks AS ("
+        "  SELECT r.section_id, r.row_index, r.first, start, s.created_at, lower(s.name) AS name, s.id AS sid,"
+        "   (start - r.first = 1 OR r.last - start - :quantity + 1 = 1) AS strands,"
+        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)) AS off_centre"
+        "  FROM runs r JOIN sections s ON s.id = r.section_id"
+        "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
+        "), anchored AS ("
+        "  SELECT *, first_value(start) OVER ("
+        "   PARTITION BY section_id, row_index, first ORDER BY strands, off_centre, start) AS anchor FROM blocks"
+        "), ranked AS ("
+        "  SELECT section_id, row_index, start, row_number() OVER ("
+        "   ORDER BY row_index, strands, off_centre, created_at, name, sid, start) AS rank"
+        "  FROM anchored WHERE (start - anchor) % :quantity = 0"
+        "), candidate_seats AS ("
+        "  SELECT c.rank, f.id, f.status, f.booking_id, f.section_id, f.number FROM ranked c JOIN free f"
+        "   ON f.section_id = c.section_id AND f.row_index = c.row_index"
+        "   AND f.number BETWEEN c.start AND c.start + :quantity - 1"
+        "  WHERE c.rank <= :candidates"
+        "), locked AS ("
+        "  SELECT es.id FROM candidate_seats cs JOIN event_seats es ON es.id = cs.id"
+        f"  WHERE {_FREE_FOR_HOLD} ORDER BY cs.rank, cs.number LIMIT :quantity"
+        "  FOR UPDATE OF es SKIP LOCKED"
+        "), best AS ("
+        "  SELECT cs.rank FROM candidate_seats cs JOIN locked l ON l.id = cs.id"
+        "  GROUP BY cs.rank HAVING count(*) = :quantity"
+        ")"
+        " SELECT cs.id, cs.status, cs.booking_id, cs.section_id, (SELECT count(*) FROM ranked) AS candidates"
+        " FROM best b JOIN candidate_seats cs ON cs.rank = b.rank"
+        " UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM ranked) WHERE NOT EXISTS (SELECT FROM best)",
+        event_id=event_id,
+        sections=list(sections),
+        first_row=first_row,
+        last_row=last_row,
+        quantity=quantity,
+        candidates=BEST_BLOCK_CANDIDATES,
+    )
+    candidates = int(rows[0]["candidates"]) if rows else 0
+    return [row for row in rows if row["id"] is not None], candidates
+
+
+def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) -> int:
+    """The most free seats side by side in one row of `sections` (the refusal's `largestBlock`)."""
+    largest: int = tx.value(
+        "SELECT coalesce(max(size), 0) FROM ("
+        "  SELECT count(*) AS size FROM ("
+        f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_FREE_ROW_SEATS}"
+        "  ) free GROUP BY section_id, row_index, island"
+        ") blocks",
+        event_id=event_id,
+        sections=list(sections),
+    )
+    return largest
+
+
+def seats_by_label(tx: Session, event_id: UUID, labels: Sequence[tuple[UUID, int, str, int]]) -> list[Row]:
+    """Event seat ids of (section, row index, row label, number), each with its 1-based position in `labels`;
+    labels that name no seat of the event are absent. One statement over the (section, row, number) index."""
+    return tx.rows(
+        "SELECT wanted.position, es.id FROM unnest(CAST(:sections AS uuid[]), CAST(:row_indexes AS int[]),"
+        " CAST(:row_labels AS text[]), CAST(:numbers AS int[]))"
+        " WITH ORDINALITY AS wanted (section_id, row_index, row_label, number, position)"
+        " JOIN venue_seats vs ON vs.section_id = wanted.section_id AND vs.row_index = wanted.row_index"
+        " AND vs.number = wanted.number AND vs.row_label = wanted.row_label"
+        " JOIN event_seats es ON es.event_id = :event_id AND es.venue_seat_id = vs.id",
+        event_id=event_id,
+        sections=[label[0] for label in labels],
+        row_indexes=[label[1] for label in labels],
+        row_labels=[label[2] for label in labels],
+        numbers=[label[3] for label in labels],
+    )
+
+
+def hold_and_describe(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> list[Row]:
+    """Holds the seats like `hold_seats` and answers what the buyer sees of each (in seat-number order) with its
+    `held_until`, in one statement."""
+    return tx.rows(
+        "WITH held AS (UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
+        " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
+        " WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, held_until)"
+        " SELECT es.id, s.name AS section, vs.row_label AS row, vs.number, p.price, held.held_until"
+        f" FROM {_SEAT_VIEW} JOIN held ON held.id = es.id ORDER BY vs.number",
+        user_id=user_id,
+        ttl=ttl_seconds,
+        ids=list(seat_ids),
     )
 
 

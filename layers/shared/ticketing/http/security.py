@@ -1,6 +1,7 @@
 """Authentication and role checks as Powertools dependencies: `caller: Annotated[Principal, Depends(...)]`."""
 
-from __future__ import annotations
+# Annotations stay real objects (no `from __future__ import annotations`): Powertools reads the type hints
+# of these dependencies on every request; strings would be compiled and evaluated each time.
 
 from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
