@@ -10,7 +10,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from ticketing.catalog.events import seat_map as seat_maps
 from ticketing.catalog.events import service
-from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate
+from ticketing.catalog.events.models import (
+    EventCreate,
+    EventOut,
+    EventStatus,
+    EventSummary,
+    EventUpdate,
+    SeatStatusMap,
+)
 from ticketing.config import get_settings
 from ticketing.http.paging import PageNumber, PageSize, page_offset
 from ticketing.http.representation import if_none_match_versions, json_representation
@@ -69,13 +76,49 @@ def get_seat_map(
         event_id,
         section_id=section_id,
         status=status,
-        known_versions=if_none_match_versions(headers.get("If-None-Match")),
+        known_versions=if_none_match_versions(
+            headers.get("If-None-Match"), accept_encoding=headers.get("Accept-Encoding")
+        ),
     )
     return json_representation(
         seat_map.json,
         version=seat_map.version,
         accept_encoding=headers.get("Accept-Encoding"),
         cache_control=seat_map.cache_control,
+        max_response_bytes=get_settings().max_response_bytes,
+        too_large=seat_maps.too_large,
+    )
+
+
+@app.get(
+    "/api/events/<event_id>/seats/status",
+    summary="The live status of every seat, one letter per seat, for maps of any size (gzip, ETag and 304)",
+    responses={
+        200: {
+            "description": "The compact seat status (gzip with Accept-Encoding: gzip)",
+            "content": {"application/json": {"model": SeatStatusMap}},
+        },
+        304: {"description": "Not modified: the If-None-Match copy is current"},
+    },
+)
+def get_seat_status(
+    event_id: UUID,
+    caller: MaybeUser,
+    section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
+) -> Response[str | None]:
+    headers = app.current_event.headers
+    accept_encoding = headers.get("Accept-Encoding")
+    status = seat_maps.seat_status(
+        caller,
+        event_id,
+        section_id=section_id,
+        known_versions=if_none_match_versions(headers.get("If-None-Match"), accept_encoding=accept_encoding),
+    )
+    return json_representation(
+        status.json,
+        version=status.version,
+        accept_encoding=accept_encoding,
+        cache_control=status.cache_control,
         max_response_bytes=get_settings().max_response_bytes,
         too_large=seat_maps.too_large,
     )
