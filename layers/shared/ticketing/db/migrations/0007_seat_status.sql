@@ -59,3 +59,64 @@ $$;
 -- with a new or removed section price, which the map's version covers already.
 CREATE TRIGGER event_seats_count_changes AFTER UPDATE ON event_seats
     REFERENCING NEW TABLE AS changed_seats FOR EACH STATEMENT EXECUTE FUNCTION count_event_seat_changes();
+
+-- Creating an event copies up to 250,000 seats per statement. The per-row foreign key checks of its three
+-- inventory references (event, section, venue seat) cost about as much as the rows themselves; one set-based
+-- check per statement replaces them (and is stricter: the venue seat must belong to the seat's section).
+-- Events, sections and venue seats are never deleted by the application; the triggers below keep the old
+-- ON DELETE behaviour anyway (an event's seats go with it; a venue seat an event sells cannot go).
+ALTER TABLE event_seats
+    DROP CONSTRAINT event_seats_event_id_fkey,
+    DROP CONSTRAINT event_seats_section_id_fkey,
+    DROP CONSTRAINT event_seats_venue_seat_id_fkey;
+
+CREATE FUNCTION check_event_seat_references() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    orphan record;
+BEGIN
+    SELECT n.id, n.event_id, n.venue_seat_id, n.section_id INTO orphan FROM new_event_seats n
+    WHERE NOT EXISTS (SELECT 1 FROM venue_seats vs WHERE vs.id = n.venue_seat_id AND vs.section_id = n.section_id)
+       OR NOT EXISTS (SELECT 1 FROM events e WHERE e.id = n.event_id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'event seat % names no event % or no venue seat % in section %',
+            orphan.id, orphan.event_id, orphan.venue_seat_id, orphan.section_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'event_seats_inventory_references';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER event_seats_inventory_references AFTER INSERT ON event_seats
+    REFERENCING NEW TABLE AS new_event_seats FOR EACH STATEMENT EXECUTE FUNCTION check_event_seat_references();
+
+CREATE FUNCTION refuse_moving_event_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'an event seat never moves to another event, section or venue seat'
+        USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'event_seats_inventory_references';
+END;
+$$;
+CREATE TRIGGER event_seats_never_move BEFORE UPDATE OF event_id, section_id, venue_seat_id ON event_seats
+    FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id OR OLD.section_id IS DISTINCT FROM NEW.section_id
+                       OR OLD.venue_seat_id IS DISTINCT FROM NEW.venue_seat_id)
+    EXECUTE FUNCTION refuse_moving_event_seats();
+
+CREATE FUNCTION delete_seats_of_deleted_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM event_seats WHERE event_id IN (SELECT id FROM deleted_events);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER events_delete_their_seats AFTER DELETE ON events
+    REFERENCING OLD TABLE AS deleted_events FOR EACH STATEMENT EXECUTE FUNCTION delete_seats_of_deleted_events();
+
+CREATE FUNCTION refuse_deleting_sold_venue_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM event_seats es JOIN deleted_venue_seats d ON d.id = es.venue_seat_id) THEN
+        RAISE EXCEPTION 'a venue seat that an event sells cannot be deleted'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'event_seats_inventory_references';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER venue_seats_keep_sold_seats AFTER DELETE ON venue_seats
+    REFERENCING OLD TABLE AS deleted_venue_seats FOR EACH STATEMENT EXECUTE FUNCTION refuse_deleting_sold_venue_seats();
