@@ -7,6 +7,7 @@ a 100,000-seat hold and release. Then once: an event on a 500,000-seat venue and
 from __future__ import annotations
 
 import gzip
+import os
 import secrets
 import statistics
 import time
@@ -230,6 +231,9 @@ def _format(name: str, values: list[float]) -> str:
 
 
 def main() -> None:
+    # One 250,000-row statement can outlast the API's 20 s statement timeout when the machine is shared and
+    # busy; the bench measures how long it takes rather than failing.
+    os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "120000")
     with bench_setup("catalog_bench") as setup:
         api, postgres_version = setup.api, setup.postgres_version
         admin, organizer = _account(api, "ADMIN"), _account(api, "ORGANIZER")
