@@ -63,6 +63,23 @@ def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
     return service.get_event(caller, event_id)
 
 
+def _known_versions() -> frozenset[str]:
+    headers = app.current_event.headers
+    return if_none_match_versions(headers.get("If-None-Match"), accept_encoding=headers.get("Accept-Encoding"))
+
+
+def _seat_map_answer(seat_map: seat_maps.SeatMap) -> Response[str | None]:
+    """200 (gzip when accepted), 304 for a current copy, or 413 beyond Lambda's response limit."""
+    return json_representation(
+        seat_map.json,
+        version=seat_map.version,
+        accept_encoding=app.current_event.headers.get("Accept-Encoding"),
+        cache_control=seat_map.cache_control,
+        max_response_bytes=get_settings().max_response_bytes,
+        too_large=seat_maps.too_large,
+    )
+
+
 @app.get("/api/events/<event_id>/seats", summary="The seat map (gzip, ETag and 304 supported)")
 def get_seat_map(
     event_id: UUID,
@@ -70,23 +87,8 @@ def get_seat_map(
     section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
     status: Annotated[str | None, Query(max_length=100, description="AVAILABLE, HELD, BOOKED; comma-separated")] = None,
 ) -> Response[str | None]:
-    headers = app.current_event.headers
-    seat_map = seat_maps.seat_map(
-        caller,
-        event_id,
-        section_id=section_id,
-        status=status,
-        known_versions=if_none_match_versions(
-            headers.get("If-None-Match"), accept_encoding=headers.get("Accept-Encoding")
-        ),
-    )
-    return json_representation(
-        seat_map.json,
-        version=seat_map.version,
-        accept_encoding=headers.get("Accept-Encoding"),
-        cache_control=seat_map.cache_control,
-        max_response_bytes=get_settings().max_response_bytes,
-        too_large=seat_maps.too_large,
+    return _seat_map_answer(
+        seat_maps.seat_map(caller, event_id, section_id=section_id, status=status, known_versions=_known_versions())
     )
 
 
@@ -106,21 +108,8 @@ def get_seat_status(
     caller: MaybeUser,
     section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
 ) -> Response[str | None]:
-    headers = app.current_event.headers
-    accept_encoding = headers.get("Accept-Encoding")
-    status = seat_maps.seat_status(
-        caller,
-        event_id,
-        section_id=section_id,
-        known_versions=if_none_match_versions(headers.get("If-None-Match"), accept_encoding=accept_encoding),
-    )
-    return json_representation(
-        status.json,
-        version=status.version,
-        accept_encoding=accept_encoding,
-        cache_control=status.cache_control,
-        max_response_bytes=get_settings().max_response_bytes,
-        too_large=seat_maps.too_large,
+    return _seat_map_answer(
+        seat_maps.seat_status(caller, event_id, section_id=section_id, known_versions=_known_versions())
     )
 
 
