@@ -116,7 +116,8 @@ def _one_run(api: Any, admin: str, organizer: str, run: int) -> dict[str, float]
     }
 
 
-def _seat_update_seconds(event_id: str, assignment: str) -> float:
+def _seat_update_seconds(event_id: str, assignment: str, *, seats: str = "") -> float:
+    """One UPDATE of the event's seats (all, or the `seats` condition) in its own transaction, commit included."""
     from ticketing.db import transaction
 
     with transaction() as tx:
@@ -124,8 +125,8 @@ def _seat_update_seconds(event_id: str, assignment: str) -> float:
         # One statement over 100,000 seats may outlast the API's statement timeout on a busy machine.
         tx.execute("SET LOCAL statement_timeout = 0")
         started = time.perf_counter()
-        tx.execute(f"UPDATE event_seats SET {assignment} WHERE event_id = :id", id=event_id, user=organizer)
-        return time.perf_counter() - started
+        tx.execute(f"UPDATE event_seats SET {assignment} WHERE event_id = :id{seats}", id=event_id, user=organizer)
+    return time.perf_counter() - started
 
 
 def _set_counter(enabled: bool) -> None:
@@ -150,7 +151,20 @@ def _counter_cost(event_id: str) -> dict[str, float]:
         without_release = _seat_update_seconds(event_id, _RELEASE_ALL)
     finally:
         _set_counter(True)
+    # The common case: many small holds. One seat per statement, in blocks with the counter on and off in turn.
+    small: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for block in range(SMALL_HOLD_BLOCKS):
+            counter_on = block % 2 == 0
+            _set_counter(counter_on)
+            for index in range(block * SMALL_HOLD_BLOCK, (block + 1) * SMALL_HOLD_BLOCK):
+                seat = f" AND seat_index = {index}"
+                small[counter_on].append(_seat_update_seconds(event_id, _HOLD_ALL, seats=seat))
+    finally:
+        _set_counter(True)
     return {
+        "hold one seat per UPDATE and commit, change counter on (s)": statistics.median(small[True]),
+        "hold one seat per UPDATE and commit, change counter off (s)": statistics.median(small[False]),
         "hold 100,000 seats in one UPDATE, change counter on (s)": with_hold,
         "hold 100,000 seats in one UPDATE, change counter off (s)": without_hold,
         "release 100,000 held seats in one UPDATE, change counter on (s)": with_release,
@@ -159,6 +173,7 @@ def _counter_cost(event_id: str) -> dict[str, float]:
 
 
 STADIUM_SECTIONS, STADIUM_SIDE = 4, 500
+SMALL_HOLD_BLOCKS, SMALL_HOLD_BLOCK = 8, 50
 STATUS_RUNS = 3
 
 
