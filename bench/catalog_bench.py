@@ -196,6 +196,33 @@ def _event_on(api: Any, organizer: str, venue_id: str, title: str) -> tuple[floa
     return seconds, str(event.json()["id"])
 
 
+def _event_in_process(venue_id: str, title: str) -> tuple[float, str]:
+    """Creates the event through the domain service, as its handler does, but without the 29 s invocation
+    limit of the runner, so a busy machine still shows how long it takes."""
+    from uuid import UUID
+
+    from ticketing.auth.principal import Principal, Role
+    from ticketing.catalog.events import service
+    from ticketing.catalog.events.models import EventCreate
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        organizer_id = tx.value("SELECT id FROM users WHERE role = 'ORGANIZER' ORDER BY created_at LIMIT 1")
+    body = EventCreate.model_validate(
+        {
+            "venueId": venue_id,
+            "title": title,
+            "category": "SPORT",
+            "startsAt": "2099-06-01T18:00:00Z",
+            "endsAt": "2099-06-01T20:00:00Z",
+            "currency": "EUR",
+        }
+    )
+    organizer = Principal(user_id=UUID(str(organizer_id)), role=Role.ORGANIZER)
+    seconds, event = _timed(partial(service.create_event, organizer, body))
+    return seconds, str(event.id)
+
+
 def _stadium(api: Any, admin: str, organizer: str) -> dict[str, list[float]]:
     """Once: 500 x 500 sections; an event when the venue has two of them (500,000 seats), another when it has
     four (1,000,000 seats), and the compact status of the latter."""
@@ -213,11 +240,11 @@ def _stadium(api: Any, admin: str, organizer: str) -> dict[str, list[float]]:
         section_seconds.append(seconds)
         print(f"stadium section {number}: {seconds:.1f} s", flush=True)
         if number == STADIUM_SECTIONS // 2:
-            seconds, _ = _event_on(api, organizer, venue["id"], "Half Bowl")
+            seconds, _ = _event_in_process(venue["id"], "Half Bowl")
             results["event create, 500,000 event seats (s)"] = [seconds]
             print(f"event on 500,000 seats: {seconds:.1f} s", flush=True)
     results["section create, 500 x 500 = 250,000 seats (s)"] = section_seconds
-    seconds, event_id = _event_on(api, organizer, venue["id"], "Full Bowl")
+    seconds, event_id = _event_in_process(venue["id"], "Full Bowl")
     results["event create, 1,000,000 event seats (s)"] = [seconds]
     print(f"event on 1,000,000 seats: {seconds:.1f} s", flush=True)
     status = f"/api/events/{event_id}/seats/status"
