@@ -27,8 +27,11 @@ CREATE INDEX event_seats_event_held_until_idx ON event_seats (event_id, held_unt
 -- How many committed statements changed an event's seats: the sum over the event's slots. Each changing
 -- statement adds 1 to a slot no other transaction is using (SKIP LOCKED), or to a new slot when all are
 -- busy, so concurrent holds never wait for one another here and never deadlock on a counter.
+-- No foreign key on event_id on purpose: its check would take a key-share lock on the event row inside every
+-- hold that adds a slot, and a hold waiting for a cancelling transaction that waits for the hold's seats is a
+-- deadlock. Deleting an event deletes its slots (events_delete_their_seats below).
 CREATE TABLE event_seat_changes (
-    event_id uuid NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    event_id uuid NOT NULL,
     slot     bigint NOT NULL,
     changes  bigint NOT NULL CHECK (changes >= 1),
     PRIMARY KEY (event_id, slot)
@@ -103,6 +106,7 @@ CREATE TRIGGER event_seats_never_move BEFORE UPDATE OF event_id, section_id, ven
 CREATE FUNCTION delete_seats_of_deleted_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM event_seats WHERE event_id IN (SELECT id FROM deleted_events);
+    DELETE FROM event_seat_changes WHERE event_id IN (SELECT id FROM deleted_events);
     RETURN NULL;
 END;
 $$;
