@@ -22,8 +22,6 @@ _EVENT_FROM = "events e JOIN venues v ON v.id = e.venue_id"
 # A hold past its expiry is AVAILABLE whether or not the expiry job has run. That includes the seats of a
 # PENDING booking past its payment window (their held_until is the booking's expiresAt): hold-seats frees them.
 EFFECTIVE_STATUS = "CASE WHEN es.status = 'HELD' AND es.held_until <= now() THEN 'AVAILABLE' ELSE es.status END"
-# Over rows `seat(id, status)`: AVAILABLE, HELD and BOOKED differ in their first letter.
-_STATE_FINGERPRINT = "md5(coalesce(string_agg(left(status, 1), '' ORDER BY id), ''))"
 
 _EDITABLE_FIELDS = (
     "venue_id",
@@ -207,11 +205,34 @@ def list_events(
     return rows, total
 
 
+# Over the event's seats: how many committed statements changed them (the event_seat_changes slots kept by a
+# trigger, migration 0007) and the latest hold that has run out by now. Together they name the buyer's view of
+# every seat without reading the seats: with no new change, the only way that view moves is a hold expiring,
+# and the expired holds are exactly those up to the latest one (one probe of event_seats_event_held_until_idx).
+_SEAT_STATE_TOKEN = (
+    "(SELECT coalesce(sum(changes), 0) FROM event_seat_changes WHERE event_id = :event_id) AS changes,"
+    " (SELECT max(held_until) FROM event_seats"
+    "  WHERE event_id = :event_id AND status = 'HELD' AND held_until <= now()) AS last_expired_hold"
+)
+
+
+def _state_token(row: Row) -> str:
+    last_expired = row["last_expired_hold"]
+    return f"{row['changes']}|{last_expired.isoformat() if last_expired is not None else '-'}"
+
+
+def seat_state_token(tx: Session, event_id: UUID) -> str:
+    """Changes whenever the effective status of any seat of the event changes; costs two index probes."""
+    found = tx.row(f"SELECT {_SEAT_STATE_TOKEN}", event_id=event_id)
+    assert found is not None
+    return _state_token(found)
+
+
 def seat_map_json(
     tx: Session, event_id: UUID, *, section_ids: Sequence[UUID], statuses: Sequence[str]
 ) -> tuple[str, str]:
     """The seat map of SPEC §3 as JSON text, aggregated in PostgreSQL in one query, with its seat-state
-    fingerprint (see `seat_state_fingerprint`) taken from the same snapshot.
+    seat-state token (see `seat_state_token`) taken from the same snapshot.
 
     Sections and rows keep their venue order, seats their number; rows without a listed seat are left out.
     `counts` are over all seats of the given sections, whatever `statuses` lists.
@@ -239,51 +260,13 @@ def seat_map_json(
         f"    'held', count(*) FILTER (WHERE status = 'HELD'),"
         f"    'booked', count(*) FILTER (WHERE status = 'BOOKED')) FROM seat)"
         f")::text AS document,"
-        f" (SELECT {_STATE_FINGERPRINT} FROM seat) AS fingerprint",
+        f" {_SEAT_STATE_TOKEN}",
         event_id=event_id,
         section_ids=[str(section_id) for section_id in section_ids],
         statuses=list(statuses),
     )
     assert found is not None
-    return str(found["document"]), str(found["fingerprint"])
-
-
-def seat_state_fingerprint(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]) -> str:
-    """A hash of every seat's effective status in id order: it changes exactly when the buyer's view does.
-
-    Much cheaper than the map itself (no join, no JSON), so a client polling with If-None-Match costs little.
-    """
-    return str(
-        tx.value(
-            f"SELECT {_STATE_FINGERPRINT} FROM (SELECT es.id, {EFFECTIVE_STATUS} AS status FROM event_seats es"
-            " WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))) AS seat",
-            event_id=event_id,
-            section_ids=[str(section_id) for section_id in section_ids],
-        )
-    )
-
-
-# Over the event's seats: how many committed statements changed them (the event_seat_changes slots kept by a
-# trigger, migration 0007) and the latest hold that has run out by now. Together they name the buyer's view of
-# every seat without reading the seats: with no new change, the only way that view moves is a hold expiring,
-# and the expired holds are exactly those up to the latest one (one probe of event_seats_event_held_until_idx).
-_SEAT_STATE_TOKEN = (
-    "(SELECT coalesce(sum(changes), 0) FROM event_seat_changes WHERE event_id = :event_id) AS changes,"
-    " (SELECT max(held_until) FROM event_seats"
-    "  WHERE event_id = :event_id AND status = 'HELD' AND held_until <= now()) AS last_expired_hold"
-)
-
-
-def _state_token(row: Row) -> str:
-    last_expired = row["last_expired_hold"]
-    return f"{row['changes']}|{last_expired.isoformat() if last_expired is not None else '-'}"
-
-
-def seat_state_token(tx: Session, event_id: UUID) -> str:
-    """Changes whenever the effective status of any seat of the event changes; costs two index probes."""
-    found = tx.row(f"SELECT {_SEAT_STATE_TOKEN}", event_id=event_id)
-    assert found is not None
-    return _state_token(found)
+    return str(found["document"]), _state_token(found)
 
 
 def seat_status_json(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]) -> tuple[str, str]:

@@ -26,9 +26,9 @@ class SeatMap:
     json: str | None
 
 
-def _map_version(event: Row, section_ids: Sequence[UUID], statuses: Sequence[str], fingerprint: str) -> str:
+def _map_version(event: Row, section_ids: Sequence[UUID], statuses: Sequence[str], seat_state: str) -> str:
     sections = ",".join(sorted(str(section_id) for section_id in section_ids))
-    key = f"{event['version']}|{sections}|{','.join(sorted(statuses))}|{fingerprint}"
+    key = f"{event['version']}|{sections}|{','.join(sorted(statuses))}|{seat_state}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -61,21 +61,19 @@ def seat_map(
     known_versions: Collection[str] = (),
 ) -> SeatMap:
     """The seat map, unless the caller's copy (one of `known_versions`, or `*`) is current: that check costs
-    one cheap aggregate instead of building the map, so polling with If-None-Match stays cheap."""
+    two index probes (see `seat_status`) instead of building the map, so polling with If-None-Match is cheap."""
     statuses = parse_seat_statuses(status)
     with transaction() as tx:
         scope = _map_scope(tx, principal, event_id, section_id)
         if known_versions:
-            fingerprint = events_repo.seat_state_fingerprint(tx, event_id, section_ids=scope.section_ids)
-            current = _map_version(scope.event, scope.section_ids, statuses, fingerprint)
+            token = events_repo.seat_state_token(tx, event_id)
+            current = _map_version(scope.event, scope.section_ids, statuses, token)
             if current in known_versions or "*" in known_versions:
                 return SeatMap(version=current, cache_control=scope.cache_control, json=None)
-        # The document and its fingerprint come from one statement, so the version describes this very body.
-        document, fingerprint = events_repo.seat_map_json(
-            tx, event_id, section_ids=scope.section_ids, statuses=statuses
-        )
+        # The document and its seat state come from one statement, so the version describes this very body.
+        document, token = events_repo.seat_map_json(tx, event_id, section_ids=scope.section_ids, statuses=statuses)
     return SeatMap(
-        version=_map_version(scope.event, scope.section_ids, statuses, fingerprint),
+        version=_map_version(scope.event, scope.section_ids, statuses, token),
         cache_control=scope.cache_control,
         json=document,
     )
