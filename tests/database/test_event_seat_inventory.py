@@ -62,6 +62,7 @@ def test_an_event_seat_never_moves_and_a_sold_venue_seat_stays(catalog: Any, db:
 def test_deleting_an_event_deletes_its_seats_and_their_change_count(catalog: Any, db: Any) -> None:
     event, other = catalog.event(), catalog.event()
     db.execute("UPDATE event_seats SET hold_extensions = 0 WHERE event_id = :id", id=event.id)
+    assert db.value("SELECT count(*) FROM event_seat_changes WHERE event_id = :id", id=event.id) == 1
 
     db.execute("DELETE FROM event_sections WHERE event_id = :id", id=event.id)
     db.execute("DELETE FROM events WHERE id = :id", id=event.id)
