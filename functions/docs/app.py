@@ -18,7 +18,7 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from ticketing.http.representation import accepts_gzip, if_none_match_versions, strong_etag
+from ticketing.http.representation import accepts_gzip, if_none_match_versions, representation_etag
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 
 app = create_resolver()
@@ -97,10 +97,11 @@ def _serve(name: str, cache_control: str = ASSET_CACHE_CONTROL, **headers: str) 
     """The asset with an ETag (per encoding), 304 on If-None-Match, gzip when the client accepts it."""
     asset = _assets()[name]
     request_headers = app.current_event.headers
-    gzipped = accepts_gzip(request_headers.get("Accept-Encoding"))
-    version = f"{asset.version}-gzip" if gzipped else asset.version
-    common = {"ETag": strong_etag(version), "Cache-Control": cache_control, "Vary": "Accept-Encoding", **headers}
-    if version in if_none_match_versions(request_headers.get("If-None-Match")):
+    accept_encoding = request_headers.get("Accept-Encoding")
+    gzipped = accepts_gzip(accept_encoding)
+    etag = representation_etag(asset.version, gzipped=gzipped)
+    common = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding", **headers}
+    if asset.version in if_none_match_versions(request_headers.get("If-None-Match"), accept_encoding=accept_encoding):
         return Response(status_code=304, headers=common)
     if not gzipped:
         return Response(status_code=200, content_type=asset.content_type, body=asset.body.decode(), headers=common)

@@ -10,7 +10,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from ticketing.catalog.events import seat_map as seat_maps
 from ticketing.catalog.events import service
-from ticketing.catalog.events.models import EventCreate, EventOut, EventStatus, EventSummary, EventUpdate, SeatMapOut
+from ticketing.catalog.events.models import (
+    EventCreate,
+    EventOut,
+    EventStatus,
+    EventSummary,
+    EventUpdate,
+    SeatMapOut,
+    SeatStatusMap,
+)
 from ticketing.config import get_settings
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize, page_offset
@@ -61,6 +69,23 @@ def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
     return service.get_event(caller, event_id)
 
 
+def _known_versions() -> frozenset[str]:
+    headers = app.current_event.headers
+    return if_none_match_versions(headers.get("If-None-Match"), accept_encoding=headers.get("Accept-Encoding"))
+
+
+def _seat_map_answer(seat_map: seat_maps.SeatMap) -> Response[str | None]:
+    """200 (gzip when accepted), 304 for a current copy, or 413 beyond Lambda's response limit."""
+    return json_representation(
+        seat_map.json,
+        version=seat_map.version,
+        accept_encoding=app.current_event.headers.get("Accept-Encoding"),
+        cache_control=seat_map.cache_control,
+        max_response_bytes=get_settings().max_response_bytes,
+        too_large=seat_maps.too_large,
+    )
+
+
 @app.get(
     "/api/events/<event_id>/seats",
     summary="The seat map (gzip, ETag and 304 supported)",
@@ -69,7 +94,7 @@ def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
 @answers(
     SeatMapOut,
     errors={404: ["NOT_FOUND"], 413: ["PAYLOAD_TOO_LARGE"]},
-    headers={"ETag": "the map's version", "Cache-Control": "no-cache (no-store for drafts)"},
+    headers={"ETag": "the map's version (one per content encoding)", "Cache-Control": "no-cache (no-store for drafts)"},
 )
 def get_seat_map(
     event_id: UUID,
@@ -79,21 +104,33 @@ def get_seat_map(
 ) -> Response[str | None]:
     """Every seat with its status (a hold past its expiry reads AVAILABLE). `status` lists only those seats;
     counts always cover the sections in the map. Too large without gzip: 413 naming sectionId, status, gzip."""
-    headers = app.current_event.headers
-    seat_map = seat_maps.seat_map(
-        caller,
-        event_id,
-        section_id=section_id,
-        status=status,
-        known_versions=if_none_match_versions(headers.get("If-None-Match")),
+    return _seat_map_answer(
+        seat_maps.seat_map(caller, event_id, section_id=section_id, status=status, known_versions=_known_versions())
     )
-    return json_representation(
-        seat_map.json,
-        version=seat_map.version,
-        accept_encoding=headers.get("Accept-Encoding"),
-        cache_control=seat_map.cache_control,
-        max_response_bytes=get_settings().max_response_bytes,
-        too_large=seat_maps.too_large,
+
+
+@app.get(
+    "/api/events/<event_id>/seats/status",
+    summary="The live status of every seat, one letter per seat, for maps of any size (gzip, ETag and 304)",
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)", "content": {}}},
+)
+@answers(
+    SeatStatusMap,
+    errors={404: ["NOT_FOUND"]},
+    headers={
+        "ETag": "the status's version (one per content encoding)",
+        "Cache-Control": "no-cache (no-store for drafts)",
+    },
+)
+def get_seat_status(
+    event_id: UUID,
+    caller: MaybeUser,
+    section_id: Annotated[UUID | None, Query(alias="sectionId")] = None,
+) -> Response[str | None]:
+    """Section geometry plus one letter per seat (A available, H held, B booked; a hold past its expiry reads A),
+    row by row, then by number: all a seat-map widget needs, for 1,000,000 seats in one answer (docs/seat-maps.md)."""
+    return _seat_map_answer(
+        seat_maps.seat_status(caller, event_id, section_id=section_id, known_versions=_known_versions())
     )
 
 

@@ -72,7 +72,8 @@ def test_a_gzipped_seat_map_arrives_as_gzip_bytes_over_http(http_api: Any, catal
     assert response.body[:2] == b"\x1f\x8b"
     assert json.loads(gzip.decompress(response.body)) == plain.json()
     assert plain.json()["counts"]["available"] == 600
-    assert response.header("ETag") == plain.header("ETag")
+    # Other bytes, another representation: its own strong ETag.
+    assert response.header("ETag") == (plain.header("ETag") or "").removesuffix('"') + '-gzip"'
 
 
 def test_a_revalidated_seat_map_is_a_304_over_http(http_api: Any, catalog: Any) -> None:

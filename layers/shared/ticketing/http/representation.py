@@ -19,14 +19,33 @@ from ticketing.errors import DomainError
 GZIP_LEVEL = 6
 
 
+# A gzipped body is another representation with other bytes, so it gets its own strong ETag (RFC 9110 §8.8.3).
+GZIP_ETAG_SUFFIX = "-gzip"
+
+
 def strong_etag(version: str) -> str:
     return f'"{version}"'
 
 
-def if_none_match_versions(if_none_match: str | None) -> frozenset[str]:
-    """The versions named by If-None-Match, compared weakly (RFC 9110 §13.1.2: W/ prefixes are ignored)."""
-    tags = (tag.strip().removeprefix("W/").strip('"') for tag in (if_none_match or "").split(","))
-    return frozenset(tag for tag in tags if tag)
+def representation_etag(version: str, *, gzipped: bool) -> str:
+    return strong_etag(f"{version}{GZIP_ETAG_SUFFIX}" if gzipped else version)
+
+
+def if_none_match_versions(if_none_match: str | None, *, accept_encoding: str | None) -> frozenset[str]:
+    """The versions If-None-Match names for the representation this request selects (gzip or plain), compared
+    weakly (RFC 9110 §13.1.2: W/ prefixes are ignored); `*` stays `*`. A plain copy never revalidates a gzip
+    request, nor the other way round."""
+    gzipped = accepts_gzip(accept_encoding)
+    versions = set()
+    for raw in (if_none_match or "").split(","):
+        tag = raw.strip().removeprefix("W/").strip('"')
+        if tag == "*":
+            versions.add(tag)
+        elif gzipped and tag.endswith(GZIP_ETAG_SUFFIX):
+            versions.add(tag.removesuffix(GZIP_ETAG_SUFFIX))
+        elif tag and not gzipped and not tag.endswith(GZIP_ETAG_SUFFIX):
+            versions.add(tag)
+    return frozenset(versions)
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -59,11 +78,16 @@ def json_representation(
     too_large: Callable[[int], DomainError],
 ) -> Response[str | None]:
     """The 200, 304 (`body` None: the client has `version`) or, raised by `too_large(size)`, 413 answer."""
-    headers = {"ETag": strong_etag(version), "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    gzipped = accepts_gzip(accept_encoding)
+    headers = {
+        "ETag": representation_etag(version, gzipped=gzipped),
+        "Cache-Control": cache_control,
+        "Vary": "Accept-Encoding",
+    }
     if body is None:
         return Response(status_code=304, headers=headers)
     encoded = body.encode("utf-8")
-    if accepts_gzip(accept_encoding):
+    if gzipped:
         compressed = base64.b64encode(gzip.compress(encoded, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
         if len(compressed) > max_response_bytes:
             raise too_large(len(compressed))

@@ -250,3 +250,26 @@ class SeatMapOut(ApiModel):
     event_id: UUID
     sections: list[SeatMapSection]
     counts: SeatCounts
+
+
+class SeatStatusSection(ApiModel):
+    id: UUID
+    name: str
+    price: int
+    rows: int
+    seats_per_row: int
+    row_labels: list[str] = Field(description="one label per row, front to back: A..Z, AA, AB, ...")
+    seats: str = Field(
+        description="one letter per seat (A available, H held, B booked), row by row in rowLabels order, then by"
+        " seat number from 1: seat (row r, number n) is at index r * seatsPerRow + n - 1 (r from 0)",
+        pattern="^[AHB]*$",
+    )
+
+
+class SeatStatusMap(ApiModel):
+    """The live status of every seat in compact form (docs/seat-maps.md), for maps of any size."""
+
+    event_id: UUID
+    server_time: UtcDateTime
+    sections: list[SeatStatusSection]
+    counts: SeatCounts

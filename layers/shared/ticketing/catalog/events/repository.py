@@ -22,8 +22,6 @@ _EVENT_FROM = "events e JOIN venues v ON v.id = e.venue_id"
 # A hold past its expiry is AVAILABLE whether or not the expiry job has run. That includes the seats of a
 # PENDING booking past its payment window (their held_until is the booking's expiresAt): hold-seats frees them.
 EFFECTIVE_STATUS = "CASE WHEN es.status = 'HELD' AND es.held_until <= now() THEN 'AVAILABLE' ELSE es.status END"
-# Over rows `seat(id, status)`: AVAILABLE, HELD and BOOKED differ in their first letter.
-_STATE_FINGERPRINT = "md5(coalesce(string_agg(left(status, 1), '' ORDER BY id), ''))"
 
 _EDITABLE_FIELDS = (
     "venue_id",
@@ -110,14 +108,23 @@ def set_prices(tx: Session, event_id: UUID, prices: dict[UUID, int]) -> None:
 
 
 def add_seat_inventory(tx: Session, event_id: UUID) -> int:
-    """Copies one event seat per venue seat of each priced section that has none yet, set-based in one statement."""
-    return tx.execute(
-        "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
-        " SELECT :event_id, vs.section_id, vs.id"
-        " FROM event_sections s JOIN venue_seats vs ON vs.section_id = s.section_id"
-        " WHERE s.event_id = :event_id AND NOT EXISTS"
-        "  (SELECT 1 FROM event_seats x WHERE x.event_id = s.event_id AND x.section_id = s.section_id)",
+    """Copies one event seat per venue seat for each priced section that has none yet: one set-based INSERT
+    per section (at most 250,000 seats each), in seat order, each seat with its place in the status string."""
+    missing = tx.rows(
+        "SELECT p.section_id FROM event_sections p WHERE p.event_id = :event_id AND NOT EXISTS"
+        " (SELECT 1 FROM event_seats x WHERE x.event_id = p.event_id AND x.section_id = p.section_id)",
         event_id=event_id,
+    )
+    return sum(
+        tx.execute(
+            "INSERT INTO event_seats (event_id, section_id, venue_seat_id, seat_index)"
+            " SELECT :event_id, s.id, vs.id, (vs.row_index - 1) * s.seats_per_row + vs.number - 1"
+            " FROM sections s JOIN venue_seats vs ON vs.section_id = s.id"
+            " WHERE s.id = :section_id ORDER BY vs.row_index, vs.number",
+            event_id=event_id,
+            section_id=row["section_id"],
+        )
+        for row in missing
     )
 
 
@@ -202,11 +209,34 @@ def list_events(
     return rows, total
 
 
+# Over the event's seats: how many committed statements changed them (the event_seat_changes slots kept by a
+# trigger, migration 0007) and the latest hold that has run out by now. Together they name the buyer's view of
+# every seat without reading the seats: with no new change, the only way that view moves is a hold expiring,
+# and the expired holds are exactly those up to the latest one (one probe of event_seats_event_held_until_idx).
+_SEAT_STATE_TOKEN = (
+    "(SELECT coalesce(sum(changes), 0) FROM event_seat_changes WHERE event_id = :event_id) AS changes,"
+    " (SELECT max(held_until) FROM event_seats"
+    "  WHERE event_id = :event_id AND status = 'HELD' AND held_until <= now()) AS last_expired_hold"
+)
+
+
+def _state_token(row: Row) -> str:
+    last_expired = row["last_expired_hold"]
+    return f"{row['changes']}|{last_expired.isoformat() if last_expired is not None else '-'}"
+
+
+def seat_state_token(tx: Session, event_id: UUID) -> str:
+    """Changes whenever the effective status of any seat of the event changes; costs two index probes."""
+    found = tx.row(f"SELECT {_SEAT_STATE_TOKEN}", event_id=event_id)
+    assert found is not None
+    return _state_token(found)
+
+
 def seat_map_json(
     tx: Session, event_id: UUID, *, section_ids: Sequence[UUID], statuses: Sequence[str]
 ) -> tuple[str, str]:
-    """The seat map of docs/api.md as JSON text, aggregated in PostgreSQL in one query, with its seat-state
-    fingerprint (see `seat_state_fingerprint`) taken from the same snapshot.
+    """The seat map of docs/seat-maps.md as JSON text, aggregated in PostgreSQL in one query, with its
+    seat-state token (see `seat_state_token`) taken from the same snapshot.
 
     Sections and rows keep their venue order, seats their number; rows without a listed seat are left out.
     `counts` are over all seats of the given sections, whatever `statuses` lists.
@@ -234,25 +264,51 @@ def seat_map_json(
         f"    'held', count(*) FILTER (WHERE status = 'HELD'),"
         f"    'booked', count(*) FILTER (WHERE status = 'BOOKED')) FROM seat)"
         f")::text AS document,"
-        f" (SELECT {_STATE_FINGERPRINT} FROM seat) AS fingerprint",
+        f" {_SEAT_STATE_TOKEN}",
         event_id=event_id,
         section_ids=[str(section_id) for section_id in section_ids],
         statuses=list(statuses),
     )
     assert found is not None
-    return str(found["document"]), str(found["fingerprint"])
+    return str(found["document"]), _state_token(found)
 
 
-def seat_state_fingerprint(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]) -> str:
-    """A hash of every seat's effective status in id order: it changes exactly when the buyer's view does.
+def seat_status_json(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]) -> tuple[str, str]:
+    """The compact live status (docs/seat-maps.md) as JSON text, built in PostgreSQL by one ordered read of the
+    event's seats, with its seat-state token (see `seat_state_token`) from the same snapshot.
 
-    Much cheaper than the map itself (no join, no JSON), so a client polling with If-None-Match costs little.
+    Each section's `seats` has one letter per seat (the first of its effective status) in `seat_index` order.
     """
-    return str(
-        tx.value(
-            f"SELECT {_STATE_FINGERPRINT} FROM (SELECT es.id, {EFFECTIVE_STATUS} AS status FROM event_seats es"
-            " WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))) AS seat",
-            event_id=event_id,
-            section_ids=[str(section_id) for section_id in section_ids],
-        )
+    # The ordered aggregate sorts (section, seat_index, letter): about 18 MB per 250,000 seats. PostgreSQL's
+    # default work_mem (4 MB) would spill that sort to disk; for this one transaction it may stay in memory.
+    tx.execute("SET LOCAL work_mem = '128MB'")
+    found = tx.row(
+        f"WITH seat AS ("
+        f"  SELECT es.section_id, es.seat_index, {EFFECTIVE_STATUS} AS status FROM event_seats es"
+        f"  WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))"
+        f"), section_seat AS ("
+        f"  SELECT section_id, string_agg(left(status, 1), '' ORDER BY seat_index) AS letters,"
+        f"   count(*) FILTER (WHERE status = 'AVAILABLE') AS available,"
+        f"   count(*) FILTER (WHERE status = 'HELD') AS held,"
+        f"   count(*) FILTER (WHERE status = 'BOOKED') AS booked"
+        f"  FROM seat GROUP BY section_id"
+        f") SELECT json_build_object("
+        f"  'eventId', CAST(:event_id AS uuid),"
+        f"  'serverTime', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        f"  'sections', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'price', p.price,"
+        f"     'rows', s.rows, 'seatsPerRow', s.seats_per_row,"
+        f"     'rowLabels', (SELECT json_agg(seat_row_label(i) ORDER BY i) FROM generate_series(1, s.rows) AS i),"
+        f"     'seats', coalesce(ss.letters, ''))"
+        f"    ORDER BY s.created_at, lower(s.name), s.id), '[]')"
+        f"   FROM event_sections p JOIN sections s ON s.id = p.section_id"
+        f"   LEFT JOIN section_seat ss ON ss.section_id = s.id"
+        f"   WHERE p.event_id = :event_id AND p.section_id = ANY(CAST(:section_ids AS uuid[]))),"
+        f"  'counts', (SELECT json_build_object("
+        f"    'available', coalesce(sum(available), 0), 'held', coalesce(sum(held), 0),"
+        f"    'booked', coalesce(sum(booked), 0)) FROM section_seat)"
+        f")::text AS document, {_SEAT_STATE_TOKEN}",
+        event_id=event_id,
+        section_ids=[str(section_id) for section_id in section_ids],
     )
+    assert found is not None
+    return str(found["document"]), _state_token(found)
