@@ -58,6 +58,7 @@ if source == "-":
 else:
     spec = importlib.util.spec_from_file_location("lambda_app", source)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as Lambda's importer does
     spec.loader.exec_module(module)
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 loaded = sorted(sys.modules)

@@ -25,6 +25,7 @@ _IMPORT = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("lambda_app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module  # as Lambda's importer does
 spec.loader.exec_module(module)
 print(json.dumps(sorted(name for name in sys.modules if name.partition(".")[0] in {"aws_xray_sdk", "boto3"})))
 """
