@@ -20,6 +20,7 @@ _PUBLIC = {
     ("get", "/api/events/{event_id}/reviews"),
     ("get", "/api/openapi.json"),
     ("get", "/api/docs"),
+    ("get", "/api/tickets/public-key"),
     ("get", "/api/docs/swagger-ui.css"),
     ("get", "/api/docs/swagger-ui-bundle.js"),
     ("get", "/api/docs/swagger-initializer.js"),

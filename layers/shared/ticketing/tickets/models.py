@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
-from ticketing.models import ApiModel, UtcDateTime, UtcInput
+from ticketing.models import ApiModel, UtcDateTime, UtcInput, example
 from ticketing.users.models import Email
 
 MAX_BATCH_SCANS = 500
@@ -58,7 +58,16 @@ class PublicKeys(ApiModel):
     keys: list[PublicKey] = Field(description="The signing key first; retired keys that still verify after it")
 
 
+# The shape of a ticket code (header.payload.signature); this one's signature is not real.
+_EXAMPLE_CODE = (
+    "eyJhbGciOiJFZERTQSIsImtpZCI6ImFiYzEyMyJ9.eyJ0aWQiOiI5YjJlNGMxYS0wZDdmLTRlOGItYTVjMy0xZjZkMmU4YjdhOTA"
+    "iLCJlaWQiOiIzZmE4NWY2NC01NzE3LTQ1NjItYjNmYy0yYzk2M2Y2NmFmYTYifQ.c2lnbmF0dXJl"
+)
+
+
 class TransferRequest(ApiModel):
+    model_config = example({"email": "friend@example.com"})
+
     email: Email = Field(description="the receiver's account e-mail")
 
 
@@ -68,6 +77,13 @@ Code = Annotated[str, StringConstraints(max_length=MAX_CODE_INPUT)]
 
 
 class CheckInRequest(ApiModel):
+    model_config = example(
+        {
+            "code": _EXAMPLE_CODE,
+            "scanId": "gate-3-000123",
+        }
+    )
+
     code: Code
     scan_id: ScanId | None = Field(default=None, description="the gate's id of this scan: a retry repeats the answer")
 
@@ -84,6 +100,18 @@ class OfflineScan(ApiModel):
 
 
 class CheckInBatch(ApiModel):
+    model_config = example(
+        {
+            "scans": [
+                {
+                    "code": _EXAMPLE_CODE,
+                    "scanId": "gate-3-000124",
+                    "scannedAt": "2026-12-01T19:05:00Z",
+                }
+            ]
+        }
+    )
+
     scans: list[OfflineScan] = Field(min_length=1, max_length=MAX_BATCH_SCANS)
 
     @field_validator("scans")
