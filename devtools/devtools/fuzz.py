@@ -31,7 +31,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 PHASES = "coverage,fuzzing"
 # How often a generated path id or body id is one that exists (the rest stay random, to reach the 404s).
 KNOWN_ID_PROBABILITY = 0.7
-UNEXPECTED_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
+UNEXPECTED_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE"]
 
 
 @contextmanager
@@ -134,8 +134,6 @@ def _config(known: dict[str, list[str]]) -> str:
     for name, values in known.items():
         if values:
             lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
-    # TRACE is left out of the unexpected methods until the runner answers it with 405 and our envelope
-    # (today it is the HTTP server's own 501 page); API Gateway itself refuses TRACE before any function.
     lines += ["[phases.coverage]", f"unexpected-methods = {json.dumps(UNEXPECTED_METHODS)}", ""]
     lines.append("[parameters]")
     lines += [
@@ -193,9 +191,8 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(stop, _exit_on_signal)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-time", type=int, default=180, help="seconds (make fuzz: FUZZ_SECONDS)")
-    # One worker: the in-process runner shares Powertools' class-level request state across functions'
-    # threads, so parallel requests to two functions can route each other's path (a false 404).
-    parser.add_argument("--workers", type=int, default=1)
+    # Each function runs in its own worker processes (docs/local-runner.md), so requests may overlap.
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("extra", nargs="*", help="passed on to `st run` (after --)")
     arguments: Any = parser.parse_args(argv)
     sys.exit(run(arguments.max_time, arguments.workers, arguments.extra))

@@ -95,6 +95,7 @@ def transfer_ticket(ticket_id: UUID, body: TransferRequest, caller: CurrentUser)
 
 
 @app.get("/api/events/<event_id>/check-in/revoked", summary="Void tickets offline scanners must refuse")
+@answers(RevocationFeed, errors={404: ["NOT_FOUND"]})
 def revoked_tickets(
     event_id: UUID,
     caller: OrganizerOrAdmin,
