@@ -1,0 +1,70 @@
+-- The booking status copied into booking_items and event_seats (what the partial unique index and the seat
+-- checks of 0001 read) is kept equal to bookings.status per statement instead of per row (docs/decisions.md,
+-- "Cancellations and refunds"). The composite foreign keys did it with ON UPDATE CASCADE: one cascade
+-- UPDATE per booking, one foreign-key check per item, one probe of event_seats per booking, all inside
+-- PostgreSQL, which was most of an event cancellation's time at 50,000 bookings. The same rules now hold
+-- through statement-level triggers over transition tables, one set-based statement each:
+--   * a change of bookings.status is copied into its items and seats at the end of the statement, as the
+--     cascade did (so a seat still attached to a booking that ends fails the seat checks, as before);
+--   * an item or seat written with a booking_status other than its booking's current status is refused
+--     (23503, under the old foreign key's name), the booking row locked FOR KEY SHARE as a foreign-key
+--     check does, so a concurrent status change waits for the writer and then copies onto its rows.
+-- booking_id itself keeps a plain foreign key.
+
+ALTER TABLE booking_items DROP CONSTRAINT booking_items_booking_id_booking_status_fkey;
+ALTER TABLE event_seats DROP CONSTRAINT event_seats_booking_id_booking_status_fkey;
+ALTER TABLE booking_items ADD CONSTRAINT booking_items_booking_id_fkey
+    FOREIGN KEY (booking_id) REFERENCES bookings (id) ON DELETE CASCADE;
+ALTER TABLE event_seats ADD CONSTRAINT event_seats_booking_id_fkey
+    FOREIGN KEY (booking_id) REFERENCES bookings (id);
+
+CREATE FUNCTION copy_booking_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE booking_items bi SET booking_status = changed.status
+      FROM (SELECT n.id, n.status FROM new_bookings n JOIN old_bookings o ON o.id = n.id
+             WHERE n.status <> o.status) AS changed
+     WHERE bi.booking_id = changed.id AND bi.booking_status <> changed.status;
+    UPDATE event_seats es SET booking_status = changed.status
+      FROM (SELECT n.id, n.status FROM new_bookings n JOIN old_bookings o ON o.id = n.id
+             WHERE n.status <> o.status) AS changed
+     WHERE es.booking_id = changed.id AND es.booking_status <> changed.status;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER bookings_copy_status
+    AFTER UPDATE ON bookings REFERENCING OLD TABLE AS old_bookings NEW TABLE AS new_bookings
+    FOR EACH STATEMENT EXECUTE FUNCTION copy_booking_status();
+
+-- TG_ARGV[0]: the constraint name reported when a written row's copy differs from its booking.
+CREATE FUNCTION check_booking_status_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    written bigint;
+    matching bigint;
+BEGIN
+    SELECT count(*) INTO written FROM written_rows WHERE booking_id IS NOT NULL;
+    IF written = 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT count(*) INTO matching FROM (
+        SELECT 1 FROM written_rows w JOIN bookings b ON b.id = w.booking_id AND b.status = w.booking_status
+           FOR KEY SHARE OF b) AS locked;
+    IF matching <> written THEN
+        RAISE EXCEPTION '% of % rows of % carry a booking status that is not their booking''s',
+            written - matching, written, TG_TABLE_NAME
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_ARGV[0];
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER booking_items_status_copy_inserted
+    AFTER INSERT ON booking_items REFERENCING NEW TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION check_booking_status_copy('booking_items_booking_id_booking_status_fkey');
+CREATE TRIGGER booking_items_status_copy_updated
+    AFTER UPDATE ON booking_items REFERENCING NEW TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION check_booking_status_copy('booking_items_booking_id_booking_status_fkey');
+CREATE TRIGGER event_seats_status_copy_inserted
+    AFTER INSERT ON event_seats REFERENCING NEW TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION check_booking_status_copy('event_seats_booking_id_booking_status_fkey');
+CREATE TRIGGER event_seats_status_copy_updated
+    AFTER UPDATE ON event_seats REFERENCING NEW TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION check_booking_status_copy('event_seats_booking_id_booking_status_fkey');
