@@ -18,21 +18,18 @@ ALTER TABLE booking_items ADD CONSTRAINT booking_items_booking_id_fkey
 ALTER TABLE event_seats ADD CONSTRAINT event_seats_booking_id_fkey
     FOREIGN KEY (booking_id) REFERENCES bookings (id);
 
+-- Rows whose copy differs from their booking's new status are the ones whose status changed: one join each.
 CREATE FUNCTION copy_booking_status() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE booking_items bi SET booking_status = changed.status
-      FROM (SELECT n.id, n.status FROM new_bookings n JOIN old_bookings o ON o.id = n.id
-             WHERE n.status <> o.status) AS changed
-     WHERE bi.booking_id = changed.id AND bi.booking_status <> changed.status;
-    UPDATE event_seats es SET booking_status = changed.status
-      FROM (SELECT n.id, n.status FROM new_bookings n JOIN old_bookings o ON o.id = n.id
-             WHERE n.status <> o.status) AS changed
-     WHERE es.booking_id = changed.id AND es.booking_status <> changed.status;
+    UPDATE booking_items bi SET booking_status = n.status
+      FROM new_bookings n WHERE bi.booking_id = n.id AND bi.booking_status <> n.status;
+    UPDATE event_seats es SET booking_status = n.status
+      FROM new_bookings n WHERE es.booking_id = n.id AND es.booking_status <> n.status;
     RETURN NULL;
 END;
 $$;
 CREATE TRIGGER bookings_copy_status
-    AFTER UPDATE ON bookings REFERENCING OLD TABLE AS old_bookings NEW TABLE AS new_bookings
+    AFTER UPDATE ON bookings REFERENCING NEW TABLE AS new_bookings
     FOR EACH STATEMENT EXECUTE FUNCTION copy_booking_status();
 
 -- TG_ARGV[0]: the constraint name reported when a written row's copy differs from its booking.
