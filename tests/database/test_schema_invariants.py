@@ -144,7 +144,8 @@ def test_a_seat_must_carry_its_bookings_status(db: Any, catalog: Any) -> None:
 
     code = _violation(
         db,
-        "UPDATE event_seats SET status = 'BOOKED', booking_id = :booking, booking_status = 'CONFIRMED' WHERE id = :seat",
+        "UPDATE event_seats SET status = 'BOOKED', booking_id = :booking, booking_status = 'CONFIRMED'"
+        " WHERE id = :seat",
         booking=booking,
         seat=event.seat_ids[0],
     )
