@@ -178,3 +178,15 @@ def test_a_status_change_reaches_the_items_and_seats_of_every_booking_in_the_sta
 
     assert db.value("SELECT count(*) FROM booking_items WHERE booking_status = 'CONFIRMED'") == 2
     assert db.value("SELECT count(*) FROM event_seats WHERE booking_status = 'CONFIRMED'") == 2
+
+
+def test_a_status_change_outside_read_committed_is_refused(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    with pytest.raises(DatabaseError) as raised, transaction() as tx:
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        tx.execute("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=booking)
+
+    assert raised.value.args[0]["C"] == "0A000"
+    assert db.value("SELECT booking_status FROM booking_items WHERE booking_id = :id", id=booking) == "PENDING"

@@ -22,8 +22,16 @@ ALTER TABLE event_seats ADD CONSTRAINT event_seats_booking_id_fkey
 ALTER TABLE bookings DROP CONSTRAINT bookings_id_status_key;
 
 -- Rows whose copy differs from their booking's new status are the ones whose status changed: one join each.
+-- Each statement sees rows committed meanwhile only at READ COMMITTED (the level every transaction of the
+-- application runs at): under a snapshot level, items a concurrent transaction just added could be missed,
+-- so a status change is refused there rather than leave a stale copy (the cascade had its own cross-check).
 CREATE FUNCTION copy_booking_status() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed'
+       AND EXISTS (SELECT 1 FROM new_bookings n JOIN old_bookings o ON o.id = n.id WHERE n.status <> o.status) THEN
+        RAISE EXCEPTION 'a booking''s status changes at READ COMMITTED only, where its copies can be kept in step'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
     UPDATE booking_items bi SET booking_status = n.status
       FROM new_bookings n WHERE bi.booking_id = n.id AND bi.booking_status <> n.status;
     UPDATE event_seats es SET booking_status = n.status
@@ -32,7 +40,7 @@ BEGIN
 END;
 $$;
 CREATE TRIGGER bookings_copy_status
-    AFTER UPDATE ON bookings REFERENCING NEW TABLE AS new_bookings
+    AFTER UPDATE ON bookings REFERENCING OLD TABLE AS old_bookings NEW TABLE AS new_bookings
     FOR EACH STATEMENT EXECUTE FUNCTION copy_booking_status();
 
 -- TG_ARGV[0]: the constraint name reported when a written row's copy differs from its booking.
