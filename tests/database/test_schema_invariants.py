@@ -184,9 +184,13 @@ def test_a_status_change_outside_read_committed_is_refused(db: Any, catalog: Any
     event = catalog.event()
     booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
 
-    with pytest.raises(DatabaseError) as raised, transaction() as tx:
-        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        tx.execute("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=booking)
+    def cancel_at_repeatable_read() -> None:
+        with transaction() as tx:
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            tx.execute("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=booking)
+
+    with pytest.raises(DatabaseError) as raised:
+        cancel_at_repeatable_read()
 
     assert raised.value.args[0]["C"] == "0A000"
     assert db.value("SELECT booking_status FROM booking_items WHERE booking_id = :id", id=booking) == "PENDING"
