@@ -126,3 +126,71 @@ def test_a_coupon_cannot_be_redeemed_past_its_limit(db: Any, accounts: Any) -> N
     code = _violation(db, "UPDATE coupons SET redeemed_count = redeemed_count + 1 WHERE id = :id", id=coupon)
 
     assert code == "23514"
+
+
+def test_an_item_must_carry_its_bookings_status(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    code = _violation(db, "UPDATE booking_items SET booking_status = 'CONFIRMED' WHERE booking_id = :id", id=booking)
+
+    assert code == "23503"
+    assert db.value("SELECT booking_status FROM booking_items WHERE booking_id = :id", id=booking) == "PENDING"
+
+
+def test_a_seat_must_carry_its_bookings_status(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    code = _violation(
+        db,
+        "UPDATE event_seats SET status = 'BOOKED', booking_id = :booking, booking_status = 'CONFIRMED'"
+        " WHERE id = :seat",
+        booking=booking,
+        seat=event.seat_ids[0],
+    )
+
+    assert code == "23503"
+    assert db.value("SELECT booking_id FROM event_seats WHERE id = :seat", seat=event.seat_ids[0]) is None
+
+
+def test_a_status_change_reaches_the_items_and_seats_of_every_booking_in_the_statement(
+    db: Any, catalog: Any, accounts: Any
+) -> None:
+    first, second = catalog.event(), catalog.event()
+    bookings = [
+        _insert_booking_with_item(db, first, first.organizer_id, status="PENDING", subtotal=2500),
+        _insert_booking_with_item(db, second, accounts.create().id, status="PENDING", subtotal=2500),
+    ]
+    for event, booking in zip((first, second), bookings, strict=True):
+        db.execute(
+            "UPDATE event_seats SET status = 'HELD', held_by = :user, held_until = now() + interval '1 minute',"
+            " booking_id = :booking, booking_status = 'PENDING' WHERE id = :seat",
+            user=first.organizer_id,
+            booking=booking,
+            seat=event.seat_ids[0],
+        )
+
+    db.execute(
+        "UPDATE bookings SET status = 'CONFIRMED', confirmed_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))",
+        ids="{" + ",".join(bookings) + "}",
+    )
+
+    assert db.value("SELECT count(*) FROM booking_items WHERE booking_status = 'CONFIRMED'") == 2
+    assert db.value("SELECT count(*) FROM event_seats WHERE booking_status = 'CONFIRMED'") == 2
+
+
+def test_a_status_change_outside_read_committed_is_refused(db: Any, catalog: Any) -> None:
+    event = catalog.event()
+    booking = _insert_booking_with_item(db, event, event.organizer_id, status="PENDING", subtotal=2500)
+
+    def cancel_at_repeatable_read() -> None:
+        with transaction() as tx:
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            tx.execute("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=booking)
+
+    with pytest.raises(DatabaseError) as raised:
+        cancel_at_repeatable_read()
+
+    assert raised.value.args[0]["C"] == "0A000"
+    assert db.value("SELECT booking_status FROM booking_items WHERE booking_id = :id", id=booking) == "PENDING"

@@ -447,8 +447,9 @@ def close_bookings(tx: Session, booking_ids: IdSet, *, status: str, reason: str 
     """Moves PENDING or CONFIRMED bookings to CANCELLED or EXPIRED (version + 1), freeing their seats first;
     answers how many moved. Two statements, whatever the number of bookings.
 
-    The seats go first: the bookings' status cascades into `event_seats.booking_status`, which may only
-    mirror a live booking.
+    The seats go first: the database copies the bookings' new status into the `booking_status` of their
+    items and attached seats (one statement-level trigger, migration 0006), and a seat's copy may only be
+    that of a live booking.
     """
     ids = booking_ids.literal
     tx.execute(
