@@ -169,9 +169,10 @@ def _register_error_handlers(app: TicketingResolver) -> None:
     def route_not_found(error: NotFoundError) -> Response[str]:
         # API Gateway's ANY event of a path sends every method the path lacks here (docs/errors.md): the path
         # is ours, so the answer is 405 with the methods it has. No handler ran, so no auth check did either.
+        # (A served method here means a NotFoundError from inside a handler: that stays 404.)
         method = app.current_event.http_method.upper()
         allowed = app.allowed_methods(app.current_event.path)
-        if allowed:
+        if allowed and method not in allowed:
             message = f"{method} is not allowed here; allowed: {', '.join(allowed)}"
             return error_response(405, "METHOD_NOT_ALLOWED", message, headers={"Allow": ", ".join(allowed)})
         return error_response(404, "NOT_FOUND", "No such resource.")
