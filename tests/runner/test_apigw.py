@@ -70,6 +70,23 @@ def test_given_no_resource_with_the_method_then_allow_is_every_method_the_path_h
     assert resolve_route(ROUTES, "POST", "/items/mine") == MethodNotAllowed(("DELETE", "GET"))
 
 
+CATCH_ALL_ROUTES = [*ROUTES, ApiRoute("ANY", "/items/mine"), ApiRoute("ANY", "/items/{id}")]
+
+
+def test_given_a_resource_with_any_when_its_explicit_method_is_asked_then_the_explicit_method_serves() -> None:
+    match = match_route(CATCH_ALL_ROUTES, "GET", "/items/mine")
+
+    assert match is not None
+    assert match.route == ApiRoute("GET", "/items/mine")
+
+
+def test_given_a_resource_with_any_when_it_lacks_the_method_then_its_any_serves_before_a_less_specific_one() -> None:
+    match = match_route(CATCH_ALL_ROUTES, "DELETE", "/items/mine")
+
+    assert match is not None
+    assert (match.route, match.path_parameters) == (ApiRoute("ANY", "/items/mine"), {})
+
+
 def test_given_greedy_route_when_nested_path_then_proxy_holds_the_rest() -> None:
     match = match_route(ROUTES, "PATCH", "/files/a/b%20c/d.txt")
 

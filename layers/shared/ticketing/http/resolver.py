@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -28,17 +29,27 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 _ROUTE_SIGNATURE = inspect.signature(APIGatewayRestResolver.route)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+_ROUTE_PARAMETER = re.compile(r"<\w+>")
 
 
 class TicketingResolver(APIGatewayRestResolver):
     """The REST resolver plus what must hold for every response, errors included."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The methods this resolver serves per path pattern, recorded as routes register (for 405's `Allow`).
+        self._served_methods: dict[re.Pattern[str], set[str]] = {}
+        self._answers_preflight = kwargs.get("cors") is not None
+
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
         """Powertools' route, with the OpenAPI answers derived from the handler (ticketing.http.operations)."""
         arguments = _ROUTE_SIGNATURE.bind(self, rule, method, *args, **kwargs).arguments
         arguments.pop("self")
+        methods = [method] if isinstance(method, str) else list(method)
 
         def register(handler: Handler) -> Handler:
+            pattern = _path_pattern(rule)
+            self._served_methods.setdefault(pattern, set()).update(name.upper() for name in methods)
             documented = {**arguments, **openapi_arguments(handler, arguments)}
             return super(TicketingResolver, self).route(**documented)(handler)
 
@@ -54,6 +65,19 @@ class TicketingResolver(APIGatewayRestResolver):
             result = super().resolve(admitted, context)
         add_default_headers(result)
         return result
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods served for this path (plus OPTIONS when CORS preflights are answered); empty: unknown path.
+
+        Listed like the local runner's own 405 (docs/local-runner.md): sorted, OPTIONS last.
+        """
+        served: set[str] = set()
+        for pattern, methods in self._served_methods.items():
+            if pattern.match(path):
+                served |= methods
+        if not served:
+            return []
+        return [*sorted(served), *(["OPTIONS"] if self._answers_preflight else [])]
 
     def _early_error(self, event: Mapping[str, Any], error: DomainError) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
@@ -77,6 +101,12 @@ def create_resolver() -> TicketingResolver:
     app = TicketingResolver(enable_validation=True, cors=cors)
     _register_error_handlers(app)
     return app
+
+
+def _path_pattern(rule: str) -> re.Pattern[str]:
+    """A route rule (`/api/venues/<venue_id>`) as the paths it serves; a parameter is one non-empty segment."""
+    parts = _ROUTE_PARAMETER.split(rule)
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "/*$")
 
 
 def lambda_entrypoint(app: TicketingResolver) -> LambdaHandler:
@@ -137,6 +167,14 @@ def _register_error_handlers(app: TicketingResolver) -> None:
 
     @app.exception_handler(NotFoundError)
     def route_not_found(error: NotFoundError) -> Response[str]:
+        # API Gateway's ANY event of a path sends every method the path lacks here (docs/errors.md): the path
+        # is ours, so the answer is 405 with the methods it has. No handler ran, so no auth check did either.
+        # (A served method here means a NotFoundError from inside a handler: that stays 404.)
+        method = app.current_event.http_method.upper()
+        allowed = app.allowed_methods(app.current_event.path)
+        if allowed and method not in allowed:
+            message = f"{method} is not allowed here; allowed: {', '.join(allowed)}"
+            return error_response(405, "METHOD_NOT_ALLOWED", message, headers={"Allow": ", ".join(allowed)})
         return error_response(404, "NOT_FOUND", "No such resource.")
 
     @app.exception_handler(Exception)
