@@ -71,6 +71,8 @@ class Subject:
     name: str
     source: str  # the handler module's file, "-" for the bare resolver
     environment: dict[str, str]
+    # What the function ships beside the layer (its own requirements.txt, as TicketsFunction's cryptography).
+    own_requirements: Path | None = None
 
 
 def _requirement_name(line: str) -> tuple[str, set[str]] | None:
@@ -81,11 +83,14 @@ def _requirement_name(line: str) -> tuple[str, set[str]] | None:
     return match.group(1), extras
 
 
-def layer_distributions() -> set[str]:
-    """The distributions the layer ships: its requirements and, recursively, theirs (extras included)."""
+def shipped_distributions(own_requirements: Path | None = None) -> set[str]:
+    """The distributions a function ships: the layer's requirements, the function's own, and, recursively,
+    theirs (extras included)."""
     from packaging.requirements import Requirement
 
-    pending = [found for line in LAYER_REQUIREMENTS.read_text().splitlines() if (found := _requirement_name(line))]
+    files = [LAYER_REQUIREMENTS, *([own_requirements] if own_requirements else [])]
+    lines = [line for file in files for line in file.read_text().splitlines()]
+    pending = [found for line in lines if (found := _requirement_name(line))]
     shipped: set[str] = set()
     while pending:
         name, extras = pending.pop()
@@ -101,9 +106,9 @@ def layer_distributions() -> set[str]:
     return shipped
 
 
-def hidden_modules() -> list[str]:
-    """Top-level modules installed here whose every distribution is outside the layer (dev-only packages)."""
-    shipped = layer_distributions()
+def hidden_modules(own_requirements: Path | None = None) -> list[str]:
+    """Top-level modules installed here that the function does not ship (dev-only packages)."""
+    shipped = shipped_distributions(own_requirements)
     return sorted(
         module
         for module, distributions in metadata.packages_distributions().items()
@@ -125,7 +130,15 @@ def subjects() -> list[Subject]:
     for function in load_template(REPO_ROOT / "template.yaml").functions:
         if function.api_events:
             source = function.code_uri / (function.handler.rpartition(".")[0].replace(".", "/") + ".py")
-            found.append(Subject(function.logical_id, str(source), {**function.environment, **base}))
+            requirements = function.code_uri / "requirements.txt"
+            found.append(
+                Subject(
+                    function.logical_id,
+                    str(source),
+                    {**function.environment, **base},
+                    requirements if requirements.exists() else None,
+                )
+            )
     bookings = next(subject for subject in found if subject.name == "BookingsFunction")
     lambda_like = {"LAMBDA_TASK_ROOT": str(Path(bookings.source).parent), "AWS_LAMBDA_FUNCTION_NAME": "bookings"}
     found.append(Subject(TRACED, bookings.source, {**bookings.environment, **lambda_like}))
@@ -162,10 +175,11 @@ def measure(runs: int = RUNS) -> tuple[dict[str, Measured], list[str]]:
     """Import times (wall and CPU, ms) per subject over `runs` rounds, and the heavy modules each one loaded."""
     hidden = hidden_modules()
     every = subjects()
+    hidden_for = {subject.name: hidden_modules(subject.own_requirements) for subject in every}
     measured = {subject.name: Measured() for subject in every}
     for round_number in range(1, runs + 1):
         for subject in every:
-            result = _run_child(subject, hidden)
+            result = _run_child(subject, hidden_for[subject.name])
             entry = measured[subject.name]
             entry.wall_ms.append(float(str(result["ms"])))
             entry.cpu_ms.append(float(str(result["cpu_ms"])))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ticketing.auth.passwords import hash_password, password_length_problem, verify_password
+from ticketing.auth.password_rules import password_length_problem
+from ticketing.auth.passwords import hash_password, verify_password
 from ticketing.config import Settings
 
 

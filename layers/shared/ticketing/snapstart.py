@@ -16,11 +16,12 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-from ticketing.db.connection import close_connection
-
 
 def after_restore() -> None:
     """Runs in a restored environment before its first invocation."""
+    # Imported here, not at init: a function without a database (the docs) never loads the driver.
+    from ticketing.db.connection import close_connection
+
     close_connection()
     random.seed()  # from os.urandom: the snapshot froze the generator's state
 

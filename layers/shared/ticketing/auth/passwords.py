@@ -6,19 +6,8 @@ from functools import lru_cache
 
 import bcrypt
 
+from ticketing.auth.password_rules import MAX_PASSWORD_BYTES
 from ticketing.config import get_settings
-
-MIN_PASSWORD_BYTES = 8
-MAX_PASSWORD_BYTES = 72
-
-
-def password_length_problem(password: str) -> str | None:
-    size = len(password.encode("utf-8"))
-    if size < MIN_PASSWORD_BYTES:
-        return f"Password must be at least {MIN_PASSWORD_BYTES} bytes."
-    if size > MAX_PASSWORD_BYTES:
-        return f"Password must be at most {MAX_PASSWORD_BYTES} bytes (UTF-8)."
-    return None
 
 
 def hash_password(password: str) -> str:

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from ticketing.auth.principal import Principal, Role
-from ticketing.auth.tokens import verify_access_token
 from ticketing.errors import DomainError, Forbidden, Unauthorized
 
 
@@ -26,6 +25,9 @@ def authenticated(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <accessToken>`.")
+    # Imported on first use: a function without authenticated routes (the docs) never loads PyJWT.
+    from ticketing.auth.tokens import verify_access_token
+
     return verify_access_token(token.strip())
 
 

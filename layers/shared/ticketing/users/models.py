@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ticketing.auth.passwords import password_length_problem
+from ticketing.auth.password_rules import password_length_problem
 from ticketing.models import ApiModel, UtcDateTime, example
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
