@@ -282,15 +282,16 @@ def seat_status_json(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]
 
     Each section's `seats` has one letter per seat (the first of its effective status) in `seat_index` order.
     """
-    # The ordered aggregate sorts (section, seat_index, letter): about 18 MB per 250,000 seats. PostgreSQL's
-    # default work_mem (4 MB) would spill that sort to disk; for this one transaction it may stay in memory.
-    tx.execute("SET LOCAL work_mem = '128MB'")
+    # The seats come in (section, seat_index) order straight from event_seats_section_seat_idx, and the
+    # aggregate takes them in that order: PostgreSQL 15 would sort again for `string_agg(... ORDER BY ...)`
+    # (presorted ordered aggregates came in 16), about 30 ms per 100,000 seats. Tests pin the order.
     found = tx.row(
         f"WITH seat AS ("
-        f"  SELECT es.section_id, es.seat_index, {EFFECTIVE_STATUS} AS status FROM event_seats es"
+        f"  SELECT es.section_id, {EFFECTIVE_STATUS} AS status FROM event_seats es"
         f"  WHERE es.event_id = :event_id AND es.section_id = ANY(CAST(:section_ids AS uuid[]))"
+        f"  ORDER BY es.section_id, es.seat_index"
         f"), section_seat AS ("
-        f"  SELECT section_id, string_agg(left(status, 1), '' ORDER BY seat_index) AS letters,"
+        f"  SELECT section_id, string_agg(left(status, 1), '') AS letters,"
         f"   count(*) FILTER (WHERE status = 'AVAILABLE') AS available,"
         f"   count(*) FILTER (WHERE status = 'HELD') AS held,"
         f"   count(*) FILTER (WHERE status = 'BOOKED') AS booked"
