@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from bench.harness import bench_setup, write_results
+from bench.harness import add_priced_section, bench_setup, write_results
 
 RUNS = 3
 CLIENTS = 8
@@ -50,6 +50,7 @@ _fork = multiprocessing.get_context("fork")
 
 def _seed_event(rows: int, seats_per_row: int, sections: int = 1) -> tuple[UUID, list[UUID]]:
     """A published, on-sale event with `sections` sections of rows x seats_per_row seats, straight in SQL."""
+    from ticketing.catalog.events.repository import add_seat_inventory
     from ticketing.db import transaction
 
     with transaction() as tx:
@@ -71,33 +72,10 @@ def _seed_event(rows: int, seats_per_row: int, sections: int = 1) -> tuple[UUID,
             organizer=organizer,
         )
         for number in range(1, sections + 1):
-            section = tx.value(
-                "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
-                " VALUES (:venue, :name, :rows, :per_row, 2500) RETURNING id",
-                venue=venue,
-                name=f"Block {number}",
-                rows=rows,
-                per_row=seats_per_row,
+            add_priced_section(
+                tx, venue=venue, event=event, name=f"Block {number}", rows=rows, seats_per_row=seats_per_row
             )
-            tx.execute(
-                "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
-                " SELECT :section, r, seat_row_label(r), n FROM generate_series(1, :rows) r,"
-                " generate_series(1, :per_row) n",
-                section=section,
-                rows=rows,
-                per_row=seats_per_row,
-            )
-            tx.execute(
-                "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
-                event=event,
-                section=section,
-            )
-            tx.execute(
-                "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
-                " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
-                event=event,
-                section=section,
-            )
+        add_seat_inventory(tx, event)
         seats = [row["id"] for row in tx.rows("SELECT id FROM event_seats WHERE event_id = :e ORDER BY id", e=event)]
         tx.execute("ANALYZE event_seats")
         tx.execute("ANALYZE venue_seats")

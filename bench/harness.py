@@ -81,3 +81,29 @@ def replace_doc_section(title: str, body: list[str], doc: Path = REPO_ROOT / "do
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)
+
+
+def add_priced_section(tx: Any, *, venue: Any, event: Any, name: str, rows: int, seats_per_row: int) -> Any:
+    """A venue section of rows x seats_per_row seats, priced 2500 for the event; its event seats are copied
+    afterwards, all sections at once, by the product's own `add_seat_inventory`."""
+    section = tx.value(
+        "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
+        " VALUES (:venue, :name, :rows, :per_row, 2500) RETURNING id",
+        venue=venue,
+        name=name,
+        rows=rows,
+        per_row=seats_per_row,
+    )
+    tx.execute(
+        "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
+        " SELECT :section, r, seat_row_label(r), n FROM generate_series(1, :rows) r, generate_series(1, :per_row) n",
+        section=section,
+        rows=rows,
+        per_row=seats_per_row,
+    )
+    tx.execute(
+        "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
+        event=event,
+        section=section,
+    )
+    return section

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from bench.harness import bench_setup, write_results
+from bench.harness import add_priced_section, bench_setup, write_results
 
 RUNS = 3
 BOOKINGS = 50_000
@@ -40,6 +40,7 @@ def _seed_sold_out_event(bookings: int) -> tuple[UUID, Any]:
     """A published event whose `bookings` seats are each in a CONFIRMED, paid booking of its own buyer; answers
     the event and its organizer."""
     from ticketing.auth.principal import Principal, Role
+    from ticketing.catalog.events.repository import add_seat_inventory
     from ticketing.db import transaction
 
     tag = secrets.token_hex(4)
@@ -56,21 +57,6 @@ def _seed_sold_out_event(bookings: int) -> tuple[UUID, Any]:
             " VALUES ('Bench Stadium', '1 Main St', 'Berlin', 'DE', 'UTC') RETURNING id"
         )
         rows = -(-bookings // SEATS_PER_ROW)
-        section = tx.value(
-            "INSERT INTO sections (venue_id, name, rows, seats_per_row, default_price)"
-            " VALUES (:venue, 'Field', :rows, :per_row, 2500) RETURNING id",
-            venue=venue,
-            rows=rows,
-            per_row=SEATS_PER_ROW,
-        )
-        tx.execute(
-            "INSERT INTO venue_seats (section_id, row_index, row_label, number)"
-            " SELECT :section, r, seat_row_label(r), n FROM generate_series(1, :rows) r,"
-            " generate_series(1, :per_row) n",
-            section=section,
-            rows=rows,
-            per_row=SEATS_PER_ROW,
-        )
         event = tx.value(
             "INSERT INTO events (venue_id, organizer_id, title, category, status, starts_at, ends_at, currency,"
             " max_tickets_per_user, published_at) VALUES (:venue, :organizer, 'Rained Out', 'CONCERT', 'PUBLISHED',"
@@ -79,17 +65,8 @@ def _seed_sold_out_event(bookings: int) -> tuple[UUID, Any]:
             venue=venue,
             organizer=organizer,
         )
-        tx.execute(
-            "INSERT INTO event_sections (event_id, section_id, price) VALUES (:event, :section, 2500)",
-            event=event,
-            section=section,
-        )
-        tx.execute(
-            "INSERT INTO event_seats (event_id, section_id, venue_seat_id)"
-            " SELECT :event, :section, id FROM venue_seats WHERE section_id = :section",
-            event=event,
-            section=section,
-        )
+        add_priced_section(tx, venue=venue, event=event, name="Field", rows=rows, seats_per_row=SEATS_PER_ROW)
+        add_seat_inventory(tx, event)
         tx.execute(
             "CREATE TEMP TABLE sold ON COMMIT DROP AS"
             " SELECT es.id AS seat_id, gen_random_uuid() AS user_id, gen_random_uuid() AS booking_id"
