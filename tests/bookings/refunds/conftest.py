@@ -17,25 +17,24 @@ from ticketing.bookings.payments import RefundResult, TestPaymentProvider
 LOCKED_TABLES = ("payments", "bookings", "event_seats")
 
 
-def row_locks_held_elsewhere() -> int:
-    """Row-level table locks (taken by FOR UPDATE, UPDATE) other sessions hold on the locked tables now."""
-    import os
+def row_locks_held_by_the_calling_worker() -> int:
+    """Row-level locks (taken by FOR UPDATE, UPDATE) that the calling worker's own database session holds now.
 
-    import pg8000.native
+    Asked through the worker's own connection: a lock held by another worker (which may be marking its own
+    refund at this moment) says nothing about this call. A lock only outlives a statement inside an open
+    transaction, so a worker that called the provider from inside one would show it here.
+    """
+    from ticketing.db import transaction
 
-    from ticketing.db.dsn import parse_database_url
-
-    connection = pg8000.native.Connection(**parse_database_url(os.environ["DATABASE_URL"]).as_pg8000_kwargs())
-    try:
-        rows = connection.run(
-            "SELECT count(*) FROM pg_locks WHERE pid <> pg_backend_pid()"
-            " AND mode IN ('RowShareLock', 'RowExclusiveLock')"
-            " AND relation = ANY(CAST(:tables AS regclass[]))",
-            tables=list(LOCKED_TABLES),
+    with transaction() as tx:
+        return int(
+            tx.value(
+                "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
+                " AND mode IN ('RowShareLock', 'RowExclusiveLock')"
+                " AND relation = ANY(CAST(:tables AS regclass[]))",
+                tables=list(LOCKED_TABLES),
+            )
         )
-        return int(rows[0][0])
-    finally:
-        connection.close()
 
 
 class RecordingProvider(TestPaymentProvider):
@@ -47,7 +46,7 @@ class RecordingProvider(TestPaymentProvider):
         self._lock = threading.Lock()
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
-        locks = row_locks_held_elsewhere()
+        locks = row_locks_held_by_the_calling_worker()
         with self._lock:
             self.calls.append(idempotency_key)
             self.locks_seen.append(locks)
