@@ -177,18 +177,23 @@ SMALL_HOLD_BLOCKS, SMALL_HOLD_BLOCK = 8, 50
 STATUS_RUNS = 3
 
 
+def _event_body(venue_id: str, title: str) -> dict[str, str]:
+    """The stadium event, the same through the API and through the domain service."""
+    return {
+        "venueId": venue_id,
+        "title": title,
+        "category": "SPORT",
+        "startsAt": "2099-06-01T18:00:00Z",
+        "endsAt": "2099-06-01T20:00:00Z",
+        "currency": "EUR",
+    }
+
+
 def _event_on(api: Any, organizer: str, venue_id: str, title: str) -> tuple[float, str]:
     seconds, event = _timed(
         lambda: api.post(
             "/api/events",
-            json={
-                "venueId": venue_id,
-                "title": title,
-                "category": "SPORT",
-                "startsAt": "2099-06-01T18:00:00Z",
-                "endsAt": "2099-06-01T20:00:00Z",
-                "currency": "EUR",
-            },
+            json=_event_body(venue_id, title),
             token=organizer,
         )
     )
@@ -208,16 +213,7 @@ def _event_in_process(venue_id: str, title: str) -> tuple[float, str]:
 
     with transaction() as tx:
         organizer_id = tx.value("SELECT id FROM users WHERE role = 'ORGANIZER' ORDER BY created_at LIMIT 1")
-    body = EventCreate.model_validate(
-        {
-            "venueId": venue_id,
-            "title": title,
-            "category": "SPORT",
-            "startsAt": "2099-06-01T18:00:00Z",
-            "endsAt": "2099-06-01T20:00:00Z",
-            "currency": "EUR",
-        }
-    )
+    body = EventCreate.model_validate(_event_body(venue_id, title))
     organizer = Principal(user_id=UUID(str(organizer_id)), role=Role.ORGANIZER)
     seconds, event = _timed(partial(service.create_event, organizer, body))
     return seconds, str(event.id)
