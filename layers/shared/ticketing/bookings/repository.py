@@ -183,15 +183,23 @@ def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
 # window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
 _FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
 
+# An event seat found from its venue seat `vs` (and that seat's section `vs_section`) through its place in the
+# section: the unique (event_id, section_id, seat_index) index (docs/seat-maps.md).
+_EVENT_SEAT_OF_VENUE_SEAT = (
+    "es.event_id = :event_id AND es.section_id = vs.section_id"
+    " AND es.seat_index = (vs.row_index - 1) * vs_section.seats_per_row + vs.number - 1"
+)
+
 # The event's free seats in some sections, by row: `venue_seats (section_id, row_index, number)` walks the rows
-# and `event_seats (event_id, venue_seat_id)` finds each seat's state by index. OFFSET 0 keeps the planner from
-# turning this into a hash join over every seat of the event (far more work as events grow); the free filter
-# sits inside, so a locking clause on `es` locks free seats only, never a seat someone else holds or bought.
+# and the event seat of each is found by index. OFFSET 0 keeps the planner from turning this into a hash join
+# over every seat of the event (far more work as events grow); the free filter sits inside, so a locking
+# clause on `es` locks free seats only, never a seat someone else holds or bought.
 _FREE_ROW_SEATS = f"""
     venue_seats vs
+    JOIN sections vs_section ON vs_section.id = vs.section_id
     CROSS JOIN LATERAL (
         SELECT es.id, es.status, es.booking_id FROM event_seats es
-        WHERE es.event_id = :event_id AND es.venue_seat_id = vs.id AND {_FREE_FOR_HOLD} OFFSET 0
+        WHERE {_EVENT_SEAT_OF_VENUE_SEAT} AND {_FREE_FOR_HOLD} OFFSET 0
     ) es
     WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
 """
@@ -322,7 +330,8 @@ def seats_by_label(tx: Session, event_id: UUID, labels: Sequence[tuple[UUID, int
         " WITH ORDINALITY AS wanted (section_id, row_index, row_label, number, position)"
         " JOIN venue_seats vs ON vs.section_id = wanted.section_id AND vs.row_index = wanted.row_index"
         " AND vs.number = wanted.number AND vs.row_label = wanted.row_label"
-        " JOIN event_seats es ON es.event_id = :event_id AND es.venue_seat_id = vs.id",
+        " JOIN sections vs_section ON vs_section.id = vs.section_id"
+        f" JOIN event_seats es ON {_EVENT_SEAT_OF_VENUE_SEAT}",
         event_id=event_id,
         sections=[label[0] for label in labels],
         row_indexes=[label[1] for label in labels],
