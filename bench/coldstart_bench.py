@@ -35,6 +35,11 @@ LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "shared" / "requirements.txt"
 RUNTIME_PROVIDED = ("snapshot_restore_py", "awslambdaric")
 FLOOR = "floor"
 TRACED = "BookingsFunction, tracing on"
+# The import plus what TicketsFunction defers to its first code (PyJWT, cryptography, the key ring), which is
+# also what its SnapStart before-snapshot hook runs: the cold start of a first ticket request without SnapStart.
+FIRST_CODE = "TicketsFunction, import + first code"
+# Rows beside the goal: not an import as Lambda's init runs it outside SnapStart.
+BESIDE_THE_GOAL = (FLOOR, TRACED, FIRST_CODE)
 # Modules worth naming when a function loads them: each costs tens of milliseconds or more.
 HEAVY_MODULES = ("aws_xray_sdk", "botocore.client", "boto3", "cryptography", "bcrypt", "pg8000", "jwt")
 
@@ -43,6 +48,7 @@ _CHILD = """
 import importlib.abc, importlib.util, json, sys, time
 
 subject, source, hidden = sys.argv[1], sys.argv[2], set(sys.argv[3].split(","))
+before_snapshot = sys.argv[4:] == ["before-snapshot"]
 
 class LayerOnly(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -60,6 +66,10 @@ else:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # as Lambda's importer does
     spec.loader.exec_module(module)
+    if before_snapshot:
+        import snapshot_restore_py
+        for hook, args, kwargs in snapshot_restore_py.get_before_snapshot():
+            hook(*args, **kwargs)
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 loaded = sorted(sys.modules)
 print(json.dumps({"ms": elapsed * 1000, "cpu_ms": cpu * 1000, "modules": loaded}))
@@ -73,6 +83,8 @@ class Subject:
     environment: dict[str, str]
     # What the function ships beside the layer (its own requirements.txt, as TicketsFunction's cryptography).
     own_requirements: Path | None = None
+    # Also run the SnapStart before-snapshot hooks the import registered, inside the timing.
+    before_snapshot: bool = False
 
 
 def _requirement_name(line: str) -> tuple[str, set[str]] | None:
@@ -142,6 +154,9 @@ def subjects() -> list[Subject]:
     bookings = next(subject for subject in found if subject.name == "BookingsFunction")
     lambda_like = {"LAMBDA_TASK_ROOT": str(Path(bookings.source).parent), "AWS_LAMBDA_FUNCTION_NAME": "bookings"}
     found.append(Subject(TRACED, bookings.source, {**bookings.environment, **lambda_like}))
+    tickets = next(subject for subject in found if subject.name == "TicketsFunction")
+    key = {"TICKET_SIGNING_KEY": "cold-start-benchmark-ticket-key-seed"}
+    found.append(Subject(FIRST_CODE, tickets.source, {**tickets.environment, **key}, tickets.own_requirements, True))
     return found
 
 
@@ -150,7 +165,15 @@ def _run_child(subject: Subject, hidden: list[str]) -> dict[str, object]:
         key: value for key, value in os.environ.items() if not key.startswith(("POWERTOOLS_", "LAMBDA_", "AWS_"))
     }
     completed = subprocess.run(
-        [sys.executable, "-c", _CHILD, subject.name, subject.source, ",".join(hidden)],
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            subject.name,
+            subject.source,
+            ",".join(hidden),
+            *(["before-snapshot"] if subject.before_snapshot else []),
+        ],
         env={**environment, **subject.environment},
         cwd=REPO_ROOT,
         capture_output=True,
@@ -204,7 +227,7 @@ def _verdict(measured: dict[str, Measured], clock: str) -> str:
         return statistics.median(entry.wall_ms if clock == "wall" else entry.cpu_ms)
 
     floor = median(measured[FLOOR])
-    ratios = {name: median(entry) / floor for name, entry in measured.items() if name not in (FLOOR, TRACED)}
+    ratios = {name: median(entry) / floor for name, entry in measured.items() if name not in BESIDE_THE_GOAL}
     worst = max(ratios, key=lambda name: ratios[name])
     met = "met" if ratios[worst] <= GOAL_RATIO else "NOT met"
     return f"worst HTTP function by {clock} time: {worst} at {ratios[worst]:.2f}x the floor ({met})"
@@ -227,7 +250,10 @@ def main() -> None:
         "import is timed (not the interpreter's start), as wall time and as the process's CPU time (steadier on a",
         f"shared machine). The {len(hidden)} installed packages outside the layer (dev tools; `cryptography`,",
         "which PyJWT would load, among them) are hidden from the children. Tracing is off as outside Lambda,",
-        f'except in the "{TRACED}" row (Lambda-like environment: the X-Ray SDK loads at init).',
+        f'except in the "{TRACED}" row (Lambda-like environment: the X-Ray SDK loads at init). The "{FIRST_CODE}"',
+        "row adds what TicketsFunction defers from its import to its first ticket code (PyJWT, `cryptography`, the",
+        "key ring): outside SnapStart a first ticket request pays it; under SnapStart the before-snapshot hook",
+        "does, once per version. Both rows are beside the goal.",
         "",
         verdict,
     ]

@@ -1,6 +1,8 @@
 """TicketsFunction: tickets (/api/tickets/*, /api/bookings/{id}/tickets) and check-in (/api/events/{id}/check-in/*).
 
-The only function that signs or verifies ticket codes, so the only one that loads `cryptography`.
+The only function that signs or verifies ticket codes, so the only one that loads `cryptography` (with PyJWT):
+at its first code, or, under SnapStart, before the snapshot, so restored environments start with the key ring
+loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser, OrganizerOrAdmin
 from ticketing.models import Page, UtcInput
-from ticketing.tickets import check_in, service
+from ticketing.snapstart import warm_before_snapshot
+from ticketing.tickets import check_in, codes, service
 from ticketing.tickets.models import (
     CheckInBatch,
     CheckInBatchResult,
@@ -130,3 +133,4 @@ def check_in_batch(event_id: UUID, body: CheckInBatch, caller: OrganizerOrAdmin)
 
 
 lambda_handler = lambda_entrypoint(app)
+warm_before_snapshot(codes.warm_up)

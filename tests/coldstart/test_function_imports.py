@@ -21,19 +21,30 @@ HTTP_FUNCTIONS = {
 # Port 9 (discard) on loopback: any connection attempt during import would fail the import.
 UNREACHABLE_DATABASE = "postgresql://nobody@127.0.0.1:9/nothing"
 
+# argv: the function's app.py, the top-level packages to report, and "snapshot" to also run the SnapStart
+# before-snapshot hooks the import registered, as Lambda does before it takes the snapshot.
 _IMPORT = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("lambda_app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module  # as Lambda's importer does
 spec.loader.exec_module(module)
-print(json.dumps(sorted(name for name in sys.modules if name.partition(".")[0] in {"aws_xray_sdk", "boto3"})))
+if sys.argv[3:] == ["snapshot"]:
+    import snapshot_restore_py
+    for hook, args, kwargs in snapshot_restore_py.get_before_snapshot():
+        hook(*args, **kwargs)
+reported = set(sys.argv[2].split(","))
+print(json.dumps(sorted(name for name in sys.modules if name.partition(".")[0] in reported)))
 """
+XRAY_AND_BOTO3 = ("aws_xray_sdk", "boto3")
+CODE_SIGNING = ("cryptography", "jwt")
 
 
-def _modules_loaded_by_import(source: Path, **environment: str) -> list[str]:
+def _modules_loaded_by_import(
+    source: Path, packages: tuple[str, ...] = XRAY_AND_BOTO3, *, snapshot: bool = False, **environment: str
+) -> list[str]:
     completed = subprocess.run(
-        [sys.executable, "-c", _IMPORT, str(source)],
+        [sys.executable, "-c", _IMPORT, str(source), ",".join(packages), *(["snapshot"] if snapshot else [])],
         env={"PATH": "", "DATABASE_URL": UNREACHABLE_DATABASE, "JWT_SECRET": "x" * 48, **environment},
         capture_output=True,
         text=True,
@@ -60,6 +71,18 @@ def test_inside_lambda_the_handler_is_traced_with_the_xray_sdk() -> None:
 
     # Then Powertools' Tracer wraps the handler, with the X-Ray SDK loaded at init
     assert "aws_xray_sdk.core" in loaded
+
+
+def test_the_tickets_function_loads_code_signing_only_before_a_snapshot_or_with_its_first_code() -> None:
+    key = {"TICKET_SIGNING_KEY": "a seed for the ticket signing key"}
+
+    # When the tickets function is imported, and when it is imported and prepared for a SnapStart snapshot
+    imported = _modules_loaded_by_import(HTTP_FUNCTIONS["TicketsFunction"], CODE_SIGNING, **key)
+    snapshotted = _modules_loaded_by_import(HTTP_FUNCTIONS["TicketsFunction"], CODE_SIGNING, snapshot=True, **key)
+
+    # Then the import alone loads neither PyJWT nor cryptography; the snapshot holds both
+    assert imported == []
+    assert {"jwt", "cryptography.hazmat.primitives.asymmetric.ed25519"} <= set(snapshotted)
 
 
 @pytest.mark.parametrize(

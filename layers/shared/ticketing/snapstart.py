@@ -14,6 +14,7 @@ without it) there is nothing to register and nothing is restored.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -34,4 +35,16 @@ def register_restore_hook() -> bool:
     except ModuleNotFoundError:
         return False
     register_after_restore(after_restore)
+    return True
+
+
+def warm_before_snapshot(warm_up: Callable[[], object]) -> bool:
+    """Registers `warm_up` to run once before Lambda takes the snapshot: work that every restored environment
+    would otherwise repeat on its first request (a slow import, a key to load). False where the runtime has no
+    hooks (then the first request that needs the work does it)."""
+    try:
+        from snapshot_restore_py import register_before_snapshot
+    except ModuleNotFoundError:
+        return False
+    register_before_snapshot(warm_up)
     return True

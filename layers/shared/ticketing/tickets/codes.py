@@ -1,7 +1,9 @@
 """Ticket codes: a JWS compact serialization (RFC 7515) of `{tid, eid}`, signed with Ed25519 (`alg: EdDSA`).
 
-Only the modules that sign or verify codes import this one (it loads `cryptography`, which is slow to import
-on a cold start). The key ring comes from TICKET_SIGNING_KEY, or the Secrets Manager secret
+PyJWT with `cryptography` takes about 0.2 s to import, a third of the function's cold start: they load with the
+first key ring (the first code signed or verified), not when this module is imported, and with SnapStart before
+the snapshot is taken (functions/tickets/app.py), so a restored environment has them already. The key ring
+comes from TICKET_SIGNING_KEY, or the Secrets Manager secret
 TICKET_SIGNING_KEY_ARN (read through Powertools Parameters, cached), or a key generated for this process.
 
 Key text format (docs/tickets.md): one or more PEM blocks. The first is the Ed25519 private key that signs;
@@ -22,15 +24,15 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ticketing.config import ConfigurationError, get_settings
 from ticketing.errors import ValidationFailed
 from ticketing.observability import logger
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ALGORITHM = "EdDSA"
 MAX_CODE_LENGTH = 250
@@ -55,6 +57,8 @@ class KeyRing:
 
     def public_keys_pem(self) -> list[tuple[str, str]]:
         """(kid, SubjectPublicKeyInfo PEM) of every key that verifies, the signing key first."""
+        from cryptography.hazmat.primitives import serialization
+
         spki = serialization.PublicFormat.SubjectPublicKeyInfo
         return [
             (kid, key.public_bytes(serialization.Encoding.PEM, spki).decode())
@@ -64,6 +68,8 @@ class KeyRing:
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """The first KID_LENGTH characters of the key's JWK thumbprint (RFC 7638)."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     jwk = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
@@ -72,6 +78,9 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def generate_private_key_pem() -> str:
     """A new Ed25519 private key as PKCS#8 PEM (local development; `make run` keeps one under .local/)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return (
         Ed25519PrivateKey.generate()
         .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -80,6 +89,9 @@ def generate_private_key_pem() -> str:
 
 
 def _parse_block(block: str) -> Ed25519PrivateKey | Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
     data = block.encode()
     key = (
         serialization.load_pem_public_key(data)
@@ -94,6 +106,8 @@ def _parse_block(block: str) -> Ed25519PrivateKey | Ed25519PublicKey:
 @lru_cache(maxsize=4)
 def parse_key_ring(text: str) -> KeyRing:
     """The key ring described by TICKET_SIGNING_KEY's format (see the module docstring)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     blocks = [match.group(0) for match in _PEM_BLOCK.finditer(text)]
     if not blocks:
         if not text.strip():
@@ -136,6 +150,8 @@ def key_ring() -> KeyRing:
 
 
 def sign(ticket_id: UUID, event_id: UUID, ring: KeyRing | None = None) -> str:
+    import jwt
+
     ring = ring or key_ring()
     return jwt.encode(
         {"tid": str(ticket_id), "eid": str(event_id)},
@@ -151,6 +167,8 @@ def invalid_ticket() -> ValidationFailed:
 
 def verify(code: str, ring: KeyRing | None = None) -> TicketClaims:
     """The ticket and event a code names; INVALID_TICKET when it is forged, altered, malformed or unknown."""
+    import jwt
+
     ring = ring or key_ring()
     if len(code) > 4 * MAX_CODE_LENGTH:
         raise invalid_ticket()
@@ -163,3 +181,9 @@ def verify(code: str, ring: KeyRing | None = None) -> TicketClaims:
         return TicketClaims(ticket_id=UUID(str(claims["tid"])), event_id=UUID(str(claims["eid"])))
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise invalid_ticket() from error
+
+
+def warm_up() -> None:
+    """Signs and verifies a throwaway code: PyJWT, cryptography and the key ring loaded, as after a first
+    request (run before a SnapStart snapshot)."""
+    verify(sign(UUID(int=0), UUID(int=0)))
