@@ -22,6 +22,7 @@ REASON = "Event cancelled"
 def cancel_event_bookings(tx: Session, event_id: UUID) -> Closed:
     """Cancels the event's PENDING and CONFIRMED bookings in the caller's transaction (seats freed, coupons
     back, refunds queued, each buyer told) and answers how many bookings and refunds that made."""
+    tx.sort_in_memory()  # one notification per buyer: 50,000 bookings sorted by user
     booking_ids = repo.lock_live_booking_ids_of_event(tx, event_id)
     closed = close_bookings(tx, booking_ids, status=CANCELLED, reason=REASON, notice=CANCELLED_WITH_EVENT)
     count("BookingsCancelled", closed.bookings)
