@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ticketing.catalog.venues.models import MAX_ROWS
 from ticketing.db import Session
 from ticketing.db.connection import Row
 from ticketing.db.id_set import IdSet
@@ -183,25 +184,24 @@ def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
 # window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
 _FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
 
-# An event seat found from its venue seat `vs` (and that seat's section `vs_section`) through its place in the
-# section: the unique (event_id, section_id, seat_index) index (docs/seat-maps.md).
-_EVENT_SEAT_OF_VENUE_SEAT = (
-    "es.event_id = :event_id AND es.section_id = vs.section_id"
-    " AND es.seat_index = (vs.row_index - 1) * vs_section.seats_per_row + vs.number - 1"
-)
-
-# The event's free seats in some sections, by row: `venue_seats (section_id, row_index, number)` walks the rows
-# and the event seat of each is found by index. OFFSET 0 keeps the planner from turning this into a hash join
-# over every seat of the event (far more work as events grow); the free filter sits inside, so a locking
-# clause on `es` locks free seats only, never a seat someone else holds or bought.
+# The event's free seats in rows [:first_row, :last_row] of some sections, as `vs` (id, status, booking_id,
+# section_id, row_index, number): per section, one range of the unique (event_id, section_id, seat_index) index,
+# whose order is row by row, then by number (docs/seat-maps.md), so the cost follows the rows read, not the
+# size of the event. OFFSET 0 keeps each section's range a range scan; the free filter sits inside, so a
+# locking clause over these seats locks free seats only, never a seat someone else holds or bought.
 _FREE_ROW_SEATS = f"""
-    venue_seats vs
-    JOIN sections vs_section ON vs_section.id = vs.section_id
+    sections vs_section
     CROSS JOIN LATERAL (
-        SELECT es.id, es.status, es.booking_id FROM event_seats es
-        WHERE {_EVENT_SEAT_OF_VENUE_SEAT} AND {_FREE_FOR_HOLD} OFFSET 0
-    ) es
-    WHERE vs.section_id = ANY(CAST(:sections AS uuid[]))
+        SELECT es.id, es.status, es.booking_id, es.section_id,
+               es.seat_index / vs_section.seats_per_row + 1 AS row_index,
+               es.seat_index % vs_section.seats_per_row + 1 AS number
+        FROM event_seats es
+        WHERE es.event_id = :event_id AND es.section_id = vs_section.id
+          AND es.seat_index BETWEEN (:first_row - 1) * vs_section.seats_per_row
+                                AND :last_row * vs_section.seats_per_row - 1
+          AND {_FREE_FOR_HOLD} OFFSET 0
+    ) vs
+    WHERE vs_section.id = ANY(CAST(:sections AS uuid[]))
 """
 
 # Gaps and islands: consecutive free seat numbers in a row share `number - row_number()`.
@@ -227,7 +227,6 @@ def rows_with_free_block(
         "SELECT row_index, array_agg(DISTINCT section_id) AS sections FROM ("
         "  SELECT section_id, row_index FROM ("
         f"    SELECT vs.section_id, vs.row_index, {_ISLAND} AS island FROM {_FREE_ROW_SEATS}"
-        "    AND vs.row_index BETWEEN :first_row AND :last_row"
         "  ) free GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
         ") blocks GROUP BY row_index ORDER BY row_index",
         event_id=event_id,
@@ -261,9 +260,9 @@ def lock_best_block(
     """
     rows = tx.rows(
         "WITH free AS ("
-        "  SELECT es.id, es.status, es.booking_id, vs.section_id, vs.row_index, vs.number,"
+        "  SELECT vs.id, vs.status, vs.booking_id, vs.section_id, vs.row_index, vs.number,"
         f"   {_ISLAND} AS island"
-        f"  FROM {_FREE_ROW_SEATS} AND vs.row_index BETWEEN :first_row AND :last_row"
+        f"  FROM {_FREE_ROW_SEATS}"
         "), runs AS ("
         "  SELECT section_id, row_index, min(number) AS first, max(number) AS last FROM free"
         "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
@@ -317,6 +316,8 @@ def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) ->
         ") blocks",
         event_id=event_id,
         sections=list(sections),
+        first_row=1,
+        last_row=MAX_ROWS,
     )
     return largest
 
@@ -330,8 +331,10 @@ def seats_by_label(tx: Session, event_id: UUID, labels: Sequence[tuple[UUID, int
         " WITH ORDINALITY AS wanted (section_id, row_index, row_label, number, position)"
         " JOIN venue_seats vs ON vs.section_id = wanted.section_id AND vs.row_index = wanted.row_index"
         " AND vs.number = wanted.number AND vs.row_label = wanted.row_label"
-        " JOIN sections vs_section ON vs_section.id = vs.section_id"
-        f" JOIN event_seats es ON {_EVENT_SEAT_OF_VENUE_SEAT}",
+        " JOIN sections s ON s.id = vs.section_id"
+        # The event seat at the venue seat's place in its section (docs/seat-maps.md).
+        " JOIN event_seats es ON es.event_id = :event_id AND es.section_id = vs.section_id"
+        " AND es.seat_index = (vs.row_index - 1) * s.seats_per_row + vs.number - 1",
         event_id=event_id,
         sections=[label[0] for label in labels],
         row_indexes=[label[1] for label in labels],
