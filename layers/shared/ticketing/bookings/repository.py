@@ -500,9 +500,7 @@ def record_booking_events(tx: Session, booking_ids: IdSet, *, event_type: str, r
     )
 
 
-def record_events_of_bookings_cancelled_with_event(
-    tx: Session, event_id: UUID, *, event_type: str, reason: str
-) -> int:
+def record_events_of_bookings_cancelled_with_event(tx: Session, event_id: UUID, *, event_type: str, reason: str) -> int:
     """One outbox domain event per booking the event's cancellation cancelled (one statement): those cancelled
     with its reason at the very moment the event was (both the cancelling transaction's `now()`), so a booking
     the customer cancelled earlier, which has its own event already, is not among them."""
