@@ -272,3 +272,31 @@ def test_an_event_without_bookings_has_nothing_to_expand(shop: Any, accounts: An
 
     assert db.value("SELECT expand_bookings FROM outbox_events WHERE event_type = 'EventCancelled'") is False
     assert expand_next() is None
+
+
+def test_two_publishers_racing_expand_a_cancellation_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from ticketing.db.connection import close_connection
+    from ticketing.domain_events.expansion import expand_next
+
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    for seat_id in event.seat_ids[:4]:
+        shop.confirmed_booking(accounts.create(), event, [seat_id])
+    assert _cancel(shop, organizer, event.id).status == 200
+    start = Barrier(2)
+
+    def publisher() -> int | None:
+        start.wait(timeout=30)
+        try:
+            return expand_next()  # each thread is its own database session
+        finally:
+            close_connection()
+
+    with ThreadPoolExecutor(max_workers=2) as publishers:
+        results = [future.result() for future in [publishers.submit(publisher) for _ in range(2)]]
+
+    assert sorted(results, key=lambda written: written or 0) == [None, 4]
+    assert len(_booking_cancelled_payloads(db)) == 4
