@@ -1,4 +1,8 @@
-"""OutboxPublisherFunction: every minute, publishes the domain events still waiting in the outbox."""
+"""OutboxPublisherFunction: publishes the domain events still waiting in the outbox.
+
+Runs every minute, and right after an event cancellation commits (woken asynchronously): it first expands
+event cancellations into their per-booking BookingCancelled events, then publishes (docs/refunds.md).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ticketing.domain_events import publisher
+from ticketing.domain_events import expansion, publisher
 from ticketing.observability import instrumented
 
 # Leave a batch's worth of time before the Lambda timeout.
@@ -14,14 +18,21 @@ STOP_WITH_MS_LEFT = 10_000
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Drains the outbox batch by batch while batches come back full and time remains."""
+    """Expands waiting event cancellations, then drains the outbox batch by batch while batches come back full,
+    each while time remains."""
+    expanded = 0
+    while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
+        written = expansion.expand_next()
+        if written is None:
+            break
+        expanded += written
     total = 0
     while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
         published = publisher.publish_pending(limit=publisher.SWEEP_BATCH)
         total += published
         if published < publisher.SWEEP_BATCH:
             break
-    return {"published": total}
+    return {"expanded": expanded, "published": total}
 
 
 lambda_handler = instrumented(handle)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ticketing.refunds import trigger
 
@@ -19,25 +14,9 @@ FUNCTION = "ticketing-test-refunds"
 
 
 @pytest.fixture
-def aws_lambda(aws_settings: Any, database_url: str) -> Iterator[None]:
-    """moto's Lambda with the refunds function deployed; invoking it runs nothing (no Docker here)."""
-    trigger._lambda_client.cache_clear()
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        role = boto3.client("iam").create_role(
-            RoleName="refunds", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
-        )
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as zipped:
-            zipped.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
-        boto3.client("lambda").create_function(
-            FunctionName=FUNCTION,
-            Runtime="python3.12",
-            Role=role["Role"]["Arn"],
-            Handler="app.lambda_handler",
-            Code={"ZipFile": archive.getvalue()},
-        )
-        yield
-    trigger._lambda_client.cache_clear()
+def aws_lambda(moto_lambda: Callable[[str], None], database_url: str) -> None:
+    """moto's Lambda with the refunds function deployed."""
+    moto_lambda(FUNCTION)
 
 
 def test_queued_refunds_wake_the_refunds_function(aws_lambda: None, aws_settings: Any) -> None:
@@ -55,13 +34,8 @@ def test_nothing_is_woken_without_refunds_or_without_a_function(aws_lambda: None
 
 
 @pytest.fixture
-def lambda_without_the_function(aws_settings: Any) -> Iterator[None]:
-    """moto's Lambda (the full backend, which knows which functions exist) without the refunds function."""
-    trigger._lambda_client.cache_clear()
-    with mock_aws():
-        aws_settings(REFUNDS_FUNCTION_NAME=FUNCTION)
-        yield
-    trigger._lambda_client.cache_clear()
+def lambda_without_the_function(lambda_without_functions: None, aws_settings: Any) -> None:
+    aws_settings(REFUNDS_FUNCTION_NAME=FUNCTION)
 
 
 def test_a_failed_wake_up_does_not_fail_the_cancellation(

@@ -47,12 +47,15 @@ def test_cancelling_an_event_cancels_everything_in_its_transaction_and_queues_th
         ],
         key=lambda row: row["user_id"],
     )
-    outbox = db.rows("SELECT event_type, payload FROM outbox_events ORDER BY event_type")
-    assert sorted(row["payload"]["bookingId"] for row in outbox if row["event_type"] == "BookingCancelled") == sorted(
-        [pending["id"], paid["id"]]
+    outbox = db.rows(
+        "SELECT event_type, payload, expand_bookings FROM outbox_events WHERE event_type <> 'BookingConfirmed'"
     )
-    assert [row["payload"] for row in outbox if row["event_type"] == "EventCancelled"] == [
-        {"eventId": event.id, "releasedHolds": 1, "bookings": 2, "refundsQueued": 1}
+    assert outbox == [  # one row whatever the number of bookings; their own events are written after commit
+        {
+            "event_type": "EventCancelled",
+            "payload": {"eventId": event.id, "releasedHolds": 1, "bookings": 2, "refundsQueued": 1},
+            "expand_bookings": True,
+        }
     ]
     shown = shop.api.get(f"/api/bookings/{paid['id']}", token=paying_buyer.token).json()
     assert (shown["status"], shown["payment"]["status"]) == ("CANCELLED", "REFUND_PENDING")
@@ -84,7 +87,6 @@ def test_a_buyer_with_several_bookings_is_told_once(shop: Any, accounts: Any, ca
 
     assert body["cancellation"] == {"bookings": 2, "refundsPending": 2, "refundsFailed": 0}
     assert db.value("SELECT count(*) FROM notifications WHERE type = 'EVENT_CANCELLED'") == 1
-    assert db.value("SELECT count(*) FROM outbox_events WHERE event_type = 'BookingCancelled'") == 2
 
 
 def test_cancelling_gives_the_coupons_back(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
@@ -138,7 +140,7 @@ def test_cancelling_an_event_twice_changes_nothing_more(shop: Any, accounts: Any
     assert again.status == 200
     assert again.json() == first.json()
     assert db.value("SELECT count(*) FROM notifications WHERE type = 'EVENT_CANCELLED'") == 1
-    assert db.value("SELECT count(*) FROM outbox_events") == 3  # BookingConfirmed, BookingCancelled, EventCancelled
+    assert db.value("SELECT count(*) FROM outbox_events") == 2  # BookingConfirmed, EventCancelled
     assert db.value("SELECT version FROM bookings") == 3
 
 
@@ -168,3 +170,133 @@ def test_the_cancel_runs_the_same_statements_for_one_booking_or_many(
     for_six = len(statements)
 
     assert for_one == for_six
+
+
+def _booking_cancelled_payloads(db: Any) -> list[dict[str, Any]]:
+    return [
+        row["payload"]
+        for row in db.rows(
+            "SELECT payload FROM outbox_events WHERE event_type = 'BookingCancelled' ORDER BY payload ->> 'bookingId'"
+        )
+    ]
+
+
+def _cancelled_with_event(booking: dict[str, Any], owner: Any, event_id: str) -> dict[str, Any]:
+    """The BookingCancelled payload of a booking the event's cancellation ended (docs/refunds.md)."""
+    return {
+        "bookingId": booking["id"],
+        "userId": owner.id,
+        "eventId": event_id,
+        "status": "CANCELLED",
+        "total": booking["total"],
+        "currency": booking["currency"],
+        "reason": "Event cancelled",
+    }
+
+
+def test_the_expansion_writes_one_booking_cancelled_event_per_booking_the_cancellation_ended(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    from ticketing.domain_events.expansion import expand_next
+
+    # Given an event with a PENDING and a CONFIRMED booking, and one the customer cancelled earlier giving the
+    # same reason as free text, cancelled by its organizer
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    buyer, paying_buyer, early_canceller = accounts.create(), accounts.create(), accounts.create()
+    pending = shop.pending_booking(buyer, event, event.seat_ids[:2])
+    paid = shop.confirmed_booking(paying_buyer, event, event.seat_ids[2:3])
+    early = shop.confirmed_booking(early_canceller, event, event.seat_ids[3:4])
+    cancelled_early = shop.cancel(early_canceller, early["id"], {"reason": "Event cancelled"})
+    assert cancelled_early.status == 200, cancelled_early.body
+    assert len(_booking_cancelled_payloads(db)) == 1  # the customer cancel wrote its own, in its transaction
+    assert _cancel(shop, organizer, event.id).status == 200
+
+    # When the publisher expands the cancellation
+    written = expand_next()
+
+    # Then each booking the cancellation ended has exactly one event, the early one still only its own
+    assert written == 2
+    expected = [_cancelled_with_event(pending, buyer, event.id), _cancelled_with_event(paid, paying_buyer, event.id)]
+    expected.append(_cancelled_with_event(early, early_canceller, event.id))
+    assert _booking_cancelled_payloads(db) == sorted(expected, key=lambda payload: payload["bookingId"])
+    assert db.value("SELECT expand_bookings FROM outbox_events WHERE event_type = 'EventCancelled'") is False
+
+
+def test_an_event_cancellation_is_expanded_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from ticketing.domain_events.expansion import expand_next
+
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    shop.confirmed_booking(accounts.create(), event, event.seat_ids[:1])
+    assert _cancel(shop, organizer, event.id).status == 200
+    assert expand_next() == 1
+
+    again = expand_next()
+
+    assert again is None
+    assert len(_booking_cancelled_payloads(db)) == 1
+
+
+def test_a_publisher_skips_an_expansion_another_publisher_is_writing_and_none_is_lost(
+    shop: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
+) -> None:
+    from ticketing.domain_events.expansion import expand_next
+
+    # Given a cancelled event whose expansion another publisher has claimed (its row lock, uncommitted)
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    for seat_id in event.seat_ids[:3]:
+        shop.confirmed_booking(accounts.create(), event, [seat_id])
+    assert _cancel(shop, organizer, event.id).status == 200
+    row_locker.lock("SELECT id FROM outbox_events WHERE expand_bookings FOR UPDATE")
+
+    # When a second publisher looks for expansions: it skips that row instead of waiting or writing it too
+    assert expand_next() is None
+    assert _booking_cancelled_payloads(db) == []
+
+    # And when the first publisher dies before committing, the next run writes the events, once
+    row_locker.release()
+    assert expand_next() == 3
+    assert expand_next() is None
+    assert len(_booking_cancelled_payloads(db)) == 3
+
+
+def test_an_event_without_bookings_has_nothing_to_expand(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from ticketing.domain_events.expansion import expand_next
+
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+
+    assert _cancel(shop, organizer, event.id).status == 200
+
+    assert db.value("SELECT expand_bookings FROM outbox_events WHERE event_type = 'EventCancelled'") is False
+    assert expand_next() is None
+
+
+def test_two_publishers_racing_expand_a_cancellation_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from ticketing.db.connection import close_connection
+    from ticketing.domain_events.expansion import expand_next
+
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id)
+    for seat_id in event.seat_ids[:4]:
+        shop.confirmed_booking(accounts.create(), event, [seat_id])
+    assert _cancel(shop, organizer, event.id).status == 200
+    start = Barrier(2)
+
+    def publisher() -> int | None:
+        start.wait(timeout=30)
+        try:
+            return expand_next()  # each thread is its own database session
+        finally:
+            close_connection()
+
+    with ThreadPoolExecutor(max_workers=2) as publishers:
+        results = [future.result() for future in [publishers.submit(publisher) for _ in range(2)]]
+
+    assert sorted(results, key=lambda written: written or 0) == [None, 4]
+    assert len(_booking_cancelled_payloads(db)) == 4

@@ -48,6 +48,9 @@ class Settings(BaseModel):
     # none is woken, the scheduled sweep picks the refunds up) and how many refunds each run sends at once.
     refunds_function_name: str | None = Field(default=None, alias="REFUNDS_FUNCTION_NAME")
     refund_workers: int = Field(default=8, ge=1, le=64, alias="REFUND_WORKERS")
+    # The outbox publisher, woken after an event cancellation commits to write and publish its per-booking
+    # events at once (docs/refunds.md); unset, none is woken and its scheduled sweep does it.
+    outbox_publisher_function_name: str | None = Field(default=None, alias="OUTBOX_PUBLISHER_FUNCTION_NAME")
 
     @property
     def cors_origins(self) -> list[str]:

@@ -3,7 +3,8 @@
 Ending bookings is a handful of statements over the whole set, whatever its size (one booking for a customer
 cancel, a hundred for an expiry batch, every booking of a stadium for an event cancellation): coupons given
 back, confirmed payments turned into queued refunds, seats freed, bookings closed (version + 1), one
-notification per booking (per user for an event), one domain event per booking. No payment provider is
+notification per booking (per user for an event), one domain event per booking (for an event cancellation,
+written right after commit from its one EventCancelled outbox row, docs/refunds.md). No payment provider is
 called here: refunds leave the queue after commit, outside any row lock (ticketing.refunds, docs/refunds.md).
 """
 
@@ -38,6 +39,10 @@ class ClosingNotice:
     domain_event: str
     # An event cancellation tells each buyer once, however many bookings they had; otherwise one per booking.
     once_per_user: bool = False
+    # An event cancellation leaves its per-booking domain events to the outbox publisher, which writes them
+    # right after commit (event_cancellation.record_booking_events_of_cancelled_event): one outbox row, not
+    # one per booking, in the cancelling transaction.
+    booking_events_after_commit: bool = False
 
 
 CANCELLED_BY_CUSTOMER = ClosingNotice(
@@ -55,6 +60,7 @@ CANCELLED_WITH_EVENT = ClosingNotice(
     "The event was cancelled. Your booking is cancelled and any payment is refunded.",
     domain_events.BOOKING_CANCELLED,
     once_per_user=True,
+    booking_events_after_commit=True,
 )
 
 
@@ -67,7 +73,7 @@ class Closed:
 
 
 def booking_payload(booking: Row, **extra: Any) -> dict[str, Any]:
-    """A booking's domain event payload (repository.record_booking_events builds the same shape in SQL)."""
+    """A booking's domain event payload (repository._BOOKING_EVENT_PAYLOAD builds the same shape in SQL)."""
     return {
         "bookingId": str(booking["id"]),
         "userId": str(booking["user_id"]),
@@ -108,7 +114,8 @@ def close_bookings(
         body=notice.body,
         once_per_user=notice.once_per_user,
     )
-    repo.record_booking_events(tx, ids, event_type=notice.domain_event, reason=reason)
+    if not notice.booking_events_after_commit:
+        repo.record_booking_events(tx, ids, event_type=notice.domain_event, reason=reason)
     count("RefundsQueued", refunds_queued)
     return Closed(bookings=closed, refunds_queued=refunds_queued)
 

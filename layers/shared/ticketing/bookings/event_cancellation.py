@@ -4,13 +4,16 @@ Runs inside the event's cancelling transaction, which holds the event row FOR UP
 the event FOR SHARE, so any still in flight has finished, and none can start until we commit (they then see
 CANCELLED). Every live booking of the event is locked in id order (waiting for a customer cancel or an
 expiry batch in flight, which are short) and closed as one set: a few statements whatever their number.
-Refunds are only queued here; the refund workers send them after commit.
+Refunds are only queued here; the refund workers send them after commit. The per-booking BookingCancelled
+domain events are not written here either: the event's one EventCancelled outbox row has the outbox publisher
+write them right after commit (`record_booking_events_of_cancelled_event`).
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from ticketing import domain_events
 from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import CANCELLED, CANCELLED_WITH_EVENT, Closed, close_bookings
 from ticketing.db import Session
@@ -27,3 +30,11 @@ def cancel_event_bookings(tx: Session, event_id: UUID) -> Closed:
     closed = close_bookings(tx, booking_ids, status=CANCELLED, reason=REASON, notice=CANCELLED_WITH_EVENT)
     count("BookingsCancelled", closed.bookings)
     return closed
+
+
+def record_booking_events_of_cancelled_event(tx: Session, event_id: UUID) -> int:
+    """Records the BookingCancelled domain event of every booking the event's cancellation cancelled, with the
+    payload the cancel itself would have written (a CANCELLED booking never changes again); answers how many."""
+    return repo.record_events_of_bookings_cancelled_with_event(
+        tx, event_id, event_type=domain_events.BOOKING_CANCELLED, reason=REASON
+    )

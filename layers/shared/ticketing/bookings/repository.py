@@ -493,16 +493,37 @@ def queue_refunds(tx: Session, booking_ids: IdSet) -> int:
     )
 
 
+# A booking's domain event payload, built from the booking (alias b) as it is now; closing.booking_payload builds
+# the same shape in Python.
+_BOOKING_EVENT_PAYLOAD = (
+    "jsonb_build_object('bookingId', b.id, 'userId', b.user_id, 'eventId', b.event_id, 'status', b.status,"
+    " 'total', b.total, 'currency', b.currency, 'reason', CAST(:reason AS text))"
+)
+
+
 def record_booking_events(tx: Session, booking_ids: IdSet, *, event_type: str, reason: str | None) -> int:
-    """One outbox domain event per booking, its payload built from the booking as it is now (one statement)."""
+    """One outbox domain event per booking (one statement)."""
     return tx.execute(
-        "INSERT INTO outbox_events (event_type, payload)"
-        " SELECT :event_type, jsonb_build_object('bookingId', id, 'userId', user_id, 'eventId', event_id,"
-        " 'status', status, 'total', total, 'currency', currency, 'reason', CAST(:reason AS text))"
-        " FROM bookings WHERE id = ANY(CAST(:ids AS uuid[]))",
+        f"INSERT INTO outbox_events (event_type, payload) SELECT :event_type, {_BOOKING_EVENT_PAYLOAD}"
+        " FROM bookings b WHERE b.id = ANY(CAST(:ids AS uuid[]))",
         event_type=event_type,
         reason=reason,
         ids=booking_ids.literal,
+    )
+
+
+def record_events_of_bookings_cancelled_with_event(tx: Session, event_id: UUID, *, event_type: str, reason: str) -> int:
+    """One outbox domain event per booking the event's cancellation cancelled (one statement): those cancelled
+    with its reason at the very moment the event was (both the cancelling transaction's `now()`), so a booking
+    the customer cancelled earlier, which has its own event already, is not among them."""
+    return tx.execute(
+        f"INSERT INTO outbox_events (event_type, payload) SELECT :event_type, {_BOOKING_EVENT_PAYLOAD}"
+        " FROM bookings b JOIN events e ON e.id = b.event_id"
+        " WHERE b.event_id = :event_id AND b.status = 'CANCELLED' AND b.cancel_reason = :reason"
+        " AND b.cancelled_at = e.cancelled_at",
+        event_type=event_type,
+        reason=reason,
+        event_id=event_id,
     )
 
 

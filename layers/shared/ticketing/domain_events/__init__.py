@@ -5,12 +5,17 @@ TicketTransferred) via the outbox.
 `publish_after_commit()`, which sends fresh events to EventBridge; the outbox publisher function sweeps
 up every minute whatever that could not send. A publishing failure never undoes the committed change.
 
+An event cancellation records one EventCancelled row marked to expand into its per-booking BookingCancelled
+events (`expand_bookings`), then `wake_publisher_after_commit()` has the outbox publisher write and publish
+them at once (`expansion`; docs/refunds.md).
+
 On the bus an event is `source: "ticketing"`, `detail-type: <event type>`, `detail: <payload>`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from ticketing.config import get_settings
 from ticketing.db import Session
@@ -33,8 +38,14 @@ EVENT_TYPES = (
 )
 
 
-def record(tx: Session, *, event_type: str, payload: dict[str, Any]) -> None:
-    repository.insert(tx, event_type=event_type, payload=payload)
+# detail-type of the payload that wakes the outbox publisher (it drains the outbox whatever the payload).
+EXPANSION_QUEUED = "BookingEventsToExpand"
+
+
+def record(tx: Session, *, event_type: str, payload: dict[str, Any], expand_bookings: bool = False) -> None:
+    """Records one event. With `expand_bookings` (an EventCancelled with bookings) the outbox publisher also
+    writes, after commit, the BookingCancelled events of the bookings cancelled with the event (`expansion`)."""
+    repository.insert(tx, event_type=event_type, payload=payload, expand_bookings=expand_bookings)
 
 
 def record_many(tx: Session, *, event_type: str, payloads: list[dict[str, Any]]) -> None:
@@ -55,3 +66,19 @@ def publish_after_commit() -> int:
     from ticketing.domain_events.publisher import publish_fresh
 
     return publish_fresh()
+
+
+def wake_publisher_after_commit(event_id: UUID) -> bool:
+    """Wakes the outbox publisher to expand the event cancellation just committed into its per-booking events
+    and publish them now, rather than at its next scheduled run; answers whether Lambda accepted the request.
+
+    Never raises; without OUTBOX_PUBLISHER_FUNCTION_NAME (local runs, tests) nothing is woken.
+    """
+    from ticketing.wake import wake_function
+
+    payload = {"source": "ticketing", "detail-type": EXPANSION_QUEUED, "detail": {"eventId": str(event_id)}}
+    return wake_function(
+        get_settings().outbox_publisher_function_name,
+        payload,
+        missed="the scheduled outbox sweep will expand and publish the event's booking events",
+    )

@@ -10,11 +10,13 @@ from ticketing.db import Session
 from ticketing.db.connection import Row
 
 
-def insert(tx: Session, *, event_type: str, payload: dict[str, Any]) -> None:
+def insert(tx: Session, *, event_type: str, payload: dict[str, Any], expand_bookings: bool = False) -> None:
     tx.execute(
-        "INSERT INTO outbox_events (event_type, payload) VALUES (:event_type, CAST(:payload AS jsonb))",
+        "INSERT INTO outbox_events (event_type, payload, expand_bookings)"
+        " VALUES (:event_type, CAST(:payload AS jsonb), :expand_bookings)",
         event_type=event_type,
         payload=json.dumps(payload, default=str),
+        expand_bookings=expand_bookings,
     )
 
 
@@ -30,15 +32,32 @@ def insert_many(tx: Session, *, event_type: str, payloads: list[dict[str, Any]])
 def claim_unpublished(tx: Session, *, limit: int, max_attempts: int | None = None) -> list[Row]:
     """Locks unpublished events for this transaction; rows another publisher holds are skipped, not awaited.
 
-    Fresh events come first so a few events that keep failing never starve the rest.
+    Fresh events come first so a few events that keep failing never starve the rest. An event whose
+    per-booking events are still to be written (`claim_expansions`) waits until they are: then it leaves with
+    them, and no publisher holds its lock while an expansion wants it.
     """
     return tx.rows(
         "SELECT id, event_type, payload, attempts FROM outbox_events"
-        " WHERE published_at IS NULL AND (CAST(:max_attempts AS integer) IS NULL OR attempts < :max_attempts)"
+        " WHERE published_at IS NULL AND NOT expand_bookings"
+        " AND (CAST(:max_attempts AS integer) IS NULL OR attempts < :max_attempts)"
         " ORDER BY attempts, created_at LIMIT :limit FOR UPDATE SKIP LOCKED",
         limit=limit,
         max_attempts=max_attempts,
     )
+
+
+def claim_expansions(tx: Session, *, limit: int) -> list[Row]:
+    """Locks events whose per-booking events are still to be written, oldest first; rows another publisher is
+    expanding are skipped, not awaited."""
+    return tx.rows(
+        "SELECT id, event_type, payload FROM outbox_events WHERE expand_bookings"
+        " ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED",
+        limit=limit,
+    )
+
+
+def mark_expanded(tx: Session, event_id: UUID) -> None:
+    tx.execute("UPDATE outbox_events SET expand_bookings = false WHERE id = :id", id=event_id)
 
 
 def mark_published(tx: Session, ids: list[UUID]) -> None:

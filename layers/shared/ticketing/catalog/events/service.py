@@ -286,6 +286,7 @@ def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
     from ticketing.bookings.event_cancellation import cancel_event_bookings
 
     refunds_queued = 0
+    bookings_cancelled = 0
     with transaction() as tx:
         event = _load_managed(tx, principal, event_id)
         if event["status"] == EventStatus.COMPLETED:
@@ -296,6 +297,9 @@ def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
             closed = cancel_event_bookings(tx, event_id)
             events_repo.record_cancelled_bookings(tx, event_id, closed.bookings)
             refunds_queued = closed.refunds_queued
+            bookings_cancelled = closed.bookings
+            # One outbox row whatever the number of bookings; their BookingCancelled events are written from it
+            # right after commit (domain_events.expansion).
             domain_events.record(
                 tx,
                 event_type=domain_events.EVENT_CANCELLED,
@@ -305,11 +309,14 @@ def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
                     "bookings": closed.bookings,
                     "refundsQueued": refunds_queued,
                 },
+                expand_bookings=bookings_cancelled > 0,
             )
         answer = _event_out(tx, event_id, principal)
     if refunds_queued:
         from ticketing.refunds.trigger import wake_refund_workers
 
         wake_refund_workers(event_id=event_id, refunds=refunds_queued)
+    if bookings_cancelled:
+        domain_events.wake_publisher_after_commit(event_id)
     domain_events.publish_after_commit()
     return answer
