@@ -1,9 +1,9 @@
 """Cancelling a sold-out event and refunding it: results go to bench/results/refunds.md.
 
-(a) An event with BOOKINGS confirmed, paid bookings (one seat each, one buyer each, seeded in SQL) is cancelled
-    through the events service the handler calls: time to answer, and statements the cancel ran (counted on the
-    driver), per booking. RUNS runs, each on a freshly seeded event. The statement timeout is lifted: this
-    machine is shared, and a timeout is a production guard, not what is measured.
+(a) An event with BOOKINGS confirmed, paid bookings (one seat and its ticket each, one buyer each, seeded in
+    SQL) is cancelled through the events service the handler calls: time to answer, and statements the cancel
+    ran (counted on the driver), per booking. RUNS runs, each on a freshly seeded event. The statement timeout
+    is lifted: this machine is shared, and a timeout is a production guard, not what is measured.
 (b) The first run's refunds are sent by the refund workers with the test-mode provider (each refund also
     writes the provider's own record), WORKERS workers, for at most DRAIN_BUDGET_SECONDS: the time until all
     are REFUNDED, or, when the budget ends first, the measured rate and the 50,000 time it implies.
@@ -96,11 +96,17 @@ def _seed_sold_out_event(bookings: int) -> tuple[UUID, Any]:
             "INSERT INTO payments (booking_id, status, amount, currency, provider, reference)"
             " SELECT booking_id, 'SUCCEEDED', 2500, 'EUR', 'test', 'ch_test_' || md5(booking_id::text) FROM sold"
         )
+        # Confirming a booking issues its tickets (docs/tickets.md): the cancel voids them too.
+        tx.execute(
+            "INSERT INTO tickets (booking_id, event_id, event_seat_id, holder_id)"
+            " SELECT booking_id, :event, seat_id, user_id FROM sold",
+            event=event,
+        )
     with transaction() as tx:
         # As autovacuum would have by the time a sold-out event is cancelled: planner statistics for the
         # freshly loaded rows (without them the foreign-key cascades plan sequential scans).
         tx.execute("SET LOCAL statement_timeout = 0")
-        tx.execute("ANALYZE users, bookings, booking_items, event_seats, payments")
+        tx.execute("ANALYZE users, bookings, booking_items, event_seats, payments, tickets")
     return UUID(str(event)), Principal(user_id=UUID(str(organizer)), role=Role.ORGANIZER)
 
 
@@ -322,7 +328,8 @@ def main() -> None:
         "",
         f"Load average when it ended (2 cores, shared with other work): {os.getloadavg()[0]:.1f}.",
         "",
-        f"`make bench` → `bench/refunds_bench.py`: cancel an event with {BOOKINGS:,} confirmed, paid bookings",
+        f"`make bench` → `bench/refunds_bench.py`: cancel an event with {BOOKINGS:,} confirmed, paid bookings (a",
+        "ticket each),",
         f"through the events service in-process (medians of {RUNS} runs, each on a freshly seeded event), then send",
         "the refunds.",
         f"The 300 ms provider case is scaled down to {SLOW_REFUNDS:,} refunds with {SLOW_WORKERS} workers and",
