@@ -591,6 +591,8 @@ def list_bookings(
 # --- payments -----------------------------------------------------------------------------------------
 
 _PAYMENT_COLUMNS = "id, booking_id, status, amount, currency, provider, reference, failure_code, created_at"
+# Every state of a charge that went through: the predicate of payments_one_success_key (at most one per booking).
+_CHARGED_STATES = "'SUCCEEDED', 'REFUND_PENDING', 'REFUNDED', 'REFUND_FAILED'"
 
 
 def insert_payment(
@@ -623,9 +625,13 @@ def insert_payment(
 def payments_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
     """Per booking, the payment a client sees: the charge that went through, else the latest attempt."""
     return tx.rows(
-        f"SELECT DISTINCT ON (booking_id) {_PAYMENT_COLUMNS} FROM payments"
-        " WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
-        " ORDER BY booking_id, (status <> 'FAILED') DESC, created_at DESC, id",
+        # The charge that went through and the failed attempts are in two partial indexes (migration 0012).
+        f"SELECT DISTINCT ON (booking_id) {_PAYMENT_COLUMNS} FROM ("
+        f" SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
+        f"  AND status IN ({_CHARGED_STATES})"
+        f" UNION ALL SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
+        "  AND status = 'FAILED'"
+        ") attempts ORDER BY booking_id, (status <> 'FAILED') DESC, created_at DESC, id",
         ids=list(booking_ids),
     )
 
