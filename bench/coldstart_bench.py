@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.harness import replace_doc_section
 from bench.machine import machine_lines
 
-RUNS = 5
+RUNS = 15
 GOAL_RATIO = 1.5
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "coldstart.md"
