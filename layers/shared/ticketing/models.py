@@ -13,7 +13,11 @@ from pydantic.alias_generators import to_camel
 class ApiModel(BaseModel):
     """Request and response bodies: camelCase on the wire, snake_case in Python, no unknown fields."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True)
+    # defer_build: a model's validator is built when it is first used, not when the function is imported (a
+    # function defines dozens of models and one request uses a few; docs/decisions.md, cold starts).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], **fields: Any) -> Self:
