@@ -237,6 +237,16 @@ def rows_with_free_block(
     )
 
 
+def _block_order(run: str, seats_per_row: str) -> str:
+    """How good a block of :quantity seats at `start` in run `run` (first, last) of a row of `seats_per_row` is:
+    one that strands no single seat (between the block and a taken seat or the row's end), then the one nearest
+    the row's centre (offsets doubled, so half seats stay integers)."""
+    return (
+        f"(start - {run}.first = 1 OR {run}.last - start - :quantity + 1 = 1),"
+        f" abs(2 * start + :quantity - 1 - ({seats_per_row} + 1))"
+    )
+
+
 # How many of the best non-overlapping blocks one statement considers: a buyer locks the first of them that
 # no other transaction is locking, so this many buyers at once can each get a block in one statement.
 BEST_BLOCK_CANDIDATES = 16
@@ -254,9 +264,11 @@ def lock_best_block(
 
     The rows' runs of free seats are read; each run offers its best block and the blocks beside it that do
     not overlap it (a grid of `quantity` from the best start), so concurrent buyers have distinct blocks to
-    fall back on. Walking the BEST_BLOCK_CANDIDATES best of those in order, `quantity` free seats are locked
-    with SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited for): the
-    first candidate no one else is taking gets locked whole, and it is the answer.
+    fall back on. A run's best start is among its two ends and the five starts around the row's centre (the
+    nearest start to the centre that strands no seat is at most two away from it, or an end), so only the grid
+    is generated, not every start. Walking the BEST_BLOCK_CANDIDATES best of those in order, `quantity` free
+    seats are locked with SKIP LOCKED (a seat another transaction is locking right now is skipped, never waited
+    for): the first candidate no one else is taking gets locked whole, and it is the answer.
     """
     rows = tx.rows(
         "WITH free AS ("
@@ -266,19 +278,18 @@ def lock_best_block(
         "), runs AS ("
         "  SELECT section_id, row_index, min(number) AS first, max(number) AS last FROM free"
         "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
-        "), blocks AS ("
-        "  SELECT r.section_id, r.row_index, r.first, start, s.created_at, lower(s.name) AS name, s.id AS sid,"
-        "   (start - r.first = 1 OR r.last - start - :quantity + 1 = 1) AS strands,"
-        "   abs(2 * start + :quantity - 1 - (s.seats_per_row + 1)) AS off_centre"
-        "  FROM runs r JOIN sections s ON s.id = r.section_id"
-        "  CROSS JOIN LATERAL generate_series(r.first, r.last - :quantity + 1) AS start"
         "), anchored AS ("
-        "  SELECT *, first_value(start) OVER ("
-        "   PARTITION BY section_id, row_index, first ORDER BY strands, off_centre, start) AS anchor FROM blocks"
+        "  SELECT r.section_id, r.row_index, r.first, r.last, s.seats_per_row, s.created_at, lower(s.name) AS name,"
+        "   s.id AS sid, (SELECT start FROM unnest(ARRAY[r.first, r.last - :quantity + 1, centre - 2, centre - 1,"
+        "    centre, centre + 1, centre + 2]) AS start WHERE start BETWEEN r.first AND r.last - :quantity + 1"
+        f"    ORDER BY {_block_order('r', 's.seats_per_row')}, start LIMIT 1) AS anchor"
+        "  FROM runs r JOIN sections s ON s.id = r.section_id"
+        "  CROSS JOIN LATERAL (SELECT (s.seats_per_row + 2 - :quantity) / 2 AS centre) AS middle"
         "), ranked AS ("
-        "  SELECT section_id, row_index, start, row_number() OVER ("
-        "   ORDER BY row_index, strands, off_centre, created_at, name, sid, start) AS rank"
-        "  FROM anchored WHERE (start - anchor) % :quantity = 0"
+        "  SELECT a.section_id, a.row_index, start, row_number() OVER ("
+        f"   ORDER BY a.row_index, {_block_order('a', 'a.seats_per_row')}, a.created_at, a.name, a.sid, start) AS rank"
+        "  FROM anchored a CROSS JOIN LATERAL generate_series("
+        "   a.anchor - (a.anchor - a.first) / :quantity * :quantity, a.last - :quantity + 1, :quantity) AS start"
         "), candidate_seats AS ("
         "  SELECT c.rank, f.id, f.status, f.booking_id, f.section_id, f.number FROM ranked c JOIN free f"
         "   ON f.section_id = c.section_id AND f.row_index = c.row_index"
