@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ticketing.catalog.venues.models import MAX_ROWS
 from ticketing.db import Session
 from ticketing.db.connection import Row
 from ticketing.db.id_set import IdSet
@@ -184,11 +183,12 @@ def live_holds(tx: Session, user_id: UUID, event_id: UUID | None) -> list[Row]:
 # window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
 _FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
 
-# The event's free seats in rows [:first_row, :last_row] of some sections, as `vs` (id, status, booking_id,
-# section_id, row_index, number): per section, one range of the unique (event_id, section_id, seat_index) index,
-# whose order is row by row, then by number (docs/seat-maps.md), so the cost follows the rows read, not the
-# size of the event. OFFSET 0 keeps each section's range a range scan; the free filter sits inside, so a
-# locking clause over these seats locks free seats only, never a seat someone else holds or bought.
+# The event's free seats in rows [:first_row, :last_row] (NULL: to the section's last row) of some sections, as
+# `vs` (id, status, booking_id, section_id, row_index, number): per section, one range of the unique (event_id,
+# section_id, seat_index) index, whose order is row by row, then by number (docs/seat-maps.md), so the cost
+# follows the rows read, not the size of the event. OFFSET 0 keeps each section's range a range scan; the free
+# filter sits inside, so a locking clause over these seats locks free seats only, never a seat someone else
+# holds or bought.
 _FREE_ROW_SEATS = f"""
     sections vs_section
     CROSS JOIN LATERAL (
@@ -198,7 +198,7 @@ _FREE_ROW_SEATS = f"""
         FROM event_seats es
         WHERE es.event_id = :event_id AND es.section_id = vs_section.id
           AND es.seat_index BETWEEN (:first_row - 1) * vs_section.seats_per_row
-                                AND :last_row * vs_section.seats_per_row - 1
+                                AND COALESCE(CAST(:last_row AS integer), vs_section.rows) * vs_section.seats_per_row - 1
           AND {_FREE_FOR_HOLD} OFFSET 0
     ) vs
     WHERE vs_section.id = ANY(CAST(:sections AS uuid[]))
@@ -280,16 +280,17 @@ def lock_best_block(
         "  GROUP BY section_id, row_index, island HAVING count(*) >= :quantity"
         "), anchored AS ("
         "  SELECT r.section_id, r.row_index, r.first, r.last, s.seats_per_row, s.created_at, lower(s.name) AS name,"
-        "   s.id AS sid, (SELECT start FROM unnest(ARRAY[r.first, r.last - :quantity + 1, centre - 2, centre - 1,"
-        "    centre, centre + 1, centre + 2]) AS start WHERE start BETWEEN r.first AND r.last - :quantity + 1"
-        f"    ORDER BY {_block_order('r', 's.seats_per_row')}, start LIMIT 1) AS anchor"
+        "   s.id AS sid, best.anchor - (best.anchor - r.first) / :quantity * :quantity AS grid_start"
         "  FROM runs r JOIN sections s ON s.id = r.section_id"
         "  CROSS JOIN LATERAL (SELECT (s.seats_per_row + 2 - :quantity) / 2 AS centre) AS middle"
+        "  CROSS JOIN LATERAL (SELECT start AS anchor FROM unnest(ARRAY[r.first, r.last - :quantity + 1,"
+        "   centre - 2, centre - 1, centre, centre + 1, centre + 2]) AS start"
+        "   WHERE start BETWEEN r.first AND r.last - :quantity + 1"
+        f"   ORDER BY {_block_order('r', 's.seats_per_row')}, start LIMIT 1) AS best"
         "), ranked AS ("
         "  SELECT a.section_id, a.row_index, start, row_number() OVER ("
         f"   ORDER BY a.row_index, {_block_order('a', 'a.seats_per_row')}, a.created_at, a.name, a.sid, start) AS rank"
-        "  FROM anchored a CROSS JOIN LATERAL generate_series("
-        "   a.anchor - (a.anchor - a.first) / :quantity * :quantity, a.last - :quantity + 1, :quantity) AS start"
+        "  FROM anchored a CROSS JOIN LATERAL generate_series(a.grid_start, a.last - :quantity + 1, :quantity) AS start"
         "), candidate_seats AS ("
         "  SELECT c.rank, f.id, f.status, f.booking_id, f.section_id, f.number FROM ranked c JOIN free f"
         "   ON f.section_id = c.section_id AND f.row_index = c.row_index"
@@ -328,7 +329,7 @@ def largest_free_block(tx: Session, event_id: UUID, sections: Sequence[UUID]) ->
         event_id=event_id,
         sections=list(sections),
         first_row=1,
-        last_row=MAX_ROWS,
+        last_row=None,
     )
     return largest
 
