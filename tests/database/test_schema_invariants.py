@@ -194,3 +194,29 @@ def test_a_status_change_outside_read_committed_is_refused(db: Any, catalog: Any
 
     assert raised.value.args[0]["C"] == "0A000"
     assert db.value("SELECT booking_status FROM booking_items WHERE booking_id = :id", id=booking) == "PENDING"
+
+
+def test_a_notification_must_name_an_existing_user(db: Any, accounts: Any) -> None:
+    user = accounts.create()
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    code = _violation(
+        db,
+        "INSERT INTO notifications (user_id, type, title, body)"
+        " VALUES (:known, 'T', 't', 'b'), (:unknown, 'T', 't', 'b')",
+        known=user.id,
+        unknown=unknown,
+    )
+
+    assert code == "23503"
+    assert db.value("SELECT count(*) FROM notifications") == 0
+
+
+def test_deleting_a_user_deletes_their_notifications(db: Any, accounts: Any) -> None:
+    leaving, staying = accounts.create(), accounts.create()
+    for user in (leaving, staying):
+        db.execute("INSERT INTO notifications (user_id, type, title, body) VALUES (:u, 'T', 't', 'b')", u=user.id)
+
+    db.execute("DELETE FROM users WHERE id = :id", id=leaving.id)
+
+    assert db.rows("SELECT user_id::text FROM notifications") == [{"user_id": staying.id}]

@@ -110,18 +110,6 @@ def test_cancelling_a_booking_voids_its_tickets_in_the_same_transaction(
     assert rows == [{"status": "VOID", "void_reason": "CANCELLED", "voided": True, "booking": "CANCELLED"}] * 2
 
 
-def test_cancelling_the_event_voids_every_ticket(
-    api: Any, box_office: Any, accounts: Any, organizer: Any, event: Any, db: Any
-) -> None:
-    box_office.buy(accounts.create(), event, event.seat_ids[:2])
-    box_office.buy(accounts.create(), event, event.seat_ids[2:3])
-
-    cancelled = api.post(f"/api/events/{event.id}/cancel", token=organizer.token)
-
-    assert cancelled.status == 200, cancelled.body
-    assert db.rows("SELECT status, count(*) AS n FROM tickets GROUP BY status") == [{"status": "VOID", "n": 3}]
-
-
 def test_my_tickets_are_paged_and_filter_by_event(
     api: Any, box_office: Any, accounts: Any, catalog: Any, organizer: Any, event: Any
 ) -> None:

@@ -3,9 +3,10 @@
 Ending bookings is a handful of statements over the whole set, whatever its size (one booking for a customer
 cancel, a hundred for an expiry batch, every booking of a stadium for an event cancellation): coupons given
 back, confirmed payments turned into queued refunds, seats freed, bookings closed (version + 1), one
-notification per booking (per user for an event), one domain event per booking (for an event cancellation,
-written right after commit from its one EventCancelled outbox row, docs/refunds.md). No payment provider is
-called here: refunds leave the queue after commit, outside any row lock (ticketing.refunds, docs/refunds.md).
+notification per booking (per user for an event), tickets voided and one domain event per booking (for an
+event cancellation, both written right after commit from its one EventCancelled outbox row, docs/refunds.md).
+No payment provider is called here: refunds leave the queue after commit, outside any row lock
+(ticketing.refunds, docs/refunds.md).
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ class ClosingNotice:
     domain_event: str
     # An event cancellation tells each buyer once, however many bookings they had; otherwise one per booking.
     once_per_user: bool = False
-    # An event cancellation leaves its per-booking domain events to the outbox publisher, which writes them
-    # right after commit (event_cancellation.record_booking_events_of_cancelled_event): one outbox row, not
-    # one per booking, in the cancelling transaction.
-    booking_events_after_commit: bool = False
+    # An event cancellation leaves its per-booking domain events and the VOID of its tickets to the outbox
+    # publisher, which writes them right after commit (event_cancellation.finish_cancelled_event): one outbox
+    # row in the cancelling transaction, not a row per booking and a new version of every ticket. Until then
+    # the event's CANCELLED status is what makes its tickets void.
+    finished_after_commit: bool = False
 
 
 CANCELLED_BY_CUSTOMER = ClosingNotice(
@@ -60,7 +62,7 @@ CANCELLED_WITH_EVENT = ClosingNotice(
     "The event was cancelled. Your booking is cancelled and any payment is refunded.",
     domain_events.BOOKING_CANCELLED,
     once_per_user=True,
-    booking_events_after_commit=True,
+    finished_after_commit=True,
 )
 
 
@@ -105,7 +107,6 @@ def close_bookings(
     release_for_bookings(tx, ids)
     refunds_queued = repo.queue_refunds(tx, ids)
     closed = repo.close_bookings(tx, ids, status=status, reason=reason)
-    void_tickets_for_bookings(tx, ids)
     notify_booking_owners(
         tx,
         ids,
@@ -114,7 +115,8 @@ def close_bookings(
         body=notice.body,
         once_per_user=notice.once_per_user,
     )
-    if not notice.booking_events_after_commit:
+    if not notice.finished_after_commit:
+        void_tickets_for_bookings(tx, ids)
         repo.record_booking_events(tx, ids, event_type=notice.domain_event, reason=reason)
     count("RefundsQueued", refunds_queued)
     return Closed(bookings=closed, refunds_queued=refunds_queued)

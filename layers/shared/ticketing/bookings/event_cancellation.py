@@ -5,8 +5,9 @@ the event FOR SHARE, so any still in flight has finished, and none can start unt
 CANCELLED). Every live booking of the event is locked in id order (waiting for a customer cancel or an
 expiry batch in flight, which are short) and closed as one set: a few statements whatever their number.
 Refunds are only queued here; the refund workers send them after commit. The per-booking BookingCancelled
-domain events are not written here either: the event's one EventCancelled outbox row has the outbox publisher
-write them right after commit (`record_booking_events_of_cancelled_event`).
+domain events and the VOID of every ticket are not written here either: the event's one EventCancelled outbox
+row has the outbox publisher write them right after commit (`finish_cancelled_event`); until then the event's
+CANCELLED status is what makes its tickets void to every reader (docs/tickets.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import CANCELLED, CANCELLED_WITH_EVENT, Closed, close_bookings
 from ticketing.db import Session
 from ticketing.observability import count
+from ticketing.tickets.repository import void_tickets_of_cancelled_event
 
 REASON = "Event cancelled"
 
@@ -32,9 +34,12 @@ def cancel_event_bookings(tx: Session, event_id: UUID) -> Closed:
     return closed
 
 
-def record_booking_events_of_cancelled_event(tx: Session, event_id: UUID) -> int:
-    """Records the BookingCancelled domain event of every booking the event's cancellation cancelled, with the
-    payload the cancel itself would have written (a CANCELLED booking never changes again); answers how many."""
+def finish_cancelled_event(tx: Session, event_id: UUID) -> int:
+    """What the event's cancellation left for after its commit: writes VOID into the event's tickets, and
+    records the BookingCancelled domain event of every booking it cancelled, with the payload the cancel itself
+    would have written (a CANCELLED booking never changes again). Answers how many booking events it wrote."""
+    voided = void_tickets_of_cancelled_event(tx, event_id)
+    count("TicketsVoided", voided)
     return repo.record_events_of_bookings_cancelled_with_event(
         tx, event_id, event_type=domain_events.BOOKING_CANCELLED, reason=REASON
     )

@@ -542,8 +542,9 @@ def record_events_of_bookings_cancelled_with_event(tx: Session, event_id: UUID, 
 def lock_expired_bookings(tx: Session, limit: int) -> list[Row]:
     """PENDING bookings past their expiry, skipping any a confirm or cancel is working on right now."""
     return tx.rows(
-        f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE status = 'PENDING' AND expires_at <= now()"
-        " ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED",
+        # payable_until is expires_at while PENDING (migration 0014): the expiry queue's index.
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE payable_until <= now() AND status = 'PENDING'"
+        " ORDER BY payable_until LIMIT :limit FOR UPDATE SKIP LOCKED",
         limit=limit,
     )
 

@@ -1,4 +1,5 @@
-"""Expands an event cancellation's one outbox row into its per-booking BookingCancelled events.
+"""Expands an event cancellation's one outbox row into its per-booking BookingCancelled events (and the VOID of
+its tickets).
 
 An event cancellation records one EventCancelled outbox row marked `expand_bookings` instead of one row per
 booking (docs/refunds.md): at stadium size those rows are the cancelling transaction's biggest insert. The
@@ -24,9 +25,9 @@ def expand_next() -> int | None:
         if not claimed:
             return None
         # Imported here: the publisher loads the booking code only when there is something to expand.
-        from ticketing.bookings.event_cancellation import record_booking_events_of_cancelled_event
+        from ticketing.bookings.event_cancellation import finish_cancelled_event
 
         row = claimed[0]
-        written = record_booking_events_of_cancelled_event(tx, UUID(str(row["payload"]["eventId"])))
+        written = finish_cancelled_event(tx, UUID(str(row["payload"]["eventId"])))
         repository.mark_expanded(tx, row["id"])
         return written

@@ -63,12 +63,14 @@ class _Verdict:
         return codes.invalid_ticket()
 
 
-def _managed_event(tx: Session, principal: Principal, event_id: UUID) -> None:
+def _managed_event(tx: Session, principal: Principal, event_id: UUID) -> bool:
+    """Checks the caller runs the event's gates; answers whether the event is cancelled (all its tickets void)."""
     event = repo.managed_event(tx, event_id)
     if event is None:
         raise NotFound("No such event.")
     if not (principal.is_admin or event["organizer_id"] == principal.user_id):
         raise Forbidden("Only the event's organizer or an admin can check tickets in.")
+    return bool(event["status"] == "CANCELLED")
 
 
 def _claims(scan: _Scan, event_id: UUID, ring: codes.KeyRing) -> codes.TicketClaims | _Verdict:
@@ -97,13 +99,21 @@ def _sort_key(scan: _Scan) -> tuple[bool, datetime | None]:
     return (scan.scanned_at is None, scan.scanned_at)
 
 
-def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]) -> list[_Verdict]:
+def _judge(
+    tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan], *, event_cancelled: bool
+) -> list[_Verdict]:
+    """With `event_cancelled` nothing is admitted: every ticket of a cancelled event is void, whether or not the
+    outbox publisher has written VOID into its row yet (docs/tickets.md)."""
     ring = codes.key_ring()
     claimed = [_claims(scan, event_id, ring) for scan in scans]
     earliest = _earliest_scan_per_ticket(scans, claimed)
-    if len(earliest) > 1:
+    if len(earliest) > 1 and not event_cancelled:
         repo.lock_in_id_order(tx, list(earliest))
-    candidates = [(ticket_id, scans[i].scanned_at, scans[i].scan_id) for ticket_id, i in earliest.items()]
+    candidates = (
+        []
+        if event_cancelled
+        else [(ticket_id, scans[i].scanned_at, scans[i].scan_id) for ticket_id, i in earliest.items()]
+    )
     admitted = repo.check_in(tx, event_id, candidates, gate_user_id=principal.user_id) if candidates else {}
     # The winners' state came back from the UPDATE; only the other tickets are read to explain a refusal.
     states = {**repo.ticket_states(tx, [t for t in earliest if t not in admitted]), **admitted}
@@ -119,7 +129,7 @@ def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]
             verdicts.append(_Verdict(422, INVALID_TICKET))
         elif won or repeated:
             verdicts.append(_Verdict(200, ticket_id=claims.ticket_id, checked_in_at=state["checked_in_at"]))
-        elif state["status"] == TicketStatus.VOID:
+        elif event_cancelled or state["status"] == TicketStatus.VOID:
             verdicts.append(_Verdict(409, TICKET_VOID, claims.ticket_id))
         else:
             verdicts.append(_Verdict(409, ALREADY_CHECKED_IN, claims.ticket_id, state["checked_in_at"]))
@@ -146,8 +156,9 @@ def _judge(tx: Session, principal: Principal, event_id: UUID, scans: list[_Scan]
 def check_in(principal: Principal, event_id: UUID, request: CheckInRequest) -> CheckInResult:
     """Admits the ticket the first time; a retry with the same scanId answers the same."""
     with transaction() as tx:
-        _managed_event(tx, principal, event_id)
-        [verdict] = _judge(tx, principal, event_id, [_Scan(request.code, request.scan_id, None)])
+        cancelled = _managed_event(tx, principal, event_id)
+        scan = _Scan(request.code, request.scan_id, None)
+        [verdict] = _judge(tx, principal, event_id, [scan], event_cancelled=cancelled)
         if verdict.status != 200 or verdict.ticket_id is None or verdict.checked_in_at is None:
             # Nothing was admitted, so rolling back loses nothing; the refusal is the answer.
             raise verdict.as_error()
@@ -162,8 +173,8 @@ def check_in_batch(principal: Principal, event_id: UUID, batch: CheckInBatch) ->
     """Scans a gate made offline, each judged at its scannedAt (the earliest of a ticket wins), in request order."""
     scans = [_Scan(scan.code, scan.scan_id, scan.scanned_at) for scan in batch.scans]
     with transaction() as tx:
-        _managed_event(tx, principal, event_id)
-        verdicts = _judge(tx, principal, event_id, scans)
+        cancelled = _managed_event(tx, principal, event_id)
+        verdicts = _judge(tx, principal, event_id, scans, event_cancelled=cancelled)
     domain_events.publish_after_commit()
     return CheckInBatchResult(
         results=[

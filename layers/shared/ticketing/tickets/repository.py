@@ -24,12 +24,15 @@ from ticketing.db import Session
 from ticketing.db.connection import Row
 from ticketing.db.id_set import IdSet
 
-# A ticket as its holder sees it (without the code, which is derived from id and event).
+# A ticket as its holder sees it (without the code, which is derived from id and event). Every ticket of a
+# cancelled event is void from the moment the cancellation commits; the outbox publisher writes VOID into
+# their rows right after (void_tickets_of_cancelled_event), so until then the status is read through the event.
 _TICKET_VIEW = """
     SELECT t.id, t.booking_id, t.event_id, t.event_seat_id AS seat_id, s.name AS section, vs.row_label AS row,
-           vs.number, u.name AS holder_name, t.status, t.checked_in_at, t.holder_id, t.created_at,
-           vs.row_index
+           vs.number, u.name AS holder_name, CASE WHEN e.status = 'CANCELLED' THEN 'VOID' ELSE t.status END AS status,
+           t.checked_in_at, t.holder_id, t.created_at, vs.row_index
     FROM tickets t
+    JOIN events e ON e.id = t.event_id
     JOIN event_seats es ON es.id = t.event_seat_id
     JOIN venue_seats vs ON vs.id = es.venue_seat_id
     JOIN sections s ON s.id = es.section_id
@@ -56,16 +59,27 @@ def issue_for_booking(tx: Session, booking_id: UUID) -> int:
     )
 
 
+_VOID_CANCELLED = "UPDATE tickets SET status = 'VOID', voided_at = now(), void_reason = 'CANCELLED'"
+
+
 def void_tickets_for_bookings(tx: Session, booking_ids: IdSet) -> int:
     """Voids every ticket of the bookings that is not void yet (transferred ones included); answers how many.
 
     Their ids join the event's revocation feed at once.
     """
     return tx.execute(
-        "UPDATE tickets SET status = 'VOID', voided_at = now(), void_reason = 'CANCELLED'"
-        " WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status <> 'VOID'",
+        f"{_VOID_CANCELLED} WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status <> 'VOID'",
         ids=booking_ids.literal,
     )
+
+
+def void_tickets_of_cancelled_event(tx: Session, event_id: UUID) -> int:
+    """Writes VOID into every ticket of the cancelled event that is not void yet; answers how many.
+
+    Readers already treat them as void (the event says CANCELLED); their ids join the revocation feed now,
+    whose overlap (REVOCATION_OVERLAP_SECONDS) covers a scanner that polled in between.
+    """
+    return tx.execute(f"{_VOID_CANCELLED} WHERE event_id = :event_id AND status <> 'VOID'", event_id=event_id)
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -96,7 +110,7 @@ def tickets_of_holder(
     params: dict[str, Any] = {"holder_id": holder_id, "event_id": event_id}
     total = int(tx.value(f"SELECT count(*) FROM tickets t{filters}", **params))
     rows = tx.rows(
-        f"{_TICKET_VIEW} JOIN events e ON e.id = t.event_id{filters}"
+        f"{_TICKET_VIEW}{filters}"
         " ORDER BY e.starts_at, t.event_id, s.name, vs.row_index, vs.number, t.created_at DESC"
         " LIMIT :limit OFFSET :offset",
         limit=limit,
@@ -118,10 +132,15 @@ def ticket_states(tx: Session, ticket_ids: Sequence[UUID]) -> dict[UUID, Row]:
 
 def check_in_counts(tx: Session, event_id: UUID) -> Row:
     row = tx.row(
-        # Live tickets and void ones are in two partial indexes (migration 0012).
-        "SELECT count(*) AS tickets, count(*) FILTER (WHERE status = 'CHECKED_IN') AS checked_in,"
-        " (SELECT count(*) FROM tickets WHERE event_id = :event_id AND status = 'VOID') AS void"
-        " FROM tickets WHERE event_id = :event_id AND status <> 'VOID'",
+        # Live tickets and void ones are in two partial indexes (migration 0012). A cancelled event's live rows
+        # count as void: they are, and the outbox publisher is writing it into them (_TICKET_VIEW).
+        "SELECT CASE WHEN e.status = 'CANCELLED' THEN 0 ELSE live.tickets END AS tickets,"
+        " CASE WHEN e.status = 'CANCELLED' THEN 0 ELSE live.checked_in END AS checked_in,"
+        " (SELECT count(*) FROM tickets WHERE event_id = :event_id AND status = 'VOID')"
+        "   + CASE WHEN e.status = 'CANCELLED' THEN live.tickets ELSE 0 END AS void"
+        " FROM events e, (SELECT count(*) AS tickets, count(*) FILTER (WHERE status = 'CHECKED_IN') AS checked_in"
+        "   FROM tickets WHERE event_id = :event_id AND status <> 'VOID') AS live"
+        " WHERE e.id = :event_id",
         event_id=event_id,
     )
     return row or {"tickets": 0, "checked_in": 0, "void": 0}
@@ -195,12 +214,19 @@ def check_in(
 
 
 def void_for_transfer(tx: Session, ticket_id: UUID, holder_id: UUID) -> Row | None:
-    """Voids the holder's VALID ticket while its event has not started; None when any of that fails."""
+    """Voids the holder's VALID ticket while its event has not started and is not cancelled; None when any of
+    that fails.
+
+    The event row is locked FOR KEY SHARE: a cancellation in flight (it holds the event FOR UPDATE) is waited
+    for and then seen, so no ticket is handed on after its event was cancelled.
+    """
     return tx.row(
-        "UPDATE tickets t SET status = 'VOID', voided_at = now(), void_reason = 'TRANSFERRED'"
-        " FROM events e"
-        " WHERE t.id = :id AND t.holder_id = :holder_id AND t.status = 'VALID'"
-        " AND e.id = t.event_id AND e.starts_at > now()"
+        "WITH live_event AS ("
+        "   SELECT e.id FROM events e JOIN tickets t ON t.event_id = e.id"
+        "   WHERE t.id = :id AND e.status <> 'CANCELLED' AND e.starts_at > now() FOR KEY SHARE OF e)"
+        " UPDATE tickets t SET status = 'VOID', voided_at = now(), void_reason = 'TRANSFERRED'"
+        " FROM live_event e"
+        " WHERE t.id = :id AND t.holder_id = :holder_id AND t.status = 'VALID' AND e.id = t.event_id"
         " RETURNING t.id, t.booking_id, t.event_id, t.event_seat_id",
         id=ticket_id,
         holder_id=holder_id,
