@@ -3,12 +3,9 @@ user (migration 0013, docs/decisions.md)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from pg8000.exceptions import DatabaseError
-
-from tests.concurrency.test_status_copies import _connect, _wait_until_blocked
+from tests.concurrency.two_sessions import commit_while_blocked, connect
 
 _NOTIFY = "INSERT INTO notifications (user_id, type, title, body) VALUES (:user, 'TEST', 'Title', 'Body')"
 
@@ -18,31 +15,20 @@ def test_a_notification_written_while_its_user_is_deleted_is_refused_once_the_de
 ) -> None:
     # Given a user being deleted by a transaction that has not committed yet
     user = accounts.create()
-    deleter, writer = _connect(database_url), _connect(database_url)
-    outcome: dict[str, Any] = {}
+    deleter, writer = connect(database_url), connect(database_url)
     try:
         deleter.run("BEGIN")
         deleter.run("DELETE FROM users WHERE id = :id", id=user.id)
-        writer_pid = writer.run("SELECT pg_backend_pid()")[0][0]
-
-        def notify() -> None:
-            try:
-                writer.run(_NOTIFY, user=user.id)
-            except DatabaseError as error:
-                outcome["error"] = (error.args[0]["C"], error.args[0].get("n"))
 
         # When a notification for that user is written, and the delete then commits
-        thread = threading.Thread(target=notify)
-        thread.start()
-        _wait_until_blocked(db, writer_pid)
-        deleter.run("COMMIT")
-        thread.join(timeout=60)
+        failure = commit_while_blocked(db, deleter, writer, _NOTIFY, user=user.id)
     finally:
         deleter.close()
         writer.close()
 
     # Then the notification waited for the delete and was refused under the foreign key's name
-    assert outcome == {"error": ("23503", "notifications_user_id_fkey")}
+    assert failure is not None
+    assert (failure["C"], failure.get("n")) == ("23503", "notifications_user_id_fkey")
     assert db.value("SELECT count(*) FROM notifications WHERE user_id = :id", id=user.id) == 0
 
 
@@ -51,22 +37,18 @@ def test_a_user_deleted_after_a_notification_was_written_takes_it_along(
 ) -> None:
     # Given a notification written by a transaction that has not committed yet
     user = accounts.create()
-    writer, deleter = _connect(database_url), _connect(database_url)
+    writer, deleter = connect(database_url), connect(database_url)
     try:
         writer.run("BEGIN")
         writer.run(_NOTIFY, user=user.id)
-        deleter_pid = deleter.run("SELECT pg_backend_pid()")[0][0]
 
         # When the user is deleted meanwhile, and the notification then commits
-        thread = threading.Thread(target=lambda: deleter.run("DELETE FROM users WHERE id = :id", id=user.id))
-        thread.start()
-        _wait_until_blocked(db, deleter_pid)
-        writer.run("COMMIT")
-        thread.join(timeout=60)
+        failure = commit_while_blocked(db, writer, deleter, "DELETE FROM users WHERE id = :id", id=user.id)
     finally:
         writer.close()
         deleter.close()
 
     # Then the delete waited for the notification and deleted it with the user
+    assert failure is None
     assert db.value("SELECT count(*) FROM users WHERE id = :id", id=user.id) == 0
     assert db.value("SELECT count(*) FROM notifications WHERE user_id = :id", id=user.id) == 0

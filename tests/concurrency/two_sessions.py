@@ -1,0 +1,50 @@
+"""Two database sessions racing for one row lock: the tests that prove a statement waits for another
+transaction and then decides on what it committed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError
+
+from ticketing.db.dsn import parse_database_url
+
+_WAIT_POLLS = 500
+
+
+def connect(url: str) -> pg8000.native.Connection:
+    return pg8000.native.Connection(**parse_database_url(url).as_pg8000_kwargs())
+
+
+def _wait_until_blocked(db: Any, pid: int) -> None:
+    for _ in range(_WAIT_POLLS):
+        if db.value("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid", pid=pid):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the second session never waited for the first")
+
+
+def commit_while_blocked(
+    db: Any, holder: pg8000.native.Connection, waiter: pg8000.native.Connection, statement: str, **params: Any
+) -> dict[str, Any] | None:
+    """Runs `statement` in `waiter`'s session, waits until it is blocked on a lock `holder`'s open transaction
+    holds, commits that transaction, and answers the error the statement then failed with (PostgreSQL's fields:
+    `C` the SQLSTATE, `n` the constraint), or None when it succeeded."""
+    waiter_pid = waiter.run("SELECT pg_backend_pid()")[0][0]
+    failure: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            waiter.run(statement, **params)
+        except DatabaseError as error:
+            failure.update(error.args[0])
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    _wait_until_blocked(db, waiter_pid)
+    holder.run("COMMIT")
+    thread.join(timeout=60)
+    return failure or None
