@@ -1,8 +1,8 @@
--- Closing a booking rewrites no index (docs/decisions.md, "Fewer index writes per seat, notification and
--- ticket code"). An event cancellation moves every booking of the event to CANCELLED in one statement: 50,000
--- new row versions, each with an entry in all three indexes the update used to touch, the biggest statement of
--- the cancel. PostgreSQL writes an updated row without any index entry (a heap-only tuple) when no indexed
--- column, index predicate included, changes and the row's page has room. So:
+-- Cancelling a confirmed booking writes no index entry (docs/decisions.md, "Fewer index writes per seat,
+-- notification and ticket code"). An event cancellation moves every booking of the event to CANCELLED in one
+-- statement: 50,000 new row versions, each with an entry in all three indexes the update used to touch, the
+-- biggest statement of the cancel. PostgreSQL writes an updated row without any index entry (a heap-only
+-- tuple) when no indexed column, index predicate included, changes and the row's page has room. So:
 --   * no index reads `status` any more: the expiry queue indexes `payable_until`, the expiry of a PENDING
 --     booking and NULL otherwise (generated from status and expires_at, so no writer can forget it); a
 --     CONFIRMED booking being cancelled keeps it NULL;
