@@ -21,7 +21,7 @@ def test_a_notification_written_while_its_user_is_deleted_is_refused_once_the_de
         deleter.run("DELETE FROM users WHERE id = :id", id=user.id)
 
         # When a notification for that user is written, and the delete then commits
-        failure = commit_while_blocked(db, deleter, writer, _NOTIFY, user=user.id)
+        failure = commit_while_blocked(db, deleter, writer, lambda session: session.run(_NOTIFY, user=user.id))
     finally:
         deleter.close()
         writer.close()
@@ -43,7 +43,9 @@ def test_a_user_deleted_after_a_notification_was_written_takes_it_along(
         writer.run(_NOTIFY, user=user.id)
 
         # When the user is deleted meanwhile, and the notification then commits
-        failure = commit_while_blocked(db, writer, deleter, "DELETE FROM users WHERE id = :id", id=user.id)
+        failure = commit_while_blocked(
+            db, writer, deleter, lambda session: session.run("DELETE FROM users WHERE id = :id", id=user.id)
+        )
     finally:
         writer.close()
         deleter.close()

@@ -32,10 +32,12 @@ def test_an_item_written_while_its_booking_ends_is_refused_once_the_end_commits(
             db,
             ender,
             writer,
-            "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
-            " VALUES (:booking, 'PENDING', :seat, 0)",
-            booking=booking,
-            seat=event.seat_ids[0],
+            lambda session: session.run(
+                "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
+                " VALUES (:booking, 'PENDING', :seat, 0)",
+                booking=booking,
+                seat=event.seat_ids[0],
+            ),
         )
     finally:
         ender.close()

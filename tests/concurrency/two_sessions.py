@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pg8000.native
@@ -28,17 +29,20 @@ def _wait_until_blocked(db: Any, pid: int) -> None:
 
 
 def commit_while_blocked(
-    db: Any, holder: pg8000.native.Connection, waiter: pg8000.native.Connection, statement: str, **params: Any
+    db: Any,
+    holder: pg8000.native.Connection,
+    waiter: pg8000.native.Connection,
+    action: Callable[[pg8000.native.Connection], Any],
 ) -> dict[str, Any] | None:
-    """Runs `statement` in `waiter`'s session, waits until it is blocked on a lock `holder`'s open transaction
-    holds, commits that transaction, and answers the error the statement then failed with (PostgreSQL's fields:
+    """Runs `action` with `waiter`'s session, waits until it is blocked on a lock `holder`'s open transaction
+    holds, commits that transaction, and answers the error the action then failed with (PostgreSQL's fields:
     `C` the SQLSTATE, `n` the constraint), or None when it succeeded."""
     waiter_pid = waiter.run("SELECT pg_backend_pid()")[0][0]
     failure: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            waiter.run(statement, **params)
+            action(waiter)
         except DatabaseError as error:
             failure.update(error.args[0])
 

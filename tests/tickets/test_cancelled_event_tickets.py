@@ -94,3 +94,39 @@ def test_the_publisher_writes_void_into_a_cancelled_events_tickets_and_the_feed_
         "checkedIn": 0,
         "void": 2,
     }
+
+
+def test_a_transfer_racing_the_events_cancellation_waits_for_it_and_hands_nothing_on(
+    box_office: BoxOffice, accounts: Any, organizer: Any, event: Any, db: Any, database_url: str
+) -> None:
+    from tests.concurrency.two_sessions import commit_while_blocked, connect
+    from ticketing.db.connection import Session
+    from ticketing.tickets import repository
+
+    # Given a ticket, and the event's cancellation in flight (its transaction holds the event row)
+    purchase = box_office.buy(accounts.create(), event, event.seat_ids[:1])
+    [ticket] = purchase.tickets
+    canceller, transferrer = connect(database_url), connect(database_url)
+    voided: list[Any] = []
+    try:
+        canceller.run("BEGIN")
+        canceller.run("SELECT 1 FROM events WHERE id = :id FOR UPDATE", id=event.id)
+        canceller.run("UPDATE events SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id", id=event.id)
+
+        # When the holder's transfer voids the ticket meanwhile, and the cancellation then commits
+        failure = commit_while_blocked(
+            db,
+            canceller,
+            transferrer,
+            lambda session: voided.append(
+                repository.void_for_transfer(Session(session), ticket["id"], purchase.buyer.id)
+            ),
+        )
+    finally:
+        canceller.close()
+        transferrer.close()
+
+    # Then the transfer waited, saw the cancelled event and changed nothing
+    assert failure is None
+    assert voided == [None]
+    assert db.rows("SELECT status FROM tickets WHERE event_id = :e", e=event.id) == [{"status": "VALID"}]
