@@ -47,7 +47,7 @@ def littles_law(arrival_per_second: float, seconds_inside: float) -> float:
 
 
 def utilisation_throughput(capacity: float, cost_per_unit: float) -> float:
-    """Units per second a resource of `capacity` (e.g. CPU-seconds per second) serves when each costs `cost_per_unit`."""
+    """Units per second a resource of `capacity` (CPU-seconds per second, say) serves at `cost_per_unit` each."""
     return capacity / cost_per_unit if cost_per_unit > 0 else math.inf
 
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
+from ticketing.http.caching import EdgePolicy, cache_control, declared_policy, set_cache_control
 from ticketing.http.inbound import admitted_event, header
 from ticketing.http.operations import openapi_arguments
 from ticketing.http.responses import add_default_headers, error_body, error_response
@@ -39,6 +40,8 @@ class TicketingResolver(APIGatewayRestResolver):
         super().__init__(*args, **kwargs)
         # The methods this resolver serves per path pattern, recorded as routes register (for 405's `Allow`).
         self._served_methods: dict[re.Pattern[str], set[str]] = {}
+        # The edge policies routes declare (ticketing.http.caching), per path pattern and method.
+        self._edge_policies: dict[tuple[re.Pattern[str], str], EdgePolicy] = {}
         self._answers_preflight = kwargs.get("cors") is not None
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
@@ -50,6 +53,9 @@ class TicketingResolver(APIGatewayRestResolver):
         def register(handler: Handler) -> Handler:
             pattern = _path_pattern(rule)
             self._served_methods.setdefault(pattern, set()).update(name.upper() for name in methods)
+            policy = declared_policy(handler)
+            if policy is not None:
+                self._edge_policies.update({(pattern, name.upper()): policy for name in methods})
             documented = {**arguments, **openapi_arguments(handler, arguments)}
             return super(TicketingResolver, self).route(**documented)(handler)
 
@@ -63,8 +69,27 @@ class TicketingResolver(APIGatewayRestResolver):
             result = self._early_error(event, refusal)
         else:
             result = super().resolve(admitted, context)
+        self._apply_cache_policy(event, result)
         add_default_headers(result)
         return result
+
+    def edge_policy(self, method: str, path: str) -> EdgePolicy | None:
+        """The policy the route serving `method` on `path` declared with `edge_cached`, if any."""
+        for (pattern, served), policy in self._edge_policies.items():
+            if served == method.upper() and pattern.match(path):
+                return policy
+        return None
+
+    def _apply_cache_policy(self, event: Mapping[str, Any], result: dict[str, Any]) -> None:
+        method = str(event.get("httpMethod") or "GET")
+        value = cache_control(
+            self.edge_policy(method, str(event.get("path") or "")),
+            method=method,
+            authorized=bool(header(event, "authorization")),
+            status=int(result.get("statusCode") or 200),
+        )
+        if value is not None:
+            set_cache_control(result, value)
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods served for this path (plus OPTIONS when CORS preflights are answered); empty: unknown path.

@@ -1,0 +1,272 @@
+"""The purchase mix at one concurrency level, over real HTTP through the local runner, with its CPU counted.
+
+Each client is a thread with its own HTTP connection that buys until the level's time is up: read the seat
+status (sending the ETag it last saw, so an unchanged map is a 304), hold two seats (three times in four
+hold-seats on a pair picked with popularity skewed to the front rows, once in four hold-best), create the
+booking, confirm it with a test card. A 409 is retried (a lost pair picks another), at most MAX_ATTEMPTS
+times. The steps are named in PURCHASE_STEPS and run in that order; a new step (a separate `pay`) is one
+more entry there and one more method on Shopper.
+
+CPU: every process of ours (this one, the runner's workers) and every PostgreSQL process is read before and
+after the level; the machine's total busy time from /proc/stat gives what other work took meanwhile.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import psutil
+
+from bench.bookings_bench import _percentile, _seed_event
+
+ROWS, SEATS_PER_ROW = 100, 200  # 20,000 seats
+# Popularity: row = ROWS * u**SKEW for a uniform u, so half of all picks fall in the front eighth of rows.
+SKEW = 3.0
+BEST_AVAILABLE_SHARE = 0.25
+MAX_ATTEMPTS = 5
+HTTP_TIMEOUT_SECONDS = 60
+PAYMENT_TOKEN = "tok_visa"
+PURCHASE_STEPS = ("status", "hold", "create", "confirm")
+
+
+class Retry(Exception):
+    """A 409: this attempt lost a race."""
+
+
+@dataclass
+class LevelResult:
+    clients: int
+    seconds: float
+    purchase_latencies: list[float] = field(default_factory=list)
+    step_latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in PURCHASE_STEPS})
+    conflicts: int = 0
+    not_modified: int = 0
+    failures: list[str] = field(default_factory=list)
+    our_cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
+    other_cpu_seconds: float = 0.0
+
+    @property
+    def purchases(self) -> int:
+        return len(self.purchase_latencies)
+
+    @property
+    def purchases_per_second(self) -> float:
+        return self.purchases / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self, fraction: float) -> float:
+        if not self.purchase_latencies:
+            return float("nan")
+        if fraction == 0.5:
+            return statistics.median(self.purchase_latencies) * 1000
+        return _percentile(self.purchase_latencies, fraction) * 1000
+
+    @property
+    def cpu_ms_per_purchase(self) -> float:
+        return self.our_cpu_seconds * 1000 / self.purchases if self.purchases else float("nan")
+
+    @property
+    def cores_left_by_other_work(self) -> float:
+        return max(0.0, (os.cpu_count() or 1) - self.other_cpu_seconds / self.seconds)
+
+
+@dataclass(frozen=True)
+class Hall:
+    """An on-sale event and its seats by row, front row first."""
+
+    event_id: UUID
+    rows: list[list[UUID]]
+
+    def popular_pair(self, rng: random.Random) -> list[UUID]:
+        row = self.rows[min(len(self.rows) - 1, int(len(self.rows) * rng.random() ** SKEW))]
+        start = rng.randrange(len(row) - 1)
+        return row[start : start + 2]
+
+
+def seed_hall() -> Hall:
+    from ticketing.db import transaction
+
+    event_id, _ = _seed_event(rows=ROWS, seats_per_row=SEATS_PER_ROW)
+    with transaction() as tx:
+        seats = tx.rows(
+            "SELECT es.id, vs.row_index FROM event_seats es JOIN venue_seats vs ON vs.id = es.venue_seat_id"
+            " WHERE es.event_id = :event ORDER BY vs.row_index, vs.number",
+            event=event_id,
+        )
+    rows: dict[int, list[UUID]] = {}
+    for seat in seats:
+        rows.setdefault(seat["row_index"], []).append(seat["id"])
+    return Hall(event_id, [rows[index] for index in sorted(rows)])
+
+
+class Shopper:
+    """One client: an HTTP connection and the buyers it buys for, one purchase at a time."""
+
+    def __init__(self, base_url: str, hall: Hall, rng: random.Random) -> None:
+        address = urlsplit(base_url)
+        self._connection = http.client.HTTPConnection(
+            address.hostname or "127.0.0.1", address.port, timeout=HTTP_TIMEOUT_SECONDS
+        )
+        self._hall = hall
+        self._rng = rng
+        self._etag = ""
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, dict[str, Any] | None]:
+        headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if method == "GET" and self._etag:
+            headers["If-None-Match"] = self._etag
+        self._connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        response = self._connection.getresponse()
+        payload = response.read()
+        if response.status == 409:
+            raise Retry
+        if method == "GET":
+            self._etag = response.getheader("ETag") or ""
+            return response.status, None
+        if response.status not in (200, 201):
+            raise RuntimeError(f"{method} {path} answered {response.status}: {payload[:200]!r}")
+        answer: dict[str, Any] = json.loads(payload)
+        return response.status, answer
+
+    def status(self, token: str, state: dict[str, Any]) -> None:
+        code, _ = self._call("GET", f"/api/events/{self._hall.event_id}/seats/status", token)
+        state["not_modified"] = code == 304
+
+    def hold(self, token: str, state: dict[str, Any]) -> None:
+        event = str(self._hall.event_id)
+        if self._rng.random() < BEST_AVAILABLE_SHARE:
+            self._call("POST", "/api/bookings/hold-best", token, {"eventId": event, "quantity": 2})
+        else:
+            pair = [str(seat) for seat in self._hall.popular_pair(self._rng)]
+            self._call("POST", "/api/bookings/hold-seats", token, {"eventId": event, "seatIds": pair})
+
+    def create(self, token: str, state: dict[str, Any]) -> None:
+        _, state["booking"] = self._call("POST", "/api/bookings/create", token, {"eventId": str(self._hall.event_id)})
+
+    def confirm(self, token: str, state: dict[str, Any]) -> None:
+        booking = state["booking"]
+        body = {"paymentToken": PAYMENT_TOKEN, "amount": booking["total"], "version": booking["version"]}
+        self._call("POST", f"/api/bookings/{booking['id']}/confirm", token, body)
+
+
+def _shop(shopper: Shopper, tokens: Callable[[], str], deadline: float, result: LevelResult) -> None:
+    steps = {name: getattr(shopper, name) for name in PURCHASE_STEPS}
+    try:
+        while time.perf_counter() < deadline:
+            token = tokens()
+            state: dict[str, Any] = {}
+            started = time.perf_counter()
+            for name, step in steps.items():
+                for _ in range(MAX_ATTEMPTS):
+                    step_started = time.perf_counter()
+                    try:
+                        step(token, state)
+                        break
+                    except Retry:
+                        result.conflicts += 1
+                    finally:
+                        result.step_latencies[name].append(time.perf_counter() - step_started)
+                else:
+                    break
+            else:
+                result.purchase_latencies.append(time.perf_counter() - started)
+                result.not_modified += bool(state.get("not_modified"))
+    except (OSError, http.client.HTTPException, RuntimeError) as error:
+        result.failures.append(f"{type(error).__name__}: {error}"[:300])
+    finally:
+        shopper.close()
+
+
+class CpuMeter:
+    """CPU-seconds used by our processes, by PostgreSQL's, and by everything on the machine."""
+
+    def __init__(self, postmaster_pid: int) -> None:
+        self._postmaster = psutil.Process(postmaster_pid)
+
+    def _ours(self) -> tuple[dict[int, float], dict[int, float]]:
+        def times(processes: list[psutil.Process]) -> dict[int, float]:
+            seen = {}
+            for process in processes:
+                try:
+                    cpu = process.cpu_times()
+                    seen[process.pid] = cpu.user + cpu.system
+                except psutil.NoSuchProcess:
+                    continue
+            return seen
+
+        me = psutil.Process()
+        return (
+            times([me, *me.children(recursive=True)]),
+            times([self._postmaster, *self._postmaster.children(recursive=True)]),
+        )
+
+    @staticmethod
+    def _machine_busy() -> float:
+        fields = [int(value) for value in open("/proc/stat").readline().split()[1:]]  # noqa: SIM115
+        idle = fields[3] + fields[4]
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def start(self) -> tuple[dict[int, float], dict[int, float], float]:
+        return (*self._ours(), self._machine_busy())
+
+    def stop(self, started: tuple[dict[int, float], dict[int, float], float], result: LevelResult) -> None:
+        ours, database, busy = self.start()
+        our_cpu = sum(value - started[0].get(pid, 0.0) for pid, value in ours.items())
+        database_cpu = sum(value - started[1].get(pid, 0.0) for pid, value in database.items())
+        result.our_cpu_seconds = our_cpu + database_cpu
+        result.database_cpu_seconds = database_cpu
+        result.other_cpu_seconds = max(0.0, busy - started[2] - result.our_cpu_seconds)
+
+
+def postmaster_pid() -> int:
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        backend = int(tx.value("SELECT pg_backend_pid()"))
+    parent = psutil.Process(backend).parent()
+    if parent is None:
+        raise RuntimeError("the PostgreSQL backend has no parent process")
+    return parent.pid
+
+
+def run_level(base_url: str, clients: int, seconds: float, tokens: list[str], meter: CpuMeter) -> LevelResult:
+    """`clients` shoppers on a fresh 20,000-seat event for `seconds`, all started together (`tokens`: at least
+    one buyer per client)."""
+    hall = seed_hall()
+    result = LevelResult(clients=clients, seconds=seconds)
+    # Each client buys for its own buyers, so no two clients ever act for one buyer at the same time.
+    token_cycles = [itertools.cycle(tokens[index::clients]) for index in range(clients)]
+    shoppers = [Shopper(base_url, hall, random.Random(index)) for index in range(clients)]
+    started = meter.start()
+    begin = time.perf_counter()
+    deadline = begin + seconds
+    threads = [
+        threading.Thread(
+            target=_shop, args=(shopper, token_cycles[index].__next__, deadline, result), name=f"shopper-{index}"
+        )
+        for index, shopper in enumerate(shoppers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + HTTP_TIMEOUT_SECONDS * MAX_ATTEMPTS)
+    result.seconds = time.perf_counter() - begin
+    meter.stop(started, result)
+    return result
