@@ -194,6 +194,23 @@ def _shop(shopper: Shopper, tokens: Callable[[], str], deadline: float, result: 
         shopper.close()
 
 
+def _cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU-seconds per process, with what its exited children used (PostgreSQL's backends end with their client)."""
+    seen = {}
+    for process in processes:
+        try:
+            cpu = process.cpu_times()
+            seen[process.pid] = cpu.user + cpu.system + cpu.children_user + cpu.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return seen
+
+
+def postgres_cpu_seconds(postmaster: psutil.Process) -> float:
+    """CPU-seconds the whole PostgreSQL server has used so far."""
+    return sum(_cpu_seconds([postmaster, *postmaster.children(recursive=True)]).values())
+
+
 class CpuMeter:
     """CPU-seconds used by our processes, by PostgreSQL's, and by everything on the machine."""
 
@@ -201,20 +218,10 @@ class CpuMeter:
         self._postmaster = psutil.Process(postmaster_pid)
 
     def _ours(self) -> tuple[dict[int, float], dict[int, float]]:
-        def times(processes: list[psutil.Process]) -> dict[int, float]:
-            seen = {}
-            for process in processes:
-                try:
-                    cpu = process.cpu_times()
-                    seen[process.pid] = cpu.user + cpu.system
-                except psutil.NoSuchProcess:
-                    continue
-            return seen
-
         me = psutil.Process()
         return (
-            times([me, *me.children(recursive=True)]),
-            times([self._postmaster, *self._postmaster.children(recursive=True)]),
+            _cpu_seconds([me, *me.children(recursive=True)]),
+            _cpu_seconds([self._postmaster, *self._postmaster.children(recursive=True)]),
         )
 
     @staticmethod

@@ -20,7 +20,7 @@ import psutil
 
 from bench.bookings_bench import _buyers
 from bench.onsale_bench import raw_confirm, raw_create, raw_hold
-from bench.purchase_mix import PAYMENT_TOKEN, Hall, seed_hall
+from bench.purchase_mix import PAYMENT_TOKEN, Hall, postgres_cpu_seconds, postmaster_pid, seed_hall
 
 CALLS = 40
 SWEEP_ROWS = 4_000
@@ -41,16 +41,7 @@ class Cost:
 
 def _postgres_cpu() -> float:
     """CPU-seconds of every PostgreSQL process so far: a handler runs on its own environment's connection."""
-    from bench.purchase_mix import postmaster_pid
-
-    postmaster = psutil.Process(postmaster_pid())
-    total = 0.0
-    for process in [postmaster, *postmaster.children(recursive=True)]:
-        try:
-            total += _cpu(process)
-        except psutil.NoSuchProcess:
-            continue
-    return total
+    return postgres_cpu_seconds(psutil.Process(postmaster_pid()))
 
 
 def _cpu(process: psutil.Process) -> float:

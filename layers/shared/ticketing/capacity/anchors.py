@@ -57,10 +57,10 @@ SERVERLESS = "db.serverless"
 
 # max_connections on Aurora PostgreSQL: LEAST({DBInstanceClassMemory/9531392}, 5000) (the Aurora user guide,
 # "Maximum connections to an Aurora PostgreSQL DB instance"). DBInstanceClassMemory is the instance's memory
-# less what the OS and RDS keep; 0.9553 of it reproduces the published 1,722 of db.r6g.large (16 GiB).
+# less what the OS and RDS keep; 0.9555 of it reproduces the published 1,722 of db.r6g.large (16 GiB).
 MAX_CONNECTIONS_DIVISOR = 9_531_392
 MAX_CONNECTIONS_CAP = 5_000
-INSTANCE_MEMORY_SHARE = 0.9553
+INSTANCE_MEMORY_SHARE = 0.9555
 
 # pgbench TPC-B on Aurora PostgreSQL: about 11,000-12,000 transactions/s on db.r6g.4xlarge (16 vCPU) at
 # saturation (AWS's published Graviton2 pgbench runs). Used as CPU-seconds per TPC-B transaction on an r6g
