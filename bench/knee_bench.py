@@ -19,7 +19,7 @@ from bench.purchase_mix import ROWS, SEATS_PER_ROW, CpuMeter, LevelResult, postm
 from bench.step_costs import measure_step_costs, step_table
 
 LEVELS = [int(level) for level in os.environ.get("KNEE_LEVELS", "1,2,4,8,16,32,64,128").split(",")]
-LEVEL_SECONDS = float(os.environ.get("KNEE_LEVEL_SECONDS", "8"))
+LEVEL_SECONDS = float(os.environ.get("KNEE_LEVEL_SECONDS", "10"))
 P95_FACTOR = 2.0
 RESULTS = REPO_ROOT / "bench" / "results" / "knee.md"
 PLOT = REPO_ROOT / "docs" / "capacity-knee.png"

@@ -36,6 +36,9 @@ ROWS, SEATS_PER_ROW = 100, 200  # 20,000 seats
 SKEW = 3.0
 BEST_AVAILABLE_SHARE = 0.25
 MAX_ATTEMPTS = 5
+# The first part of a level is not measured: every client starts at once, and the first purchases are still
+# on their way through the steps.
+WARM_UP_SHARE = 0.25
 HTTP_TIMEOUT_SECONDS = 60
 PAYMENT_TOKEN = "tok_visa"
 PURCHASE_STEPS = ("status", "hold", "create", "confirm")
@@ -47,9 +50,14 @@ class Retry(Exception):
 
 @dataclass
 class LevelResult:
+    """A level's figures. Throughput and CPU cover its measured window: from WARM_UP_SHARE of its time (every
+    client busy) to its deadline (no client leaving yet); latencies cover every purchase."""
+
     clients: int
-    seconds: float
+    seconds: float  # the measured window
     purchase_latencies: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)  # when each purchase completed (perf_counter)
+    window: tuple[float, float] = (0.0, 0.0)
     step_latencies: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in PURCHASE_STEPS})
     conflicts: int = 0
     not_modified: int = 0
@@ -60,7 +68,8 @@ class LevelResult:
 
     @property
     def purchases(self) -> int:
-        return len(self.purchase_latencies)
+        """Purchases completed inside the measured window."""
+        return sum(1 for moment in self.finished_at if self.window[0] <= moment <= self.window[1])
 
     @property
     def purchases_per_second(self) -> float:
@@ -186,7 +195,8 @@ def _shop(shopper: Shopper, tokens: Callable[[], str], deadline: float, result: 
                 else:
                     break
             else:
-                result.purchase_latencies.append(time.perf_counter() - started)
+                result.finished_at.append(time.perf_counter())
+                result.purchase_latencies.append(result.finished_at[-1] - started)
                 result.not_modified += bool(state.get("not_modified"))
     except (OSError, http.client.HTTPException, RuntimeError) as error:
         result.failures.append(f"{type(error).__name__}: {error}"[:300])
@@ -261,7 +271,6 @@ def run_level(base_url: str, clients: int, seconds: float, tokens: list[str], me
     # Each client buys for its own buyers, so no two clients ever act for one buyer at the same time.
     token_cycles = [itertools.cycle(tokens[index::clients]) for index in range(clients)]
     shoppers = [Shopper(base_url, hall, random.Random(index)) for index in range(clients)]
-    started = meter.start()
     begin = time.perf_counter()
     deadline = begin + seconds
     threads = [
@@ -272,8 +281,12 @@ def run_level(base_url: str, clients: int, seconds: float, tokens: list[str], me
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + HTTP_TIMEOUT_SECONDS * MAX_ATTEMPTS)
-    result.seconds = time.perf_counter() - begin
+    time.sleep(max(0.0, begin + seconds * WARM_UP_SHARE - time.perf_counter()))
+    window_start, started = time.perf_counter(), meter.start()
+    time.sleep(max(0.0, deadline - time.perf_counter()))
     meter.stop(started, result)
+    result.window = (window_start, time.perf_counter())
+    result.seconds = result.window[1] - result.window[0]
+    for thread in threads:
+        thread.join(timeout=HTTP_TIMEOUT_SECONDS * MAX_ATTEMPTS)
     return result
