@@ -24,9 +24,17 @@ import psutil
 
 from bench.harness import REPO_ROOT, bench_setup, replace_doc_section
 from bench.machine import machine_lines
-from bench.purchase_mix import CpuMeter, LevelResult, postgres_cpu_seconds, postmaster_pid, run_level
+from bench.purchase_mix import (
+    ROWS,
+    SEATS_PER_ROW,
+    CpuMeter,
+    LevelResult,
+    postgres_cpu_seconds,
+    postmaster_pid,
+    run_level,
+)
 from bench.step_costs import Cost, measure_step_costs, step_table
-from ticketing.capacity.anchors import StepCost
+from ticketing.capacity.anchors import MEASURED_EVENT_SEATS, StepCost
 
 SATURATION_CLIENTS = int(os.environ.get("CAPACITY_SATURATION_CLIENTS", "32"))
 LEVEL_SECONDS = float(os.environ.get("CAPACITY_LEVEL_SECONDS", "10"))
@@ -65,6 +73,8 @@ def local_tpcb_cpu_ms() -> float:
 
 
 def _model_costs(costs: list[Cost]) -> dict[str, StepCost]:
+    if ROWS * SEATS_PER_ROW != MEASURED_EVENT_SEATS:
+        raise RuntimeError("the model scales the seat status from MEASURED_EVENT_SEATS: measure on that size")
     return {
         cost.step: StepCost(
             database_cpu_ms=round(cost.database_cpu_ms, 2),
@@ -149,7 +159,7 @@ def _scenario_table(costs: dict[str, StepCost], tpcb_ms: float) -> list[str]:
     scenarios = [
         OnSale(name="club", buyers=10_000, seats=2_000, instance_class="db.r6g.large"),
         OnSale(name="arena", buyers=200_000, seats=20_000, instance_class="db.r6g.2xlarge"),
-        OnSale(name="stadium", buyers=2_000_000, seats=60_000, instance_class="db.r6g.8xlarge", tickets_per_order=3),
+        OnSale(name="stadium", buyers=2_000_000, seats=60_000, instance_class="db.r6g.16xlarge", tickets_per_order=3),
     ]
     plans = [plan(replace(s, costs=costs, local_tpcb_cpu_ms=tpcb_ms)) for s in scenarios]
 

@@ -15,10 +15,11 @@ from ticketing.capacity.model import (
     local_purchases_per_second,
     max_connections,
     plan,
+    step_cost,
     utilisation_throughput,
 )
 
-ARENA = OnSale(name="arena", buyers=200_000, seats=20_000, instance_class="db.r6g.2xlarge")
+ARENA = OnSale(name="arena", buyers=200_000, seats=20_000, instance_class="db.r6g.2xlarge")  # the measured size
 
 
 def test_littles_law_multiplies_arrival_rate_by_time_inside() -> None:
@@ -113,3 +114,10 @@ def test_the_admission_ceiling_is_the_plans_rate_per_minute() -> None:
 
 def test_the_local_prediction_divides_the_cores_by_the_cpu_of_a_purchase() -> None:
     assert local_purchases_per_second(cpu_ms_per_purchase=50, cores=2) == pytest.approx(40)
+
+
+def test_building_the_seat_status_costs_in_proportion_to_the_seats() -> None:
+    stadium = replace(ARENA, seats=60_000)
+
+    assert step_cost(stadium, "status").database_cpu_ms == pytest.approx(3 * ARENA.costs["status"].database_cpu_ms)
+    assert step_cost(stadium, "hold") == ARENA.costs["hold"]

@@ -100,15 +100,19 @@ class StepCost:
     transaction_ms: float  # the call's time inside PostgreSQL, waits and round trips included
 
 
-# `python -m bench knee`, 2026-12-03, embedded PostgreSQL 18.6, one client, handlers in-process (docs/capacity.md).
+# Medians of three runs of `python -m bench knee` / `capacity`, 2026-12-03, embedded PostgreSQL 18.6 on 2 shared
+# cores, one client, handlers in-process, on a 20,000-seat event (docs/capacity.md, docs/benchmarks.md "Knee").
 MEASURED_STEP_COSTS: dict[str, StepCost] = {
-    "hold": StepCost(database_cpu_ms=1.0, function_cpu_ms=4.0, transaction_ms=2.0),
-    "hold-best": StepCost(database_cpu_ms=3.0, function_cpu_ms=4.0, transaction_ms=4.0),
-    "create": StepCost(database_cpu_ms=1.5, function_cpu_ms=4.0, transaction_ms=2.5),
-    "confirm": StepCost(database_cpu_ms=1.5, function_cpu_ms=5.0, transaction_ms=2.5),
-    "cancel": StepCost(database_cpu_ms=1.5, function_cpu_ms=4.0, transaction_ms=2.5),
-    "status": StepCost(database_cpu_ms=10.0, function_cpu_ms=3.0, transaction_ms=11.0),
-    "status-304": StepCost(database_cpu_ms=0.3, function_cpu_ms=2.0, transaction_ms=0.6),
+    "hold": StepCost(database_cpu_ms=2.0, function_cpu_ms=3.75, transaction_ms=5.61),
+    "hold-best": StepCost(database_cpu_ms=7.75, function_cpu_ms=6.5, transaction_ms=18.66),
+    "create": StepCost(database_cpu_ms=6.0, function_cpu_ms=6.75, transaction_ms=8.09),
+    "confirm": StepCost(database_cpu_ms=5.75, function_cpu_ms=7.75, transaction_ms=7.39),
+    "cancel": StepCost(database_cpu_ms=9.5, function_cpu_ms=11.0, transaction_ms=17.55),
+    "status": StepCost(database_cpu_ms=10.5, function_cpu_ms=4.75, transaction_ms=13.06),
+    "status-304": StepCost(database_cpu_ms=1.75, function_cpu_ms=3.75, transaction_ms=4.52),
 }
-# The local PostgreSQL's CPU per pgbench TPC-B transaction, measured in the same run as the costs above.
-MEASURED_LOCAL_TPCB_CPU_MS = 0.6
+# The seats of the event the costs were measured on: building the seat status grows with the seats.
+MEASURED_EVENT_SEATS = 20_000
+SEAT_COUNT_SCALED_STEPS = frozenset({"status"})
+# The local PostgreSQL's CPU per pgbench TPC-B transaction, measured in the same runs as the costs above.
+MEASURED_LOCAL_TPCB_CPU_MS = 0.588

@@ -162,9 +162,18 @@ def _calls_per_admission(on_sale: OnSale) -> dict[str, float]:
     return calls
 
 
+def step_cost(on_sale: OnSale, step: str) -> StepCost:
+    """One call of `step` for this on-sale's event: the seat status grows with the seats, the rest does not."""
+    cost = on_sale.costs[step]
+    if step not in anchors.SEAT_COUNT_SCALED_STEPS:
+        return cost
+    factor = on_sale.seats / anchors.MEASURED_EVENT_SEATS
+    return StepCost(cost.database_cpu_ms * factor, cost.function_cpu_ms * factor, cost.transaction_ms * factor)
+
+
 def _call_seconds(on_sale: OnSale, step: str, cpu_scale: float) -> tuple[float, float]:
     """(database connection-seconds, Lambda duration in seconds) of one call of `step` in AWS."""
-    cost = on_sale.costs[step]
+    cost = step_cost(on_sale, step)
     in_database = (cost.transaction_ms * cpu_scale + on_sale.network_ms_per_call) / 1000
     cpu_share = min(1.0, on_sale.lambda_memory_mb / anchors.LAMBDA_MB_PER_VCPU)
     duration = cost.function_cpu_ms / 1000 / cpu_share + in_database
@@ -177,7 +186,7 @@ def plan(on_sale: OnSale) -> Plan:
     db = database(on_sale.instance_class, on_sale.serverless_max_acu)
     cpu_scale = aurora_cpu_scale(on_sale.local_tpcb_cpu_ms)
     calls = _calls_per_admission(on_sale)
-    db_cpu = sum(count * on_sale.costs[step].database_cpu_ms for step, count in calls.items()) * cpu_scale / 1000
+    db_cpu = sum(count * step_cost(on_sale, step).database_cpu_ms for step, count in calls.items()) * cpu_scale / 1000
     connection_seconds = 0.0
     function_seconds: dict[str, float] = {}
     for step, count in calls.items():
