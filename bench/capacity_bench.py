@@ -115,6 +115,7 @@ class Round:
     free_cores: float  # during the saturated level
     predicted: float
     measured: float
+    io_wait_cores: float  # during the saturated level
 
     @property
     def deviation(self) -> float:
@@ -126,7 +127,8 @@ def _round(quiet: LevelResult, busy: LevelResult) -> Round:
 
     free = busy.cores_left_by_other_work
     predicted = local_purchases_per_second(quiet.cpu_ms_per_purchase, free)
-    return Round(quiet.cpu_ms_per_purchase, free, predicted, busy.purchases_per_second)
+    io_wait = busy.io_wait_seconds / busy.seconds if busy.seconds else 0.0
+    return Round(quiet.cpu_ms_per_purchase, free, predicted, busy.purchases_per_second, io_wait)
 
 
 def _validation(pairs: list[tuple[LevelResult, LevelResult]]) -> tuple[list[str], str]:
@@ -144,6 +146,7 @@ def _validation(pairs: list[tuple[LevelResult, LevelResult]]) -> tuple[list[str]
         f" {figures([r.cpu_ms_per_purchase for r in rounds])} |",
         f"| cores other work left free during the {SATURATION_CLIENTS}-client level (of {os.cpu_count()}) |"
         f" {figures([r.free_cores for r in rounds])} |",
+        f"| cores idle waiting for the disk during that level | {figures([r.io_wait_cores for r in rounds])} |",
         f"| model: purchases/s = free cores / CPU per purchase | {figures([r.predicted for r in rounds])} |",
         f"| measured: purchases/s at {SATURATION_CLIENTS} clients | {figures([r.measured for r in rounds])} |",
         f"| prediction / measured - 1 (goal within ±{GOAL:.0%}) | **{deviation:+.0%}**"

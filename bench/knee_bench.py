@@ -41,8 +41,8 @@ def knee(levels: Sequence[LevelResult]) -> LevelResult:
 def level_table(levels: Sequence[LevelResult]) -> list[str]:
     lines = [
         "| clients | purchases/s | p50 (ms) | p95 (ms) | p99 (ms) | 409s retried | CPU per purchase (ms),"
-        " all / PostgreSQL | cores other work took | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " all / PostgreSQL | cores other work took | cores idle waiting for the disk | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for level in levels:
         cores_taken = (os.cpu_count() or 1) - level.cores_left_by_other_work
@@ -50,7 +50,8 @@ def level_table(levels: Sequence[LevelResult]) -> list[str]:
         lines.append(
             f"| {level.clients} | {level.purchases_per_second:.1f} | {level.latency_ms(0.5):,.0f} |"
             f" {level.latency_ms(0.95):,.0f} | {level.latency_ms(0.99):,.0f} | {level.conflicts} |"
-            f" {level.cpu_ms_per_purchase:.1f} / {database_ms:.1f} | {cores_taken:.2f} | {len(level.failures)} |"
+            f" {level.cpu_ms_per_purchase:.1f} / {database_ms:.1f} | {cores_taken:.2f} |"
+            f" {level.io_wait_seconds / level.seconds:.2f} | {len(level.failures)} |"
         )
     return lines
 

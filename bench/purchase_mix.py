@@ -65,6 +65,8 @@ class LevelResult:
     our_cpu_seconds: float = 0.0
     database_cpu_seconds: float = 0.0
     other_cpu_seconds: float = 0.0
+    # Time the machine's cores sat idle waiting for the disk (commits wait for their WAL flush).
+    io_wait_seconds: float = 0.0
 
     @property
     def purchases(self) -> int:
@@ -235,21 +237,26 @@ class CpuMeter:
         )
 
     @staticmethod
-    def _machine_busy() -> float:
+    def _machine() -> tuple[float, float]:
+        """(busy, waiting for I/O) CPU-seconds of the whole machine so far, from /proc/stat."""
         fields = [int(value) for value in open("/proc/stat").readline().split()[1:]]  # noqa: SIM115
-        idle = fields[3] + fields[4]
-        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        idle, io_wait = fields[3], fields[4]
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (sum(fields[:8]) - idle - io_wait) / ticks, io_wait / ticks
 
-    def start(self) -> tuple[dict[int, float], dict[int, float], float]:
-        return (*self._ours(), self._machine_busy())
+    def start(self) -> tuple[dict[int, float], dict[int, float], tuple[float, float]]:
+        return (*self._ours(), self._machine())
 
-    def stop(self, started: tuple[dict[int, float], dict[int, float], float], result: LevelResult) -> None:
-        ours, database, busy = self.start()
+    def stop(
+        self, started: tuple[dict[int, float], dict[int, float], tuple[float, float]], result: LevelResult
+    ) -> None:
+        ours, database, (busy, io_wait) = self.start()
         our_cpu = sum(value - started[0].get(pid, 0.0) for pid, value in ours.items())
         database_cpu = sum(value - started[1].get(pid, 0.0) for pid, value in database.items())
         result.our_cpu_seconds = our_cpu + database_cpu
         result.database_cpu_seconds = database_cpu
-        result.other_cpu_seconds = max(0.0, busy - started[2] - result.our_cpu_seconds)
+        result.other_cpu_seconds = max(0.0, busy - started[2][0] - result.our_cpu_seconds)
+        result.io_wait_seconds = io_wait - started[2][1]
 
 
 def postmaster_pid() -> int:
