@@ -121,3 +121,9 @@ def test_building_the_seat_status_costs_in_proportion_to_the_seats() -> None:
 
     assert step_cost(stadium, "status").database_cpu_ms == pytest.approx(3 * ARENA.costs["status"].database_cpu_ms)
     assert step_cost(stadium, "hold") == ARENA.costs["hold"]
+
+
+def test_a_crowd_smaller_than_the_rate_allows_is_all_inside_at_once() -> None:
+    result = plan(replace(ARENA, buyers=1_000))
+
+    assert result.active_sessions == 1_000

@@ -221,7 +221,8 @@ def _outputs(
     connection_seconds: float,
 ) -> Plan:
     session_seconds = on_sale.session_minutes * 60
-    active = littles_law(admissions, session_seconds)
+    # Little's law, until the crowd runs out: a small crowd is all inside at once.
+    active = min(littles_law(admissions, session_seconds), float(on_sale.buyers))
     purchases = admissions * on_sale.buy_share
     demand_seats = on_sale.buyers * on_sale.buy_share * on_sale.tickets_per_order
     sell_out = on_sale.seats / (purchases * on_sale.tickets_per_order) / 60 if demand_seats >= on_sale.seats else None
@@ -268,7 +269,8 @@ def _with_hour_cost(result: Plan, function_seconds: dict[str, float]) -> Plan:
     admitted = result.admissions_per_second * busy_seconds
     gb_seconds = admitted * sum(function_seconds.values()) * on_sale.lambda_memory_mb / 1024
     origin_requests = admitted * result.api_requests_per_second / result.admissions_per_second
-    viewer_requests = result.cloudfront_requests_per_second * 3600
+    # Viewers keep polling until the last admitted session ends.
+    viewer_requests = result.cloudfront_requests_per_second * min(3600.0, busy_seconds + on_sale.session_minutes * 60)
     status_gb = viewer_requests * on_sale.seats * STATUS_BYTES_PER_SEAT_GZIP / 1e9
     cost = {
         "Aurora": result.database.usd_per_hour * on_sale.instances,
