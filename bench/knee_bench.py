@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bench.harness import REPO_ROOT, bench_setup, replace_doc_section
 from bench.machine import machine_lines
-from bench.purchase_mix import ROWS, SEATS_PER_ROW, CpuMeter, LevelResult, postmaster_pid, run_level
+from bench.purchase_mix import PURCHASE_STEPS, ROWS, SEATS_PER_ROW, CpuMeter, LevelResult, postmaster_pid, run_level
 from bench.step_costs import measure_step_costs, step_table
 
 LEVELS = [int(level) for level in os.environ.get("KNEE_LEVELS", "1,2,4,8,16,32,64,128").split(",")]
@@ -40,16 +40,19 @@ def knee(levels: Sequence[LevelResult]) -> LevelResult:
 
 def level_table(levels: Sequence[LevelResult]) -> list[str]:
     lines = [
-        "| clients | purchases/s | p50 (ms) | p95 (ms) | p99 (ms) | 409s retried | CPU per purchase (ms),"
-        " all / PostgreSQL | cores other work took | cores idle waiting for the disk | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| clients | purchases/s | per core left free | p50 (ms) | p95 (ms) | p99 (ms) | 409s retried"
+        " | CPU per purchase (ms), all / PostgreSQL | cores other work took | cores idle waiting for the disk"
+        " | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for level in levels:
         cores_taken = (os.cpu_count() or 1) - level.cores_left_by_other_work
+        per_free_core = level.purchases_per_second / max(level.cores_left_by_other_work, 0.01)
         database_ms = level.database_cpu_seconds * 1000 / level.purchases if level.purchases else float("nan")
         lines.append(
-            f"| {level.clients} | {level.purchases_per_second:.1f} | {level.latency_ms(0.5):,.0f} |"
-            f" {level.latency_ms(0.95):,.0f} | {level.latency_ms(0.99):,.0f} | {level.conflicts} |"
+            f"| {level.clients} | {level.purchases_per_second:.1f} | {per_free_core:.1f} |"
+            f" {level.latency_ms(0.5):,.0f} | {level.latency_ms(0.95):,.0f} | {level.latency_ms(0.99):,.0f} |"
+            f" {level.conflicts} |"
             f" {level.cpu_ms_per_purchase:.1f} / {database_ms:.1f} | {cores_taken:.2f} |"
             f" {level.io_wait_seconds / level.seconds:.2f} | {len(level.failures)} |"
         )
@@ -69,7 +72,7 @@ def plot(levels: Sequence[LevelResult], chosen: LevelResult) -> None:
     throughput_axis.set_xscale("log", base=2)
     throughput_axis.set_xticks(clients, [str(c) for c in clients])
     throughput_axis.set_xlabel("concurrent clients")
-    throughput_axis.set_ylabel("purchases / s", color="tab:blue")
+    throughput_axis.set_ylabel("purchases / s (dots)", color="tab:blue")
     throughput_axis.axvline(chosen.clients, color="grey", linestyle=":")
     throughput_axis.annotate(
         f"knee: {chosen.purchases_per_second:.1f}/s at {chosen.clients}",
@@ -86,11 +89,19 @@ def plot(levels: Sequence[LevelResult], chosen: LevelResult) -> None:
             color="tab:red",
             label=f"p{fraction * 100:g}",
         )
-    latency_axis.axhline(levels[0].latency_ms(0.95) * P95_FACTOR, color="tab:red", alpha=0.3, linewidth=4)
+    latency_axis.axhline(
+        levels[0].latency_ms(0.95) * P95_FACTOR,
+        color="tab:red",
+        alpha=0.3,
+        linewidth=4,
+        label=f"{P95_FACTOR:g}x p95 at {levels[0].clients} client(s)",
+    )
     latency_axis.set_yscale("log")
     latency_axis.set_ylabel("purchase latency (ms)", color="tab:red")
     latency_axis.legend(loc="upper left")
-    throughput_axis.set_title("Purchase mix through the local runner (hold, create, confirm; 20,000 seats)")
+    throughput_axis.set_title(
+        f"Purchase mix through the local runner ({', '.join(PURCHASE_STEPS)}; {ROWS * SEATS_PER_ROW:,} seats)"
+    )
     figure.tight_layout()
     figure.savefig(PLOT)
     plt.close(figure)
