@@ -185,7 +185,7 @@ def _charge(
         )
     except ProviderUnavailable:
         raise _provider_unavailable(started["id"]) from None
-    except DomainError:
+    except ValidationFailed:
         # The provider refused the request itself (an unknown token): nothing was charged, nothing changes.
         with transaction() as tx:
             payments.undo_confirmation(tx, started["id"], discard=created)

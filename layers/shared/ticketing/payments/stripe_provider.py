@@ -8,6 +8,7 @@ and not retried by the SDK (a timeout is an unknown outcome, which our own recor
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from typing import Any
 
@@ -128,19 +129,23 @@ class StripePaymentProvider:
         settings = get_settings()
         secret = _secret(settings.stripe_webhook_secret, settings.stripe_webhook_secret_arn, "STRIPE_WEBHOOK_SECRET")
         try:
-            event = stripe.Webhook.construct_event(
-                payload, headers.get("stripe-signature"), secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), headers.get("stripe-signature"), secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
             )
+            event = json.loads(payload)
         except (stripe.SignatureVerificationError, ValueError) as refused:
             raise InvalidWebhook("The webhook's Stripe-Signature does not verify.") from refused
-        obj = event.data.object
-        about_intent = getattr(obj, "object", None) == "payment_intent"
-        metadata = getattr(obj, "metadata", None) or {}
+        # Signed by Stripe, so well-formed; read defensively all the same, so that no shape can crash the handler.
+        data = event.get("data") if isinstance(event, dict) else None
+        obj = data.get("object") if isinstance(data, dict) else None
+        about_intent = isinstance(obj, dict) and obj.get("object") == "payment_intent"
+        metadata = obj.get("metadata") if about_intent and isinstance(obj, dict) else None
+        payment_id = metadata.get("payment_id") if isinstance(metadata, dict) else None
         return WebhookEvent(
-            id=event.id,
-            type=event.type,
-            intent_id=obj.id if about_intent else None,
-            payment_id=metadata.get("payment_id") if about_intent else None,
+            id=str(event.get("id", "")),
+            type=str(event.get("type", "")),
+            intent_id=str(obj["id"]) if about_intent and isinstance(obj, dict) and obj.get("id") else None,
+            payment_id=str(payment_id) if payment_id else None,
         )
 
 
