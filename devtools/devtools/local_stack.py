@@ -161,6 +161,11 @@ def _stripe_when_asked() -> Iterator[Callable[[str], None]]:
         yield lambda api_url: configure_webhook(stripe_url, f"{api_url}/api/payments/webhooks/stripe")
 
 
+def _ready(url: str, connect_webhooks: Callable[[str], None], *, own_database: bool, data_dir: Path) -> None:
+    connect_webhooks(url)
+    print(banner(url, own_database=own_database, data_dir=data_dir), file=sys.stderr, flush=True)
+
+
 def _serve(port: int, data_dir: Path) -> None:
     ensure_port_free(HOST, port)
     own_database = bool(os.environ.get("DATABASE_URL"))
@@ -175,10 +180,7 @@ def _serve(port: int, data_dir: Path) -> None:
             host=HOST,
             port=port,
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
-            on_ready=lambda url: (
-                connect_webhooks(url),
-                print(banner(url, own_database=own_database, data_dir=data_dir), file=sys.stderr, flush=True),
-            ),
+            on_ready=lambda url: _ready(url, connect_webhooks, own_database=own_database, data_dir=data_dir),
         )
 
 
