@@ -149,11 +149,12 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
 def _expand() -> dict[str, float]:
     """What the outbox publisher, woken after the cancel commits, does first: writes the BookingCancelled event
     of each cancelled booking and VOID into each ticket (not part of the cancel's answer; docs/refunds.md)."""
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.db import transaction
     from ticketing.domain_events.expansion import expand_next
 
     started = time.perf_counter()
-    written = expand_next()
+    written = expand_next(expander_for)
     elapsed = time.perf_counter() - started
     if written != BOOKINGS:
         raise RuntimeError(f"the expansion wrote {written} booking events for {BOOKINGS} bookings")
