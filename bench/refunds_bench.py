@@ -115,6 +115,7 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
     with the statements it sends counted on the driver."""
     import pg8000.native
 
+    from ticketing.bookings.event_cancellation import cancel_event_bookings
     from ticketing.catalog.events.service import cancel_event
 
     statements = 0
@@ -130,7 +131,7 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
     try:
         server_cpu, client_cpu = _cpu_seconds(backend), time.process_time()
         started = time.perf_counter()
-        answer = cancel_event(organizer, event_id)
+        answer = cancel_event(organizer, event_id, close_bookings=cancel_event_bookings)
         elapsed = time.perf_counter() - started
         cpu = _cpu_seconds(backend) - server_cpu + time.process_time() - client_cpu
     finally:
