@@ -17,12 +17,19 @@ from ticketing.observability import instrumented
 STOP_WITH_MS_LEFT = 10_000
 
 
+def bookings_expander(event_type: str) -> expansion.Expander:
+    """The bookings' expansions; imported only when there is something to expand, as most runs have nothing."""
+    from ticketing.bookings.event_cancellation import expander_for
+
+    return expander_for(event_type)
+
+
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Expands waiting event cancellations, then drains the outbox batch by batch while batches come back full,
     each while time remains."""
     expanded = 0
     while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
-        written = expansion.expand_next()
+        written = expansion.expand_next(bookings_expander)
         if written is None:
             break
         expanded += written
