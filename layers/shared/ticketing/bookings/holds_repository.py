@@ -70,6 +70,7 @@ def count_tickets(tx: Session, user_id: UUID, event_id: UUID) -> int:
 
 def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds: int) -> datetime:
     """Holds the seats for the user until now + ttl; answers that moment."""
+    # Fires event_seats_count_changes (migration 0007): the seat status's ETag moves.
     held_until: datetime = tx.value(
         "WITH held AS (UPDATE event_seats SET status = 'HELD', held_by = :user_id,"
         " held_until = now() + make_interval(secs => :ttl), hold_extensions = 0"
@@ -82,6 +83,7 @@ def hold_seats(tx: Session, seat_ids: Sequence[UUID], user_id: UUID, ttl_seconds
 
 
 def release_holds(tx: Session, seat_ids: Sequence[UUID]) -> None:
+    # Fires event_seats_count_changes (migration 0007).
     tx.execute(f"UPDATE event_seats SET {RELEASED_SEAT} WHERE id = ANY(CAST(:ids AS uuid[]))", ids=list(seat_ids))
 
 

@@ -72,6 +72,7 @@ def insert_booking(
 
 def insert_items(tx: Session, booking_id: UUID, seat_ids: Sequence[UUID]) -> None:
     """Adds the seats as items at this event's section prices."""
+    # Fires booking_items_status_copy_inserted (0006) and the deferred subtotal check (0001, 0005).
     tx.execute(
         "INSERT INTO booking_items (booking_id, booking_status, event_seat_id, price)"
         f" SELECT :booking_id, 'PENDING', es.id, p.price FROM {SEAT_VIEW} WHERE es.id = ANY(CAST(:ids AS uuid[]))",
@@ -82,6 +83,7 @@ def insert_items(tx: Session, booking_id: UUID, seat_ids: Sequence[UUID]) -> Non
 
 def attach_seats(tx: Session, booking_id: UUID, seat_ids: Sequence[UUID], held_until: datetime) -> None:
     """The seats stay HELD, now for the booking, until it expires."""
+    # Fires event_seats_status_copy_updated (0006, 0015) and event_seats_count_changes (0007).
     tx.execute(
         "UPDATE event_seats SET booking_id = :booking_id, booking_status = 'PENDING', held_until = :held_until"
         " WHERE id = ANY(CAST(:ids AS uuid[]))",
@@ -99,6 +101,8 @@ def find_booking(tx: Session, booking_id: UUID, *, for_update: bool = False) -> 
 def confirm_booking(tx: Session, booking_id: UUID, version: int, *, allow_past_expiry: bool = False) -> Row | None:
     """The optimistic confirm (docs/booking-lifecycle.md): only the expected, still PENDING version moves on, and
     only while unexpired unless `allow_past_expiry` (its payment was in flight, which holds the window open)."""
+    # Fires bookings_copy_status (migration 0006): CONFIRMED is copied into the items and attached seats,
+    # which locks those seat rows (docs/architecture.md, "Rules in triggers").
     return tx.row(
         "UPDATE bookings SET status = 'CONFIRMED', version = version + 1, confirmed_at = now(), updated_at = now()"
         " WHERE id = :id AND version = :version AND status = 'PENDING' AND (expires_at > now() OR :past_expiry)"
@@ -110,6 +114,7 @@ def confirm_booking(tx: Session, booking_id: UUID, version: int, *, allow_past_e
 
 
 def mark_seats_booked(tx: Session, booking_id: UUID) -> None:
+    # Fires event_seats_status_copy_updated (0006, 0015) and event_seats_count_changes (0007).
     tx.execute(
         "UPDATE event_seats SET status = 'BOOKED', held_until = NULL WHERE booking_id = :booking_id",
         booking_id=booking_id,
@@ -121,8 +126,8 @@ def close_bookings(tx: Session, booking_ids: IdSet, *, status: str, reason: str 
     answers how many moved. Two statements, whatever the number of bookings.
 
     The seats go first: the database copies the bookings' new status into the `booking_status` of their
-    items and attached seats (one statement-level trigger, migration 0006), and a seat's copy may only be
-    that of a live booking.
+    items and attached seats (bookings_copy_status, migration 0006; docs/architecture.md), and a seat's copy
+    may only be that of a live booking.
     """
     ids = booking_ids.literal
     tx.execute(

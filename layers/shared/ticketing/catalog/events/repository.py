@@ -116,6 +116,7 @@ def add_seat_inventory(tx: Session, event_id: UUID) -> int:
         event_id=event_id,
     )
     tx.sort_in_memory()  # a 250,000-seat section in seat order is ~20 MB of sort
+    # Fires event_seats_inventory_references (migration 0007): the seats' references checked per statement.
     return sum(
         tx.execute(
             "INSERT INTO event_seats (event_id, section_id, venue_seat_id, seat_index)"
