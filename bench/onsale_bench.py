@@ -158,30 +158,33 @@ class HttpBuyer:
 
 def raw_hold(user_id: UUID, event_id: UUID, pair: list[UUID]) -> list[UUID]:
     """The hold as the repository's statements in one transaction (a lost seat raises Retry)."""
-    from ticketing.bookings import repository as repo
+    from ticketing.bookings import holds_repository as holds_repo
+    from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
 
     pair = sorted(pair)
     with transaction() as tx:
-        repo.find_event(tx, event_id)
-        if not repo.try_lock_buyer(tx, user_id, event_id):
+        events_repo.sale_state(tx, event_id)
+        if not holds_repo.try_lock_buyer(tx, user_id, event_id):
             raise Retry
-        seats = repo.lock_seats(tx, event_id, pair)
+        seats = holds_repo.lock_seats(tx, event_id, pair)
         if any(seat["status"] != "AVAILABLE" for seat in seats):
             raise Retry
-        repo.count_tickets(tx, user_id, event_id)
-        repo.hold_seats(tx, pair, user_id, 600)
+        holds_repo.count_tickets(tx, user_id, event_id)
+        holds_repo.hold_seats(tx, pair, user_id, 600)
     return pair
 
 
 def raw_create(user_id: UUID, event_id: UUID) -> dict[str, Any]:
     """The booking of the buyer's live holds as the repository's statements in one transaction."""
+    from ticketing.bookings import holds_repository as holds_repo
     from ticketing.bookings import repository as repo
+    from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
 
     with transaction() as tx:
-        event = repo.find_event(tx, event_id, share_lock=True)
-        seats = repo.lock_own_holds(tx, user_id, event_id, live_only=True)
+        event = events_repo.sale_state(tx, event_id, share_lock=True)
+        seats = holds_repo.lock_own_holds(tx, user_id, event_id, live_only=True)
         seat_ids = [seat["id"] for seat in seats]
         subtotal = sum(row["price"] for row in repo.seat_prices(tx, seat_ids))
         booking = repo.insert_booking(
@@ -203,11 +206,12 @@ def raw_create(user_id: UUID, event_id: UUID) -> dict[str, Any]:
 def raw_confirm(booking: dict[str, Any], event_id: UUID) -> dict[str, Any]:
     """The finalising transaction as the repository's statements (a lost version raises Retry)."""
     from ticketing.bookings import repository as repo
+    from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
 
     with transaction() as tx:
         current = repo.find_booking(tx, booking["id"])
-        repo.find_event(tx, event_id, share_lock=True)
+        events_repo.sale_state(tx, event_id, share_lock=True)
         confirmed = repo.confirm_booking(tx, booking["id"], current["version"] if current else 0)
         if confirmed is None:
             raise Retry

@@ -286,6 +286,15 @@ def test_throttled_clients_get_the_spec_429_with_retry_after(response_type: str)
     assert int(response["ResponseParameters"]["Headers"]["Retry-After"].strip("'")) >= 1
 
 
+def test_a_prod_stage_cannot_be_deployed_with_the_test_payment_provider() -> None:
+    rule = TEMPLATE["Rules"]["ProdTakesRealPayments"]
+
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "PaymentProvider"}, "stripe"]}
+    assert TEMPLATE["Parameters"]["PaymentProvider"]["AllowedValues"] == ["test", "stripe"]
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["STAGE"] == {"Ref": "Stage"}
+
+
 CDN_RESOURCES = ("Cdn", "PublicReadCachePolicy", "PublicReadOriginRequestPolicy")
 MANAGED_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 MANAGED_ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
