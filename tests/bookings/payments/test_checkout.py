@@ -23,12 +23,25 @@ def confirm_payment(shop: Any, account: Any, booking: dict[str, Any], payment_id
     return shop.api.post(f"/api/bookings/{booking['id']}/confirm", json=body, token=account.token)
 
 
+def a_pending_booking(shop: Any, accounts: Any, catalog: Any, seats: int = 1) -> tuple[Any, Any, dict[str, Any]]:
+    """An on-sale event, a buyer, and their PENDING booking of `seats` seats (each step checked)."""
+    event = catalog.event()
+    buyer = accounts.create()
+    return event, buyer, shop.pending_booking(buyer, event, event.seat_ids[:seats])
+
+
+def a_booking_awaiting_3ds(shop: Any, accounts: Any, catalog: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """A PENDING booking whose card needs 3-D Secure: its payment is REQUIRES_ACTION."""
+    event, buyer, booking = a_pending_booking(shop, accounts, catalog)
+    challenged = shop.confirm(buyer, booking, token="tok_threeDSecure")
+    assert challenged.status == 402, challenged.body
+    return event, buyer, booking
+
+
 def test_pay_creates_the_intent_once_and_a_repeat_answers_the_same(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:2])
+    _, buyer, booking = a_pending_booking(shop, accounts, catalog, seats=2)
 
     first = pay(shop, buyer, booking)
     again = pay(shop, buyer, booking)
@@ -49,9 +62,7 @@ def test_pay_creates_the_intent_once_and_a_repeat_answers_the_same(
 def test_a_card_that_needs_3ds_answers_402_and_confirms_once_the_customer_authenticated(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    event, buyer, booking = a_pending_booking(shop, accounts, catalog)
 
     challenged = shop.confirm(buyer, booking, token="tok_threeDSecure")
 
@@ -76,9 +87,7 @@ def test_a_card_that_needs_3ds_answers_402_and_confirms_once_the_customer_authen
 def test_confirm_with_a_payment_before_it_was_paid_asks_the_customer_to_act(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _event, buyer, booking = a_pending_booking(shop, accounts, catalog)
     paid = pay(shop, buyer, booking)
     assert paid.status == 200, paid.body
 
@@ -93,11 +102,7 @@ def test_confirm_with_a_payment_before_it_was_paid_asks_the_customer_to_act(
 def test_the_expiry_job_waits_for_a_payment_in_flight_and_the_reconciliation_then_ends_it(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    challenged = shop.confirm(buyer, booking, token="tok_threeDSecure")
-    assert challenged.status == 402, challenged.body
+    event, _buyer, booking = a_booking_awaiting_3ds(shop, accounts, catalog)
     past_its_window(db, booking["id"])
 
     sweep(time_budget_seconds=10)
@@ -119,11 +124,7 @@ def test_the_expiry_job_waits_for_a_payment_in_flight_and_the_reconciliation_the
 def test_a_payment_in_flight_at_the_end_of_the_window_still_confirms_when_it_succeeds(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    challenged = shop.confirm(buyer, booking, token="tok_threeDSecure")
-    assert challenged.status == 402, challenged.body
+    _event, _buyer, booking = a_booking_awaiting_3ds(shop, accounts, catalog)
     past_its_window(db, booking["id"])
     assert TestPaymentProvider().authenticate(db.value("SELECT reference FROM payments")).status == "SUCCEEDED"
     assert checks_due(db) == 1
@@ -138,9 +139,7 @@ def test_a_payment_in_flight_at_the_end_of_the_window_still_confirms_when_it_suc
 def test_a_payment_that_succeeds_after_its_booking_expired_is_refunded_and_the_customer_told(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _event, buyer, booking = a_pending_booking(shop, accounts, catalog)
     paid = pay(shop, buyer, booking)
     assert paid.status == 200, paid.body
     past_its_window(db, booking["id"])
@@ -168,9 +167,7 @@ def test_a_payment_that_succeeds_after_its_booking_expired_is_refunded_and_the_c
 def test_two_confirms_at_once_take_the_money_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _event, buyer, booking = a_pending_booking(shop, accounts, catalog)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: shop.confirm(buyer, booking), range(4)))

@@ -75,6 +75,22 @@ def intent_event(browser: stripe.StripeClient, intent_id: str, event_id: str, ki
     return {"id": event_id, "object": "event", "type": kind, "created": int(time.time()), "data": {"object": intent}}
 
 
+def paid_in_the_browser(
+    api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A buyer's PENDING booking whose intent (from `pay`) the customer's browser has paid at the emulator;
+    answers the buyer, the booking and the payment `pay` answered."""
+    event = catalog.event()
+    buyer = accounts.create()
+    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    paid = api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
+    assert paid.status == 200, paid.body
+    intent_id = paid.json()["payment"]["reference"]
+    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
+    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
+    return buyer, booking, paid.json()["payment"]
+
+
 def test_a_visa_card_pays_and_confirms_in_one_call(
     stripe_api: Any, shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
@@ -165,22 +181,15 @@ def test_a_cancelled_booking_is_refunded_through_the_refund_api(
 def test_a_webhook_before_the_clients_confirm_confirms_the_booking_and_any_redelivery_changes_nothing(
     stripe_api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = shop.api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    assert paid.status == 200, paid.body
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
-    succeeded = intent_event(browser, intent_id, "evt_succeeded_1", "payment_intent.succeeded")
+    buyer, booking, payment = paid_in_the_browser(stripe_api, browser, shop, accounts, catalog)
+    succeeded = intent_event(browser, payment["reference"], "evt_succeeded_1", "payment_intent.succeeded")
 
     first = signed_delivery(stripe_api, succeeded)
     again = signed_delivery(stripe_api, succeeded)
     late_other = signed_delivery(stripe_api, {**succeeded, "id": "evt_created_0", "type": "payment_intent.created"})
     client = shop.api.post(
         f"/api/bookings/{booking['id']}/confirm",
-        json={"paymentId": paid.json()["payment"]["id"], "version": booking["version"]},
+        json={"paymentId": payment["id"], "version": booking["version"]},
         token=buyer.token,
     )
 
@@ -210,13 +219,8 @@ def test_a_webhook_whose_signature_does_not_verify_is_400_and_changes_nothing(
     secret: str,
     age: int,
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = shop.api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    browser.v1.payment_intents.confirm(intent_id)
+    _, _, payment = paid_in_the_browser(stripe_api, browser, shop, accounts, catalog)
+    intent_id = payment["reference"]
 
     forged = signed_delivery(
         stripe_api, intent_event(browser, intent_id, "evt_1", "payment_intent.succeeded"), secret=secret, age=age
@@ -236,13 +240,8 @@ def test_a_webhook_while_the_database_is_down_is_503_and_its_redelivery_succeeds
 ) -> None:  # fmt: skip
     from ticketing.db import connection
 
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = shop.api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    browser.v1.payment_intents.confirm(intent_id)
+    _, _, payment = paid_in_the_browser(stripe_api, browser, shop, accounts, catalog)
+    intent_id = payment["reference"]
     succeeded = intent_event(browser, intent_id, "evt_during_outage", "payment_intent.succeeded")
     real_begin = connection._begin
 
