@@ -52,6 +52,20 @@ class Settings(BaseModel):
     # events at once (docs/refunds.md); unset, none is woken and its scheduled sweep does it.
     outbox_publisher_function_name: str | None = Field(default=None, alias="OUTBOX_PUBLISHER_FUNCTION_NAME")
 
+    # The waiting room (docs/waiting-room.md). Its DynamoDB table (unset: no event can have a working room, and
+    # the buying calls of an event with a room fail closed); locally and in tests the endpoint is moto's server,
+    # through boto3's own AWS_ENDPOINT_URL_DYNAMODB.
+    waiting_room_table: str | None = Field(default=None, alias="WAITING_ROOM_TABLE")
+    waiting_room_tick_seconds: float = Field(default=10, gt=0, le=60, alias="WAITING_ROOM_TICK_SECONDS")
+    # Ticks one controller invocation runs (a one-minute schedule in AWS runs 6 of 10 s; locally 1 per firing).
+    waiting_room_ticks_per_invocation: int = Field(default=1, ge=1, le=60, alias="WAITING_ROOM_TICKS_PER_INVOCATION")
+    # THE default ceiling of admitPerMinute, for events that set none. ONE place on purpose: the capacity model
+    # (docs/benchmarks.md) will supply the value this deployment's database can serve; 600 a minute keeps about
+    # 10 new buyers a second, which the local bench's uncontended hold path serves with room to spare.
+    waiting_room_default_admit_per_minute: int = Field(
+        default=600, ge=1, le=1_000_000, alias="WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE"
+    )
+
     @property
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
