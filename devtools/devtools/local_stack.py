@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from devtools.embedded_db import drop_database, embedded_server, ensure_database, server_binaries
+from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / ".local"
@@ -122,6 +123,8 @@ def banner(base_url: str, *, own_database: bool, data_dir: Path = DATA_DIR) -> s
         "  Payments   tok_visa pays, tok_chargeDeclined is declined,"
         " tok_refundFailsOnce pays but its first refund fails",
         f"  Data       {data}",
+        f"  Queue      waiting rooms in moto's DynamoDB at {os.environ.get('AWS_ENDPOINT_URL_DYNAMODB')}"
+        " (in memory; docs/waiting-room.md)",
         f"  Workers    up to {os.environ.get('LOCAL_CONCURRENCY', '8')} processes per function (LOCAL_CONCURRENCY),"
         f" scheduled jobs every {os.environ.get('LOCAL_SCHEDULE_SECONDS', '60')} s",
         "  Stop       Ctrl-C (or SIGTERM, or closing the terminal) stops the API, its workers and PostgreSQL",
@@ -139,8 +142,12 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 def _serve(port: int, data_dir: Path) -> None:
     ensure_port_free(HOST, port)
     own_database = bool(os.environ.get("DATABASE_URL"))
-    with local_database(data_dir) as database_url:
+    with local_database(data_dir) as database_url, dynamodb_server() as dynamodb_url:
         prepare_database(database_url)
+        # The waiting room's queue (docs/waiting-room.md): one tick per scheduled firing, so a tick lasts as long.
+        use_local_dynamodb(dynamodb_url)
+        os.environ.setdefault("WAITING_ROOM_TICKS_PER_INVOCATION", "1")
+        os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
         from devtools.demo_data import load_demo_data
         from devtools.run_api import serve
 

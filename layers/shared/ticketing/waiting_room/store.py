@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,11 @@ def _client() -> DynamoDBClient:
         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.client("dynamodb", config=config)
+
+
+def reset_client() -> None:
+    """Forget the client, so the next call builds one from the environment as it is now (local runs, tests)."""
+    _client.cache_clear()
 
 
 def _table() -> str:
@@ -154,9 +159,16 @@ def stripe_of(user_id: UUID) -> int:
     return zlib.crc32(user_id.bytes) % LINE_STRIPES
 
 
-def new_place(event_id: UUID, user_id: UUID, joined_us: int, *, pre_queue: bool) -> PlaceItem:
+def shuffle_key() -> str:
+    """64 random bits from the operating system's CSPRNG: the pre-queue's order (tests seed a replacement)."""
+    return secrets.token_hex(8)
+
+
+def new_place(
+    event_id: UUID, user_id: UUID, joined_us: int, *, pre_queue: bool, random_key: Callable[[], str] = shuffle_key
+) -> PlaceItem:
     """A place not yet stored: in the pre-queue a uniformly random key orders it, in the line its join time."""
-    order = secrets.token_hex(8) if pre_queue else f"{joined_us:017d}"
+    order = random_key() if pre_queue else f"{joined_us:017d}"
     return PlaceItem(event_id, user_id, joined_us, pre_queue, f"{order}#{user_id}")
 
 
@@ -201,10 +213,17 @@ def places_in_line(event_id: UUID, *, pre_queue: bool, after: str = "", before: 
     """Every place of the pre-queue or the line, stripe by stripe, with `after < lsk < before`."""
     kind = "PRE" if pre_queue else "LINE"
     for stripe in range(LINE_STRIPES):
-        condition = "lpk = :lpk AND lsk > :after"
-        values: dict[str, Any] = {":lpk": {"S": f"{kind}#{event_id}#{stripe}"}, ":after": {"S": after}}
+        condition = "lpk = :lpk"
+        values: dict[str, Any] = {":lpk": {"S": f"{kind}#{event_id}#{stripe}"}}
+        if after and before is not None:
+            condition += " AND lsk BETWEEN :after AND :before"
+        elif after:
+            condition += " AND lsk > :after"
+        elif before is not None:
+            condition += " AND lsk < :before"
+        if after:
+            values[":after"] = {"S": after}
         if before is not None:
-            condition = "lpk = :lpk AND lsk BETWEEN :after AND :before"
             values[":before"] = {"S": before}
         arguments: dict[str, Any] = {
             "IndexName": LINE_INDEX,
@@ -330,7 +349,7 @@ def health_samples(event_id: UUID, after: str) -> list[tuple[str, HealthSample]]
     """(key, sample) of the samples keyed after `after` (a key, or a moment as 12 digits), oldest first."""
     arguments: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND sk > :after",
-        "ExpressionAttributeValues": {":pk": {"S": f"HEALTH#{event_id}"}, ":after": {"S": after}},
+        "ExpressionAttributeValues": {":pk": {"S": f"HEALTH#{event_id}"}, ":after": {"S": after or "0"}},
     }
     samples: list[tuple[str, HealthSample]] = []
     while True:
