@@ -136,7 +136,7 @@ def room_state(settings: RoomSettings, room: store.RoomRecord, now: datetime) ->
         return RoomState.CLOSED
     if settings.opens_at is None or now < settings.opens_at:
         return RoomState.NOT_OPEN
-    if settings.sales_start_at is None or now < settings.sales_start_at or not room.dealt:
+    if settings.sales_start_at is None or now < settings.sales_start_at:
         return RoomState.PRE_QUEUE
     if room.sold_out:
         return RoomState.SOLD_OUT
