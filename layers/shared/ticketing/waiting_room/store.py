@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -164,11 +164,9 @@ def shuffle_key() -> str:
     return secrets.token_hex(8)
 
 
-def new_place(
-    event_id: UUID, user_id: UUID, joined_us: int, *, pre_queue: bool, random_key: Callable[[], str] = shuffle_key
-) -> PlaceItem:
+def new_place(event_id: UUID, user_id: UUID, joined_us: int, *, pre_queue: bool) -> PlaceItem:
     """A place not yet stored: in the pre-queue a uniformly random key orders it, in the line its join time."""
-    order = random_key() if pre_queue else f"{joined_us:017d}"
+    order = shuffle_key() if pre_queue else f"{joined_us:017d}"
     return PlaceItem(event_id, user_id, joined_us, pre_queue, f"{order}#{user_id}")
 
 
