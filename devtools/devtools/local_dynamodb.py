@@ -1,48 +1,43 @@
 """A DynamoDB-compatible server for `make run`, the tests and the benchmarks: moto's server mode.
 
-It runs in a child process (so its work does not share the runner's interpreter lock) on a free loopback
-port, and stops with whoever started it: the child exits when its stdin closes, which happens when the
-parent exits, however it ends. `use_local_dynamodb` points boto3 at it (AWS_ENDPOINT_URL_DYNAMODB, which
+It runs in a child process (so its work does not share the runner's interpreter lock) on a loopback port
+the system picks, and stops with whoever started it: the child exits when its stdin closes, which happens
+when the parent exits, however it ends. Connections are served by threads (HTTP/1.1 keep-alive), but
+moto's backend handles one request at a time: its DynamoDB is not safe under concurrent requests (a query
+iterating a table while a put adds to it fails). `use_local_dynamodb` points boto3 at it (AWS_ENDPOINT_URL_DYNAMODB, which
 boto3 itself reads) and creates the waiting room's table as template.yaml declares it.
 
-    python -m devtools.local_dynamodb PORT    # the child: serves until its stdin closes
+    python -m devtools.local_dynamodb    # the child: prints "ready <port>", serves until its stdin closes
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 HOST = "127.0.0.1"
 LOCAL_TABLE = "waiting-room"
 READY = "ready"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def dynamodb_server() -> Iterator[str]:
     """moto's server on a free loopback port until the block ends; yields its URL."""
-    port = _free_port()
     child = subprocess.Popen(  # noqa: S603 - this interpreter, our module, our arguments
-        [sys.executable, "-m", "devtools.local_dynamodb", str(port)],
+        [sys.executable, "-m", "devtools.local_dynamodb"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        if child.stdout is None or child.stdout.readline().strip() != READY:
+        announced = child.stdout.readline().split() if child.stdout else []
+        if len(announced) != 2 or announced[0] != READY:
             raise RuntimeError("the local DynamoDB server (moto) did not start; see its output above")
-        yield f"http://{HOST}:{port}"
+        yield f"http://{HOST}:{announced[1]}"
     finally:
         if child.stdin:
             child.stdin.close()
@@ -71,17 +66,27 @@ def use_local_dynamodb(endpoint: str, table: str = LOCAL_TABLE) -> None:
 
 def main() -> None:
     import logging
+    import threading
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=HOST, port=int(sys.argv[1]), verbose=False)
-    server.start()
-    print(READY, flush=True)
+    app = DomainDispatcherApplication(create_backend_app)
+    one_at_a_time = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with one_at_a_time:
+            return list(app(environ, start_response))
+
+    server = make_server(HOST, 0, serialized, threaded=True, request_handler=MotoRequestHandler)
+    serving = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    serving.start()
+    print(READY, server.server_port, flush=True)
     try:
         sys.stdin.read()  # returns when the parent closes the pipe or dies
     finally:
-        server.stop()
+        server.shutdown()
 
 
 if __name__ == "__main__":
