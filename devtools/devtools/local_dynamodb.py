@@ -1,11 +1,12 @@
 """A DynamoDB-compatible server for `make run`, the tests and the benchmarks: moto's server mode.
 
-It runs in a child process (so its work does not share the runner's interpreter lock) on a loopback port
-the system picks, and stops with whoever started it: the child exits when its stdin closes, which happens
-when the parent exits, however it ends. Connections are served by threads (HTTP/1.1 keep-alive), but
-moto's backend handles one request at a time: its DynamoDB is not safe under concurrent requests (a query
-iterating a table while a put adds to it fails). `use_local_dynamodb` points boto3 at it (AWS_ENDPOINT_URL_DYNAMODB, which
-boto3 itself reads) and creates the waiting room's table as template.yaml declares it.
+It runs in a child process (so its work does not share the runner's interpreter lock) on a loopback
+port the system picks, and stops with whoever started it: the child exits when its stdin closes, which
+happens when the parent exits, however it ends. Connections are served by threads (HTTP/1.1 keep-alive),
+but moto's backend handles one request at a time: its DynamoDB is not safe under concurrent requests (a
+query iterating a table while a put adds to it fails). `use_local_dynamodb` points boto3 at it
+(AWS_ENDPOINT_URL_DYNAMODB, which boto3 itself reads) and creates the waiting room's table as template.yaml
+declares it.
 
     python -m devtools.local_dynamodb    # the child: prints "ready <port>", serves until its stdin closes
 """
@@ -27,7 +28,7 @@ READY = "ready"
 @contextmanager
 def dynamodb_server() -> Iterator[str]:
     """moto's server on a free loopback port until the block ends; yields its URL."""
-    child = subprocess.Popen(  # noqa: S603 - this interpreter, our module, our arguments
+    child = subprocess.Popen(
         [sys.executable, "-m", "devtools.local_dynamodb"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -13,14 +13,18 @@ HOLD = "/api/bookings/hold-seats"
 
 def _hold(api: Any, account: Any, event: Any, token: str | None) -> Any:
     headers = {"X-Admission-Token": token} if token else None
-    return api.post(HOLD, json={"eventId": event.id, "seatIds": event.seat_ids[:1]}, token=account.token, headers=headers)
+    return api.post(
+        HOLD, json={"eventId": event.id, "seatIds": event.seat_ids[:1]}, token=account.token, headers=headers
+    )
 
 
 def _held_seats(db: Any, event: Any) -> int:
     return int(db.value("SELECT count(*) FROM event_seats WHERE event_id = :id AND status <> 'AVAILABLE'", id=event.id))
 
 
-def test_a_hold_without_a_token_is_403_admission_required_and_holds_nothing(rooms: Any, accounts: Any, api: Any, db: Any) -> None:
+def test_a_hold_without_a_token_is_403_admission_required_and_holds_nothing(
+    rooms: Any, accounts: Any, api: Any, db: Any
+) -> None:
     event = rooms.event()
 
     answer = _hold(api, accounts.create(), event, None)
@@ -48,7 +52,9 @@ def test_an_admitted_buyer_holds_and_books_with_the_token(rooms: Any, accounts: 
 def test_hold_best_needs_the_token_too(rooms: Any, accounts: Any, api: Any, db: Any) -> None:
     event = rooms.event()
 
-    answer = api.post("/api/bookings/hold-best", json={"eventId": event.id, "quantity": 1}, token=accounts.create().token)
+    answer = api.post(
+        "/api/bookings/hold-best", json={"eventId": event.id, "quantity": 1}, token=accounts.create().token
+    )
 
     assert answer.status == 403
     assert answer.error_code == "ADMISSION_REQUIRED"
@@ -127,7 +133,9 @@ def test_an_admission_token_is_not_a_ticket_code(rooms: Any, accounts: Any) -> N
         codes.verify(token)
 
 
-def test_an_event_without_a_room_sells_without_a_token(catalog: Any, accounts: Any, api: Any, db: Any, dynamodb: str) -> None:
+def test_an_event_without_a_room_sells_without_a_token(
+    catalog: Any, accounts: Any, api: Any, db: Any, dynamodb: str
+) -> None:
     event = catalog.event()
 
     answer = _hold(api, accounts.create(), event, None)

@@ -55,7 +55,8 @@ def test_those_who_join_after_the_start_are_admitted_in_the_order_they_joined(ro
 
     def join(user_id: UUID) -> None:
         place, created = service.join(Principal(user_id, Role.USER), UUID(event.id))
-        assert created and place.state == "WAITING"
+        assert created
+        assert place.state == "WAITING"
         with lock:
             finished.append((time.monotonic_ns(), user_id))
 
@@ -84,7 +85,9 @@ def test_the_pre_queue_is_dealt_in_a_uniformly_random_order(rooms: Any, monkeypa
     join_order = [uuid4() for _ in range(400)]
     for user_id in join_order:
         place, created = service.join(Principal(user_id, Role.USER), UUID(event.id))
-        assert created and place.state == "PRE_QUEUE" and place.position is None
+        assert created
+        assert place.state == "PRE_QUEUE"
+        assert place.position is None
 
     # When the sale starts and the controller deals the pre-queue
     start = rooms._db.value("SELECT sales_start_at FROM events WHERE id = :id", id=event.id)

@@ -69,7 +69,8 @@ def test_an_expired_settings_cache_costs_one_primary_key_read(
 
     assert joined.status == 201
     reads = [sql for sql in statements if "FROM events" in sql]
-    assert len(reads) == 1 and "WHERE id = :id" in reads[0]
+    assert len(reads) == 1
+    assert "WHERE id = :id" in reads[0]
 
 
 class _IgnoreIntrinsics(yaml.SafeLoader):

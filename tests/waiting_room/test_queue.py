@@ -60,7 +60,9 @@ def test_joining_before_the_room_opens_is_409_queue_not_open(rooms: Any, account
     assert api.get(f"/api/events/{event.id}/queue/me", token=buyer.token).status == 404
 
 
-def test_an_event_without_a_room_answers_409_no_waiting_room(catalog: Any, accounts: Any, api: Any, dynamodb: str) -> None:
+def test_an_event_without_a_room_answers_409_no_waiting_room(
+    catalog: Any, accounts: Any, api: Any, dynamodb: str
+) -> None:
     event = catalog.event()
 
     joined = api.post(f"/api/events/{event.id}/queue", token=accounts.create().token)

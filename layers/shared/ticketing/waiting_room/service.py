@@ -69,7 +69,9 @@ def _wait_for(ahead: int, room: store.RoomRecord, settings: RoomSettings) -> int
 def place_view(settings: RoomSettings, room: store.RoomRecord, place: store.PlaceItem, now: datetime) -> Place:
     """What a buyer sees of their place; the first look at an admitted place starts its session."""
 
-    def answer(state: PlaceState, ahead: int | None, wait: int | None, poll: int, admission: Admission | None = None) -> Place:
+    def answer(
+        state: PlaceState, ahead: int | None, wait: int | None, poll: int, admission: Admission | None = None
+    ) -> Place:
         return Place(
             event_id=settings.event_id,
             state=state,
@@ -89,7 +91,9 @@ def place_view(settings: RoomSettings, room: store.RoomRecord, place: store.Plac
             return answer(PlaceState.CLOSED, 0, None, MAX_POLL_SECONDS)
         token = tokens.sign(place.user_id, settings.event_id, admitted_us, expires_at)
         left = (expires_at - now).total_seconds()
-        return answer(PlaceState.ADMITTED, 0, 0, poll_after_seconds(left), Admission(token=token, expires_at=expires_at))
+        return answer(
+            PlaceState.ADMITTED, 0, 0, poll_after_seconds(left), Admission(token=token, expires_at=expires_at)
+        )
     if room.sold_out:
         return answer(PlaceState.SOLD_OUT, None, None, SOLD_OUT_POLL_SECONDS)
     if place.position is None and place.pre_queue and not room.dealt:

@@ -65,7 +65,9 @@ class StoreUnavailable(ServiceUnavailable):
     code = "WAITING_ROOM_UNAVAILABLE"
 
     def __init__(self) -> None:
-        super().__init__("The waiting room cannot answer right now; retry in a few seconds.", headers={"Retry-After": "5"})
+        super().__init__(
+            "The waiting room cannot answer right now; retry in a few seconds.", headers={"Retry-After": "5"}
+        )
 
 
 @lru_cache(maxsize=1)
@@ -207,7 +209,9 @@ def mark_admitted(place: PlaceItem, admitted_us: int) -> int:
     return admitted_us
 
 
-def places_in_line(event_id: UUID, *, pre_queue: bool, after: str = "", before: str | None = None) -> Iterator[PlaceItem]:
+def places_in_line(
+    event_id: UUID, *, pre_queue: bool, after: str = "", before: str | None = None
+) -> Iterator[PlaceItem]:
     """Every place of the pre-queue or the line, stripe by stripe, with `after < lsk < before`."""
     kind = "PRE" if pre_queue else "LINE"
     for stripe in range(LINE_STRIPES):
@@ -241,7 +245,9 @@ def places_in_line(event_id: UUID, *, pre_queue: bool, after: str = "", before: 
 def store_positions(places: list[PlaceItem]) -> None:
     """Writes the places given their positions, 25 to a request; what DynamoDB leaves over is sent again."""
     for start in range(0, len(places), BATCH_WRITE_LIMIT):
-        requests: list[Any] = [{"PutRequest": {"Item": place.item()}} for place in places[start : start + BATCH_WRITE_LIMIT]]
+        requests: list[Any] = [
+            {"PutRequest": {"Item": place.item()}} for place in places[start : start + BATCH_WRITE_LIMIT]
+        ]
         for _ in range(10):
             answer = _client().batch_write_item(RequestItems={_table(): requests})
             requests = answer.get("UnprocessedItems", {}).get(_table(), [])

@@ -32,7 +32,9 @@ def sign(user_id: UUID, event_id: UUID, admitted_us: int, expires_at: datetime, 
         "jti": str(uuid5(NAMESPACE_URL, f"admission:{event_id}:{user_id}:{admitted_us}")),
         "exp": int(expires_at.timestamp()),
     }
-    return jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid, "typ": TOKEN_TYPE})
+    return jwt.encode(
+        claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid, "typ": TOKEN_TYPE}
+    )
 
 
 def _invalid() -> Forbidden:

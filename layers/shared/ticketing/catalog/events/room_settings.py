@@ -41,9 +41,7 @@ class WaitingRoomIn(ApiModel):
     admit_per_minute: AdmitPerMinute | None = Field(
         default=None, description="the ceiling of the admission rate; default: the deployment's ceiling"
     )
-    session_minutes: SessionMinutes = Field(
-        default=DEFAULT_SESSION_MINUTES, description="how long an admission lasts"
-    )
+    session_minutes: SessionMinutes = Field(default=DEFAULT_SESSION_MINUTES, description="how long an admission lasts")
 
     def columns(self) -> dict[str, Any]:
         return {
