@@ -65,6 +65,8 @@ class Settings(BaseModel):
     waiting_room_default_admit_per_minute: int = Field(
         default=600, ge=1, le=1_000_000, alias="WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE"
     )
+    # The buying path's p95 (hold-seats, hold-best, create) above which the waiting room halves its rate.
+    waiting_room_latency_target_ms: float = Field(default=1000, gt=0, le=60_000, alias="WAITING_ROOM_LATENCY_TARGET_MS")
 
     @property
     def cors_origins(self) -> list[str]:

@@ -33,9 +33,9 @@ from ticketing.waiting_room.models import RoomSettings
 # Joins written this recently may still be on their way to the line's index: they get places next tick.
 SKEW_MARGIN_SECONDS = 2.0
 # The rate follows the buying path's last HEALTH_WINDOW_SECONDS: it backs off when the p95 of hold and
-# create calls passes LATENCY_TARGET_MS or more than BAD_SHARE_LIMIT of them are SEATS_LOCKED or 5xx.
+# create calls passes WAITING_ROOM_LATENCY_TARGET_MS or more than BAD_SHARE_LIMIT of them are SEATS_LOCKED
+# or 5xx.
 HEALTH_WINDOW_SECONDS = 30
-LATENCY_TARGET_MS = 1000.0
 BAD_SHARE_LIMIT = 0.05
 # Additive increase, multiplicative decrease, between FLOOR_SHARE of the ceiling and the ceiling.
 FLOOR_SHARE = 0.05
@@ -56,7 +56,8 @@ class Health:
 
     @property
     def healthy(self) -> bool:
-        return self.calls == 0 or (self.p95_ms <= LATENCY_TARGET_MS and self.bad_share <= BAD_SHARE_LIMIT)
+        target = get_settings().waiting_room_latency_target_ms
+        return self.calls == 0 or (self.p95_ms <= target and self.bad_share <= BAD_SHARE_LIMIT)
 
 
 @dataclass(frozen=True)
