@@ -8,37 +8,38 @@ from uuid import UUID
 
 from ticketing.waiting_room.controller import Health, SeatsLeft, next_rate
 
+TARGET_MS = 1000.0
 HEALTHY = Health(calls=100, bad_share=0.0, p95_ms=120.0)
 SLOW = Health(calls=100, bad_share=0.0, p95_ms=2500.0)
 LOCKED = Health(calls=100, bad_share=0.2, p95_ms=120.0)
 
 
 def test_the_rate_starts_at_a_quarter_of_the_ceiling_and_grows_while_healthy() -> None:
-    start, why = next_rate(0.0, 600, HEALTHY)
-    grown, grew = next_rate(start, 600, HEALTHY)
+    start, why = next_rate(0.0, 600, HEALTHY, TARGET_MS)
+    grown, grew = next_rate(start, 600, HEALTHY, TARGET_MS)
 
     assert (start, why) == (150.0, "start")
     assert (grown, grew) == (210.0, "grow")
 
 
 def test_the_rate_never_passes_the_ceiling() -> None:
-    assert next_rate(590.0, 600, HEALTHY) == (600.0, "grow")
+    assert next_rate(590.0, 600, HEALTHY, TARGET_MS) == (600.0, "grow")
 
 
 def test_slow_holds_halve_the_rate() -> None:
-    assert next_rate(400.0, 600, SLOW) == (200.0, "back off")
+    assert next_rate(400.0, 600, SLOW, TARGET_MS) == (200.0, "back off")
 
 
 def test_locked_seats_and_errors_halve_the_rate_down_to_the_floor() -> None:
     rate = 400.0
     for _ in range(10):
-        rate, why = next_rate(rate, 600, LOCKED)
+        rate, why = next_rate(rate, 600, LOCKED, TARGET_MS)
 
     assert (rate, why) == (30.0, "back off")  # the floor: 5% of the ceiling
 
 
 def test_no_traffic_counts_as_healthy() -> None:
-    assert next_rate(100.0, 600, Health(calls=0, bad_share=0.0, p95_ms=0.0)) == (160.0, "grow")
+    assert next_rate(100.0, 600, Health(calls=0, bad_share=0.0, p95_ms=0.0), TARGET_MS) == (160.0, "grow")
 
 
 def _settings(event_id: str) -> Any:

@@ -54,10 +54,8 @@ class Health:
     bad_share: float
     p95_ms: float
 
-    @property
-    def healthy(self) -> bool:
-        target = get_settings().waiting_room_latency_target_ms
-        return self.calls == 0 or (self.p95_ms <= target and self.bad_share <= BAD_SHARE_LIMIT)
+    def healthy(self, latency_target_ms: float) -> bool:
+        return self.calls == 0 or (self.p95_ms <= latency_target_ms and self.bad_share <= BAD_SHARE_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -88,12 +86,12 @@ class Decision:
     seats_held: int
 
 
-def next_rate(previous: float, ceiling: int, health: Health) -> tuple[float, str]:
+def next_rate(previous: float, ceiling: int, health: Health, latency_target_ms: float) -> tuple[float, str]:
     """Additive increase while healthy, multiplicative decrease when not, within [floor, ceiling]."""
     floor = max(1.0, ceiling * FLOOR_SHARE)
     if previous <= 0:
         return max(floor, ceiling * START_SHARE), "start"
-    if not health.healthy:
+    if not health.healthy(latency_target_ms):
         return max(floor, previous * DECREASE_FACTOR), "back off"
     return min(float(ceiling), max(floor, previous + ceiling * INCREASE_SHARE)), "grow"
 
@@ -178,7 +176,8 @@ def tick_room(settings: RoomSettings, seats: SeatsLeft, now: datetime) -> Decisi
         _place_new_joiners(event_id, room, moment)
         room.sold_out = seats.available == 0 and seats.held == 0
         health = _health(event_id, room, moment)
-        room.rate, reason = next_rate(room.rate, settings.admit_per_minute, health)
+        target = get_settings().waiting_room_latency_target_ms
+        room.rate, reason = next_rate(room.rate, settings.admit_per_minute, health, target)
         if room.paused:
             reason = "paused"
         elif room.sold_out:
