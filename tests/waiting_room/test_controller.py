@@ -112,3 +112,25 @@ def test_every_decision_is_logged_with_its_inputs(rooms: Any, accounts: Any, cap
     assert len(logged) == 1
     for field in ("rate", "previous_rate", "ceiling", "p95_ms", "bad_share", "seats_available", "waiting", "reason"):
         assert getattr(logged[0], field) == getattr(decisions[0], field)
+
+
+def test_open_sessions_cap_admission_and_each_booking_frees_a_place(rooms: Any, accounts: Any) -> None:
+    from ticketing.waiting_room import store
+    from ticketing.waiting_room.controller import ACTIVE_CEILING_MINUTES, tick_room
+
+    # Given a room whose last admissions filled its sessions (two minutes of a 6-a-minute ceiling), and a buyer
+    event = rooms.event(admit_per_minute=6)
+    rooms.join(accounts.create(), event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    room = store.get_room(UUID(event.id))
+    room.rate, room.admissions = 6.0, [[now.timestamp() - 60, 6 * ACTIVE_CEILING_MINUTES]]
+    store.save_room(UUID(event.id), room)
+
+    # When the controller ticks, and again after the buying path reported one booking
+    full = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now)
+    store.put_health_sample(UUID(event.id), int(now.timestamp()), "test", store.HealthSample(1, 0, 50.0, 1))
+    freed = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now + timedelta(seconds=60))
+
+    # Then nobody is admitted while the sessions are full, and the booking lets the next one in
+    assert (full.reason, full.admitted) == ("sessions full", 0)
+    assert freed.admitted == 1

@@ -8,7 +8,8 @@ For every published event whose room is enabled and whose sale has not ended, on
 4. learns from the catalog whether any seat is left (available, or held: holds and pending bookings may still
    come back); none left is SOLD_OUT for everyone waiting, until seats come back;
 5. sets the rate from the buying path's health (AIMD, `next_rate`) and admits the next places at that rate,
-   unless the room is paused or sold out;
+   unless the room is paused or sold out, and as long as the sessions open at once (admitted, not booked
+   yet, not expired) stay below ACTIVE_CEILING_MINUTES of the ceiling: each booking frees a place;
 6. writes the room's state (one item) and logs the decision with its inputs, and emits it as metrics.
 
 The catalog is read in one short transaction for every room at once; the store is called after it commits.
@@ -42,6 +43,9 @@ FLOOR_SHARE = 0.05
 START_SHARE = 0.25
 INCREASE_SHARE = 0.10
 DECREASE_FACTOR = 0.5
+# Sessions open at once (admitted, not booked, not expired) stay below this many minutes of the ceiling, so a
+# crowd that admits faster than it buys waits, and every booking frees a place for the next.
+ACTIVE_CEILING_MINUTES = 2
 # One place in SAMPLE_EVERY has its join time kept, to measure waits (stats p50/p95).
 SAMPLE_EVERY = 20
 MAX_WAITS = 2000
@@ -110,7 +114,8 @@ def seats_left_of(event_ids: list[UUID]) -> dict[UUID, SeatsLeft]:
 
 
 def _health(event_id: UUID, room: store.RoomRecord, now: float) -> Health:
-    since = min(room.health_cursor or store.moment_key(now), store.moment_key(now - HEALTH_WINDOW_SECONDS))
+    # Everything not counted yet (from the start the first time), and at least the last HEALTH_WINDOW_SECONDS.
+    since = min(room.health_cursor, store.moment_key(now - HEALTH_WINDOW_SECONDS))
     samples = store.health_samples(event_id, since)
     recent = [sample for key, sample in samples if key > store.moment_key(now - HEALTH_WINDOW_SECONDS)]
     for key, sample in samples:
@@ -185,7 +190,12 @@ def tick_room(settings: RoomSettings, seats: SeatsLeft, now: datetime) -> Decisi
         else:
             quota = room.rate * get_settings().waiting_room_tick_seconds / 60 + room.carry
             waiting_placed = room.next_position - 1 - room.admitted_through
-            admitted = min(int(quota), waiting_placed)
+            headroom = settings.admit_per_minute * ACTIVE_CEILING_MINUTES - room.active_sessions(
+                settings.session_minutes, moment
+            )
+            admitted = max(0, min(int(quota), waiting_placed, headroom))
+            if headroom < min(int(quota), waiting_placed):
+                reason = "sessions full"
             room.carry = quota - int(quota) if admitted == int(quota) else 0.0
         _admit(room, admitted, moment)
     store.save_room(event_id, room)

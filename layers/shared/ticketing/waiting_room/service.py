@@ -178,9 +178,7 @@ def _percentile(values: list[float], share: float) -> int | None:
 def stats(principal: Principal, event_id: UUID) -> RoomStats:
     settings = _managed_room(principal, event_id)
     room = store.get_room(event_id)
-    session_start = time.time() - settings.session_minutes * 60
-    in_session = int(sum(admitted for moment, admitted in room.admissions if moment >= session_start))
-    active = max(0, in_session - room.booked)
+    active = room.active_sessions(settings.session_minutes, time.time())
     return RoomStats(
         waiting=room.waiting,
         admitted=room.admitted_through,

@@ -287,6 +287,12 @@ class RoomRecord:
     def waiting(self) -> int:
         return self.pre_queue + self.unplaced + max(0, self.next_position - 1 - self.admitted_through)
 
+    def active_sessions(self, session_minutes: int, now: float) -> int:
+        """Admitted within the last `session_minutes`, less those who booked since (booking ends a session)."""
+        start = now - session_minutes * 60
+        in_session = sum(admitted for moment, admitted in self.admissions if moment >= start)
+        return max(0, int(in_session) - self.booked)
+
 
 def _room_key(event_id: UUID) -> dict[str, Any]:
     return {"pk": {"S": f"ROOM#{event_id}"}, "sk": {"S": "STATE"}}
