@@ -35,6 +35,8 @@ from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
 from ticketing.models import ApiModel, Page
+from ticketing.snapstart import warm_before_snapshot
+from ticketing.waiting_room import tokens
 from ticketing.waiting_room.admission import buying_call
 
 app = create_resolver()
@@ -304,3 +306,5 @@ def list_bookings(
 
 
 lambda_handler = lambda_entrypoint(app)
+# Waiting room: under SnapStart the snapshot holds the admission check's cryptography and key ring loaded.
+warm_before_snapshot(tokens.warm_up)

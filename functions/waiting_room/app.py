@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser, OrganizerOrAdmin
-from ticketing.waiting_room import service
+from ticketing.snapstart import warm_before_snapshot
+from ticketing.waiting_room import service, tokens
 from ticketing.waiting_room.models import Place, RoomStats, RoomView
 
 app = create_resolver()
@@ -82,3 +83,5 @@ def resume_room(event_id: UUID, caller: OrganizerOrAdmin) -> RoomView:
 
 
 lambda_handler = lambda_entrypoint(app)
+# Under SnapStart the snapshot holds cryptography and the key ring loaded (docs/deploy.md, cold starts).
+warm_before_snapshot(tokens.warm_up)
