@@ -181,7 +181,9 @@ def _serve(port: int, data_dir: Path) -> None:
         # The waiting room's queue (docs/waiting-room.md): one tick per scheduled firing, so a tick lasts as long.
         use_local_dynamodb(dynamodb_url)
         os.environ.setdefault("WAITING_ROOM_TICKS_PER_INVOCATION", "1")
-        os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
+        schedule_seconds = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
+        if 0 < schedule_seconds <= 60:  # 0 turns the scheduler off; the tick keeps its default then
+            os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", str(schedule_seconds))
         from devtools.demo_data import load_demo_data
         from devtools.run_api import serve
 
