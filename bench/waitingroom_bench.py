@@ -414,7 +414,7 @@ def _ms(values: list[float], fraction: float) -> str:
 def main() -> None:
     os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", str(TICK_SECONDS))
     # One key ring for every worker: the waiting room's workers sign admissions, the bookings' verify them.
-    os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("ADMISSION_SIGNING_KEY", secrets.token_urlsafe(48))
     from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
     from devtools.run_api import running_api
     from ticketing.config import get_settings

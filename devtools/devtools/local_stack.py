@@ -57,9 +57,10 @@ def _local_jwt_secret() -> str:
     return path.read_text().strip()
 
 
-def _local_ticket_signing_key() -> str:
-    """An Ed25519 key generated once per checkout, so ticket codes stay valid across restarts of `make run`."""
-    path = LOCAL_DIR / "ticket-signing-key.pem"
+def _local_signing_key(file_name: str) -> str:
+    """An Ed25519 key generated once per checkout, so ticket codes and admission tokens stay valid across
+    restarts of `make run` (each kind has its own key)."""
+    path = LOCAL_DIR / file_name
     if not path.exists():
         from ticketing.tickets.codes import generate_private_key_pem
 
@@ -72,7 +73,8 @@ def _local_ticket_signing_key() -> str:
 def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
-    os.environ.setdefault("TICKET_SIGNING_KEY", _local_ticket_signing_key())
+    os.environ.setdefault("TICKET_SIGNING_KEY", _local_signing_key("ticket-signing-key.pem"))
+    os.environ.setdefault("ADMISSION_SIGNING_KEY", _local_signing_key("admission-signing-key.pem"))
     from ticketing.db.migrate import apply_migrations
 
     applied = apply_migrations()

@@ -30,6 +30,9 @@ class Settings(BaseModel):
     # Ed25519 key ring that signs ticket codes (PEM; see docs/tickets.md), or the secret holding it.
     ticket_signing_key: str | None = Field(default=None, alias="TICKET_SIGNING_KEY")
     ticket_signing_key_arn: str | None = Field(default=None, alias="TICKET_SIGNING_KEY_ARN")
+    # The waiting room's own Ed25519 key ring for admission tokens (same format), or the secret holding it.
+    admission_signing_key: str | None = Field(default=None, alias="ADMISSION_SIGNING_KEY")
+    admission_signing_key_arn: str | None = Field(default=None, alias="ADMISSION_SIGNING_KEY_ARN")
     hold_ttl_seconds: int = Field(default=600, ge=1, alias="HOLD_TTL_SECONDS")
     booking_ttl_seconds: int = Field(default=900, ge=1, alias="BOOKING_TTL_SECONDS")
     max_hold_extensions: int = Field(default=2, ge=0, alias="MAX_HOLD_EXTENSIONS")

@@ -1,8 +1,9 @@
 """Admission tokens: a JWS compact serialization (RFC 7515, `alg` EdDSA, header `kid`) of {sub, eid, jti, exp}.
 
-Signed with the key ring that signs ticket codes (ticketing.tickets.codes: TICKET_SIGNING_KEY, or the secret
-TICKET_SIGNING_KEY_ARN), so there is one key to store, rotate and publish (GET /api/tickets/public-key lists
-it); docs/decisions.md says why. The two kinds cannot stand in for each other: an admission token carries the
+Signed with the waiting room's own key ring (ADMISSION_SIGNING_KEY, or the secret ADMISSION_SIGNING_KEY_ARN),
+loaded by the same machinery as the ticket codes' (ticketing.tickets.codes.load_key_ring: PEM blocks, `kid`,
+rotation), but a different key: the functions that check admissions never hold the key that makes tickets
+(docs/decisions.md). The two kinds cannot stand in for each other anyway: an admission token carries the
 header `typ: adm+jwt` that a ticket code never has, and a ticket code has none of the claims required here.
 Verification uses the public key alone: no database, no queue, nothing but the token and the clock.
 
@@ -15,11 +16,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from ticketing.config import get_settings
 from ticketing.errors import Forbidden
-from ticketing.tickets.codes import ALGORITHM, KeyRing, key_ring
+from ticketing.tickets.codes import ALGORITHM, KeyRing, load_key_ring
 
 TOKEN_TYPE = "adm+jwt"
 MAX_TOKEN_LENGTH = 1000
+
+
+def key_ring() -> KeyRing:
+    settings = get_settings()
+    return load_key_ring(settings.admission_signing_key, settings.admission_signing_key_arn, "ADMISSION_SIGNING_KEY")
 
 
 def sign(user_id: UUID, event_id: UUID, admitted_us: int, expires_at: datetime, ring: KeyRing | None = None) -> str:
