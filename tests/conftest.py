@@ -22,6 +22,8 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
 # A seed for the Ed25519 ticket key ring (docs/tickets.md), shared by every process the tests start.
 os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
+# The same for the waiting room's admission tokens (docs/waiting-room.md), a key of their own.
+os.environ.setdefault("ADMISSION_SIGNING_KEY", secrets.token_urlsafe(48))
 os.environ.setdefault("BCRYPT_ROUNDS", "4")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

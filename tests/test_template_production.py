@@ -144,7 +144,8 @@ def test_every_function_may_read_exactly_the_secrets_it_uses(name: str) -> None:
         assert secret_arns == []
     else:
         assert DB_SECRET in secret_arns
-    assert all(arn in (DB_SECRET, {"Ref": "JwtSecret"}, {"Ref": "TicketSigningKey"}) for arn in secret_arns)
+    known = (DB_SECRET, {"Ref": "JwtSecret"}, {"Ref": "TicketSigningKey"}, {"Ref": "AdmissionSigningKey"})
+    assert all(arn in known for arn in secret_arns)
 
 
 def test_only_the_tickets_function_reads_the_ticket_signing_key() -> None:
@@ -381,3 +382,15 @@ def test_the_instance_class_parameter_offers_exactly_what_the_capacity_model_kno
     assert parameter["Default"] == SERVERLESS
     assert set(parameter["AllowedValues"]) == {SERVERLESS, *INSTANCE_CLASSES}
     assert instances == [{"Ref": "DatabaseInstanceClass"}] * 2
+
+
+def test_only_the_waiting_room_and_the_buying_path_read_the_admission_signing_key() -> None:
+    readers = {
+        name
+        for name, function in FUNCTIONS.items()
+        for policy in function["Properties"].get("Policies", [])
+        if isinstance(policy, dict)
+        and policy.get("AWSSecretsManagerGetSecretValuePolicy", {}).get("SecretArn") == {"Ref": "AdmissionSigningKey"}
+    }
+
+    assert readers == {"WaitingRoomFunction", "BookingsFunction"}

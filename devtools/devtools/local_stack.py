@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from devtools.embedded_db import drop_database, embedded_server, ensure_database, server_binaries
+from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / ".local"
@@ -56,9 +57,10 @@ def _local_jwt_secret() -> str:
     return path.read_text().strip()
 
 
-def _local_ticket_signing_key() -> str:
-    """An Ed25519 key generated once per checkout, so ticket codes stay valid across restarts of `make run`."""
-    path = LOCAL_DIR / "ticket-signing-key.pem"
+def _local_signing_key(file_name: str) -> str:
+    """An Ed25519 key generated once per checkout, so ticket codes and admission tokens stay valid across
+    restarts of `make run` (each kind has its own key)."""
+    path = LOCAL_DIR / file_name
     if not path.exists():
         from ticketing.tickets.codes import generate_private_key_pem
 
@@ -71,7 +73,8 @@ def _local_ticket_signing_key() -> str:
 def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
-    os.environ.setdefault("TICKET_SIGNING_KEY", _local_ticket_signing_key())
+    os.environ.setdefault("TICKET_SIGNING_KEY", _local_signing_key("ticket-signing-key.pem"))
+    os.environ.setdefault("ADMISSION_SIGNING_KEY", _local_signing_key("admission-signing-key.pem"))
     from ticketing.db.migrate import apply_migrations
 
     applied = apply_migrations()
@@ -121,6 +124,8 @@ def banner(base_url: str, *, own_database: bool, data_dir: Path = DATA_DIR) -> s
         f"  Password   {password}",
         _payments_line(),
         f"  Data       {data}",
+        f"  Queue      waiting rooms in moto's DynamoDB at {os.environ.get('AWS_ENDPOINT_URL_DYNAMODB')}"
+        " (in memory; docs/waiting-room.md)",
         f"  Workers    up to {os.environ.get('LOCAL_CONCURRENCY', '8')} processes per function (LOCAL_CONCURRENCY),"
         f" scheduled jobs every {os.environ.get('LOCAL_SCHEDULE_SECONDS', '60')} s",
         "  Stop       Ctrl-C (or SIGTERM, or closing the terminal) stops the API, its workers and PostgreSQL",
@@ -169,8 +174,18 @@ def _ready(url: str, connect_webhooks: Callable[[str], None], *, own_database: b
 def _serve(port: int, data_dir: Path) -> None:
     ensure_port_free(HOST, port)
     own_database = bool(os.environ.get("DATABASE_URL"))
-    with local_database(data_dir) as database_url, _stripe_when_asked() as connect_webhooks:
+    with (
+        local_database(data_dir) as database_url,
+        _stripe_when_asked() as connect_webhooks,
+        dynamodb_server() as dynamodb_url,
+    ):
         prepare_database(database_url)
+        # The waiting room's queue (docs/waiting-room.md): one tick per scheduled firing, so a tick lasts as long.
+        use_local_dynamodb(dynamodb_url)
+        os.environ.setdefault("WAITING_ROOM_TICKS_PER_INVOCATION", "1")
+        schedule_seconds = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
+        if 0 < schedule_seconds <= 60:  # 0 turns the scheduler off; the tick keeps its default then
+            os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", str(schedule_seconds))
         from devtools.demo_data import load_demo_data
         from devtools.run_api import serve
 

@@ -37,6 +37,9 @@ from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
 from ticketing.models import ApiModel, Page
+from ticketing.snapstart import warm_before_snapshot
+from ticketing.waiting_room import tokens
+from ticketing.waiting_room.admission import buying_call
 
 app = create_resolver()
 
@@ -52,6 +55,12 @@ IdempotencyKey = Annotated[
 ]
 # Answers of the idempotency layer (docs/decisions.md, Idempotency-Key).
 _IDEMPOTENCY_CONFLICTS = ("IDEMPOTENCY_IN_PROGRESS", "CONCURRENT_UPDATE")
+# Waiting room (docs/waiting-room.md): hold-seats, hold-best and create of an event with a room need it.
+AdmissionToken = Annotated[
+    str | None,
+    Header(alias="x-admission-token", max_length=1000, description="the waiting room's admission token"),
+]
+_ADMISSION = {403: ["ADMISSION_REQUIRED", "ADMISSION_EXPIRED", "ADMISSION_INVALID"]}
 IfMatch = Annotated[str | None, Header(alias="if-match", description='"<version>" in place of `version`')]
 
 
@@ -91,14 +100,21 @@ def _once(
         404: ["NOT_FOUND"],
         409: ["SEATS_UNAVAILABLE", "SEATS_LOCKED", "EVENT_NOT_ON_SALE", "TICKET_LIMIT", *_IDEMPOTENCY_CONFLICTS],
         422: ["IDEMPOTENCY_KEY_REUSED"],
+        **_ADMISSION,
     },
 )
-def hold_seats(body: HoldRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
+def hold_seats(
+    body: HoldRequest,
+    caller: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+    admission_token: AdmissionToken = None,
+) -> Response[str]:
     """Locks the seats NOWAIT: a seat someone is locking right now is 409 SEATS_LOCKED with Retry-After: 1; one
     held or booked by someone else is 409 SEATS_UNAVAILABLE with details.seatIds. Seats come by id (`seatIds`) or
     by label (`seats`: section, row, number); an unknown label is 422 naming it."""
     request = body.model_dump(mode="json", exclude_none=True)
-    return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
+    with buying_call(caller, body.event_id, admission_token):
+        return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
 
 
 @app.post(
@@ -111,14 +127,21 @@ def hold_seats(body: HoldRequest, caller: CurrentUser, idempotency_key: Idempote
         404: ["NOT_FOUND"],
         409: ["NO_ADJACENT_SEATS", "SEATS_LOCKED", "EVENT_NOT_ON_SALE", "TICKET_LIMIT", *_IDEMPOTENCY_CONFLICTS],
         422: ["IDEMPOTENCY_KEY_REUSED"],
+        **_ADMISSION,
     },
 )
-def hold_best(body: HoldBestRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None) -> Response[str]:
+def hold_best(
+    body: HoldBestRequest,
+    caller: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+    admission_token: AdmissionToken = None,
+) -> Response[str]:
     """`quantity` adjacent seats in one row, each priced at most `maxPrice`: the row nearest the front, then the
     block nearest its centre, never stranding a single seat when an equally good block avoids it
     (docs/best-available.md). Rows other buyers are locking are skipped, not waited for."""
     request = body.model_dump(mode="json")
-    return _once(caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body))
+    with buying_call(caller, body.event_id, admission_token):
+        return _once(caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body))
 
 
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
@@ -163,23 +186,28 @@ def hold_status(caller: CurrentUser, event_id: Annotated[UUID | None, Query(alia
             "COUPON_MIN_SUBTOTAL",
             "IDEMPOTENCY_KEY_REUSED",
         ],
+        **_ADMISSION,
     },
 )
 def create_booking(
-    body: CreateBookingRequest, caller: CurrentUser, idempotency_key: IdempotencyKey = None
+    body: CreateBookingRequest,
+    caller: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+    admission_token: AdmissionToken = None,
 ) -> Response[str]:
     """Uses the caller's live holds (all of them for the event when seatIds is absent); the seats stay held
     for the booking until expiresAt."""
     request = body.model_dump(mode="json")
-    return _once(
-        caller,
-        idempotency_key,
-        "create",
-        request,
-        lambda: service.create_booking(caller, body),
-        201,
-        headers_for=_created_booking_headers,
-    )
+    with buying_call(caller, body.event_id, admission_token, books=True):
+        return _once(
+            caller,
+            idempotency_key,
+            "create",
+            request,
+            lambda: service.create_booking(caller, body),
+            201,
+            headers_for=_created_booking_headers,
+        )
 
 
 def _created_booking_headers(answer: idempotency.Answer) -> dict[str, str]:
@@ -305,3 +333,5 @@ def list_bookings(
 
 
 lambda_handler = lambda_entrypoint(app)
+# Waiting room: under SnapStart the snapshot holds the admission check's cryptography and key ring loaded.
+warm_before_snapshot(tokens.warm_up)

@@ -641,8 +641,15 @@ def test_an_event_reads_with_the_spec_fields(api: Any, catalog: Any) -> None:
         "sections",
         "version",
         "cancellation",
+        "waitingRoom",
     }
     assert body["cancellation"] is None
+    assert body["waitingRoom"] == {
+        "enabled": False,
+        "opensAt": body["waitingRoom"]["opensAt"],
+        "admitPerMinute": 600,
+        "sessionMinutes": 10,
+    }
     assert body["startsAt"].endswith("Z")
     assert body["salesEndAt"] == body["startsAt"]
     assert body["sections"][0]["available"] == 10

@@ -1,4 +1,6 @@
-"""cryptography and segno ship with TicketsFunction only (functions/tickets/requirements.txt).
+"""cryptography ships only with the functions that sign or verify Ed25519 codes: TicketsFunction (ticket
+codes, and segno for QR codes), WaitingRoomFunction (signs admission tokens) and BookingsFunction (verifies
+them); each has a functions/<name>/requirements.txt.
 
 PyJWT imports cryptography whenever it can, and every function imports PyJWT: in the layer, cryptography
 would slow every cold start. So every other function, and every layer module except the three that sign,
@@ -37,11 +39,11 @@ assert not jwt.algorithms.has_crypto
 """
 
 
-def test_only_the_tickets_function_ships_cryptography() -> None:
+def test_only_the_functions_that_sign_or_verify_codes_ship_cryptography() -> None:
     shipped = {f.logical_id for f in FUNCTIONS if (f.code_uri / "requirements.txt").exists()}
     layer = (REPO_ROOT / "layers/shared/requirements.txt").read_text().splitlines()
 
-    assert shipped == {"TicketsFunction"}
+    assert shipped == {"TicketsFunction", "WaitingRoomFunction", "BookingsFunction"}
     assert not [line for line in layer if line.startswith(("cryptography", "segno", "pyjwt[crypto]"))]
 
 

@@ -23,6 +23,7 @@ _PUBLIC = {
     ("get", "/api/openapi.json"),
     ("get", "/api/docs"),
     ("get", "/api/tickets/public-key"),
+    ("get", "/api/events/{event_id}/queue"),
     ("get", "/api/docs/swagger-ui.css"),
     ("get", "/api/docs/swagger-ui-bundle.js"),
     ("get", "/api/docs/swagger-initializer.js"),

@@ -30,6 +30,9 @@ class Settings(BaseModel):
     # Ed25519 key ring that signs ticket codes (PEM; see docs/tickets.md), or the secret holding it.
     ticket_signing_key: str | None = Field(default=None, alias="TICKET_SIGNING_KEY")
     ticket_signing_key_arn: str | None = Field(default=None, alias="TICKET_SIGNING_KEY_ARN")
+    # The waiting room's own Ed25519 key ring for admission tokens (same format), or the secret holding it.
+    admission_signing_key: str | None = Field(default=None, alias="ADMISSION_SIGNING_KEY")
+    admission_signing_key_arn: str | None = Field(default=None, alias="ADMISSION_SIGNING_KEY_ARN")
     hold_ttl_seconds: int = Field(default=600, ge=1, alias="HOLD_TTL_SECONDS")
     booking_ttl_seconds: int = Field(default=900, ge=1, alias="BOOKING_TTL_SECONDS")
     max_hold_extensions: int = Field(default=2, ge=0, alias="MAX_HOLD_EXTENSIONS")
@@ -66,6 +69,22 @@ class Settings(BaseModel):
     # The outbox publisher, woken after an event cancellation commits to write and publish its per-booking
     # events at once (docs/refunds.md); unset, none is woken and its scheduled sweep does it.
     outbox_publisher_function_name: str | None = Field(default=None, alias="OUTBOX_PUBLISHER_FUNCTION_NAME")
+
+    # The waiting room (docs/waiting-room.md). Its DynamoDB table (unset: no event can have a working room, and
+    # the buying calls of an event with a room fail closed); locally and in tests the endpoint is moto's server,
+    # through boto3's own AWS_ENDPOINT_URL_DYNAMODB.
+    waiting_room_table: str | None = Field(default=None, alias="WAITING_ROOM_TABLE")
+    waiting_room_tick_seconds: float = Field(default=10, gt=0, le=60, alias="WAITING_ROOM_TICK_SECONDS")
+    # Ticks one controller invocation runs (a one-minute schedule in AWS runs 6 of 10 s; locally 1 per firing).
+    waiting_room_ticks_per_invocation: int = Field(default=1, ge=1, le=60, alias="WAITING_ROOM_TICKS_PER_INVOCATION")
+    # THE default ceiling of admitPerMinute, for events that set none. ONE place on purpose: the capacity model
+    # (docs/benchmarks.md) will supply the value this deployment's database can serve; 600 a minute keeps about
+    # 10 new buyers a second, which the local bench's uncontended hold path serves with room to spare.
+    waiting_room_default_admit_per_minute: int = Field(
+        default=600, ge=1, le=1_000_000, alias="WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE"
+    )
+    # The buying path's p95 (hold-seats, hold-best, create) above which the waiting room halves its rate.
+    waiting_room_latency_target_ms: float = Field(default=1000, gt=0, le=60_000, alias="WAITING_ROOM_LATENCY_TARGET_MS")
 
     @property
     def cors_origins(self) -> list[str]:

@@ -24,7 +24,14 @@ from ticketing.observability import instrumented, logger
 
 MAX_FIELD_ERRORS = 20
 MAX_FIELD_NAME = 100
-CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match"]
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-Admission-Token",
+]
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

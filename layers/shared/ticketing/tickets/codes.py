@@ -130,23 +130,30 @@ def parse_key_ring(text: str) -> KeyRing:
     return KeyRing(signing_kid=key_id(signing.public_key()), signing_key=signing, verifying_keys=verifying)
 
 
-@lru_cache(maxsize=1)
-def _process_key_text() -> str:
-    logger.warning("TICKET_SIGNING_KEY is not set: signing ticket codes with a key generated for this process only")
+@lru_cache(maxsize=4)
+def _process_key_text(variable: str) -> str:
+    logger.warning(f"{variable} is not set: signing with a key generated for this process only")
     return generate_private_key_pem()
+
+
+def load_key_ring(text: str | None, secret_arn: str | None, variable: str) -> KeyRing:
+    """The key ring in `text`, else in the Secrets Manager secret `secret_arn` (read through Powertools
+    Parameters, cached), else one generated for this process (`variable` names the setting in its warning).
+    Ticket codes use TICKET_SIGNING_KEY's; admission tokens (ticketing.waiting_room.tokens) their own."""
+    if text:
+        return parse_key_ring(text)
+    if secret_arn:
+        # Imported here so functions that never sign or verify codes do not load boto3.
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(secret_arn, max_age=get_settings().secrets_max_age_seconds)
+        return parse_key_ring(str(secret))
+    return parse_key_ring(_process_key_text(variable))
 
 
 def key_ring() -> KeyRing:
     settings = get_settings()
-    if settings.ticket_signing_key:
-        return parse_key_ring(settings.ticket_signing_key)
-    if settings.ticket_signing_key_arn:
-        # Imported here so functions that never sign or verify codes do not load boto3.
-        from aws_lambda_powertools.utilities import parameters
-
-        text = parameters.get_secret(settings.ticket_signing_key_arn, max_age=settings.secrets_max_age_seconds)
-        return parse_key_ring(str(text))
-    return parse_key_ring(_process_key_text())
+    return load_key_ring(settings.ticket_signing_key, settings.ticket_signing_key_arn, "TICKET_SIGNING_KEY")
 
 
 def sign(ticket_id: UUID, event_id: UUID, ring: KeyRing | None = None) -> str:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
+from ticketing.catalog.events.room_settings import WaitingRoomIn, WaitingRoomOut
 from ticketing.catalog.venues.models import Price
 from ticketing.errors import ValidationFailed
 from ticketing.models import ApiModel, UtcDateTime, UtcInput, example
@@ -81,6 +82,7 @@ class EventCreate(ApiModel):
     currency: Currency = Field(description="ISO 4217, upper case")
     prices: list[SectionPrice] = Field(default_factory=list, max_length=1000)
     max_tickets_per_user: MaxTickets = DEFAULT_MAX_TICKETS_PER_USER
+    waiting_room: WaitingRoomIn | None = Field(default=None, description="docs/waiting-room.md; default: no room")
 
     _check_prices = field_validator("prices")(_distinct_sections)
 
@@ -113,6 +115,7 @@ class EventUpdate(ApiModel):
     currency: Currency | None = None
     prices: list[SectionPrice] | None = Field(default=None, max_length=1000)
     max_tickets_per_user: MaxTickets | None = None
+    waiting_room: WaitingRoomIn | None = Field(default=None, description="replaces the room's settings; null: no room")
 
     _check_prices = field_validator("prices")(_distinct_sections)
 
@@ -157,6 +160,7 @@ class EventSummary(ApiModel):
     max_tickets_per_user: int
     venue: EventVenue
     version: int
+    waiting_room: WaitingRoomOut
 
     @staticmethod
     def fields_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,6 +178,7 @@ class EventSummary(ApiModel):
             "max_tickets_per_user": row["max_tickets_per_user"],
             "venue": EventVenue(id=row["venue_id"], name=row["venue_name"], city=row["venue_city"]),
             "version": row["version"],
+            "waiting_room": WaitingRoomOut.from_event_row(row, row["sales_start_at"] or row["published_at"]),
         }
 
     @classmethod

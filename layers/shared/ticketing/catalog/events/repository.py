@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ticketing.catalog.events import room_settings
 from ticketing.db import Session
 from ticketing.db.connection import Row
 
 _EVENT_COLUMNS = (
     "e.id, e.venue_id, e.organizer_id, e.title, e.description, e.category, e.status, e.starts_at, e.ends_at,"
     " e.sales_start_at, e.sales_end_at, e.currency, e.max_tickets_per_user, e.version, e.published_at,"
-    " e.cancelled_bookings, v.name AS venue_name, v.city AS venue_city"
+    " e.cancelled_bookings, v.name AS venue_name, v.city AS venue_city,"
+    " e.waiting_room_enabled, e.waiting_room_opens_at, e.waiting_room_admit_per_minute, e.waiting_room_session_minutes"
 )
 _EVENT_FROM = "events e JOIN venues v ON v.id = e.venue_id"
 
@@ -34,15 +36,18 @@ _EDITABLE_FIELDS = (
     "sales_end_at",
     "currency",
     "max_tickets_per_user",
+    *room_settings.COLUMNS,
 )
 
 
 def insert_event(tx: Session, *, organizer_id: UUID, fields: dict[str, Any]) -> UUID:
     event_id = tx.value(
         "INSERT INTO events (venue_id, organizer_id, title, description, category, starts_at, ends_at,"
-        " sales_start_at, sales_end_at, currency, max_tickets_per_user)"
+        " sales_start_at, sales_end_at, currency, max_tickets_per_user, " + ", ".join(room_settings.COLUMNS) + ")"
         " VALUES (:venue_id, :organizer_id, :title, :description, :category, :starts_at, :ends_at,"
-        " :sales_start_at, :sales_end_at, :currency, :max_tickets_per_user) RETURNING id",
+        " :sales_start_at, :sales_end_at, :currency, :max_tickets_per_user, "
+        + ", ".join(f":{name}" for name in room_settings.COLUMNS)
+        + ") RETURNING id",
         organizer_id=organizer_id,
         **{name: fields[name] for name in _EDITABLE_FIELDS},
     )

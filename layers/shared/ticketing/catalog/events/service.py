@@ -10,6 +10,7 @@ from uuid import UUID
 from ticketing import domain_events
 from ticketing.auth.principal import Principal, Role
 from ticketing.catalog.events import repository as events_repo
+from ticketing.catalog.events import room_settings
 from ticketing.catalog.events.models import (
     EventCancellation,
     EventCreate,
@@ -175,7 +176,8 @@ def _venue_must_exist(tx: Session, venue_id: UUID) -> None:
 
 def create_event(principal: Principal, body: EventCreate) -> EventOut:
     """A DRAFT event owned by the caller, with one event seat per seat of its venue."""
-    fields = body.model_dump(exclude={"prices"})
+    fields = body.model_dump(exclude={"prices", "waiting_room"})
+    fields.update(body.waiting_room.columns() if body.waiting_room else room_settings.default_columns())
     with transaction() as tx:
         _venue_must_exist(tx, body.venue_id)
         prices = _resolve_prices(tx, body.venue_id, _price_map(body.prices), given_field="prices")
@@ -238,7 +240,9 @@ def _rebuild_draft_inventory(tx: Session, event: Row, venue_id: UUID, given: dic
 
 def update_event(principal: Principal, event_id: UUID, body: EventUpdate) -> EventOut:
     """A partial update by the organizer or an admin; every change bumps `version`."""
-    changes = body.model_dump(exclude_unset=True, exclude={"prices"})
+    changes = body.model_dump(exclude_unset=True, exclude={"prices", "waiting_room"})
+    if "waiting_room" in body.model_fields_set:
+        changes.update(body.waiting_room.columns() if body.waiting_room else room_settings.default_columns())
     given_prices = body.prices
     with transaction() as tx:
         event = _load_managed(tx, principal, event_id)

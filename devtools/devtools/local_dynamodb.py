@@ -1,0 +1,94 @@
+"""A DynamoDB-compatible server for `make run`, the tests and the benchmarks: moto's server mode.
+
+It runs in a child process (so its work does not share the runner's interpreter lock) on a loopback
+port the system picks, and stops with whoever started it: the child exits when its stdin closes, which
+happens when the parent exits, however it ends. Connections are served by threads (HTTP/1.1 keep-alive),
+but moto's backend handles one request at a time: its DynamoDB is not safe under concurrent requests (a
+query iterating a table while a put adds to it fails). `use_local_dynamodb` points boto3 at it
+(AWS_ENDPOINT_URL_DYNAMODB, which boto3 itself reads) and creates the waiting room's table as template.yaml
+declares it.
+
+    python -m devtools.local_dynamodb    # the child: prints "ready <port>", serves until its stdin closes
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+HOST = "127.0.0.1"
+LOCAL_TABLE = "waiting-room"
+READY = "ready"
+
+
+@contextmanager
+def dynamodb_server() -> Iterator[str]:
+    """moto's server on a free loopback port until the block ends; yields its URL."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "devtools.local_dynamodb"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        announced = child.stdout.readline().split() if child.stdout else []
+        if len(announced) != 2 or announced[0] != READY:
+            raise RuntimeError("the local DynamoDB server (moto) did not start; see its output above")
+        yield f"http://{HOST}:{announced[1]}"
+    finally:
+        if child.stdin:
+            child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def use_local_dynamodb(endpoint: str, table: str = LOCAL_TABLE) -> None:
+    """Points this process and the workers it starts at `endpoint`, with the waiting room's table in it."""
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # moto accepts any credentials; these keep boto3 from looking for real ones.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("WAITING_ROOM_TABLE", table)
+    from ticketing.config import get_settings
+    from ticketing.waiting_room import store
+
+    get_settings.cache_clear()
+    store.reset_client()
+    store.create_table(os.environ["WAITING_ROOM_TABLE"])
+
+
+def main() -> None:
+    import logging
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = DomainDispatcherApplication(create_backend_app)
+    one_at_a_time = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with one_at_a_time:
+            return list(app(environ, start_response))
+
+    server = make_server(HOST, 0, serialized, threaded=True, request_handler=MotoRequestHandler)
+    serving = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    serving.start()
+    print(READY, server.server_port, flush=True)
+    try:
+        sys.stdin.read()  # returns when the parent closes the pipe or dies
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The controller: a rate that follows health, sold out at once, admission resumed when seats come back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from ticketing.waiting_room.controller import Health, SeatsLeft, next_rate
+
+TARGET_MS = 1000.0
+HEALTHY = Health(calls=100, bad_share=0.0, p95_ms=120.0)
+SLOW = Health(calls=100, bad_share=0.0, p95_ms=2500.0)
+LOCKED = Health(calls=100, bad_share=0.2, p95_ms=120.0)
+
+
+def test_the_rate_starts_at_a_quarter_of_the_ceiling_and_grows_while_healthy() -> None:
+    start, why = next_rate(0.0, 600, HEALTHY, TARGET_MS)
+    grown, grew = next_rate(start, 600, HEALTHY, TARGET_MS)
+
+    assert (start, why) == (150.0, "start")
+    assert (grown, grew) == (210.0, "grow")
+
+
+def test_the_rate_never_passes_the_ceiling() -> None:
+    assert next_rate(590.0, 600, HEALTHY, TARGET_MS) == (600.0, "grow")
+
+
+def test_slow_holds_halve_the_rate() -> None:
+    assert next_rate(400.0, 600, SLOW, TARGET_MS) == (200.0, "back off")
+
+
+def test_locked_seats_and_errors_halve_the_rate_down_to_the_floor() -> None:
+    rate = 400.0
+    for _ in range(10):
+        rate, why = next_rate(rate, 600, LOCKED, TARGET_MS)
+
+    assert (rate, why) == (30.0, "back off")  # the floor: 5% of the ceiling
+
+
+def test_no_traffic_counts_as_healthy() -> None:
+    assert next_rate(100.0, 600, Health(calls=0, bad_share=0.0, p95_ms=0.0), TARGET_MS) == (160.0, "grow")
+
+
+def _settings(event_id: str) -> Any:
+    from ticketing.waiting_room.room_cache import room_settings
+
+    settings = room_settings(UUID(event_id))
+    assert settings is not None
+    return settings
+
+
+def test_when_no_seat_is_left_everyone_waiting_is_sold_out_and_admission_resumes_when_seats_come_back(
+    rooms: Any, accounts: Any
+) -> None:
+    from ticketing.waiting_room.controller import tick_room
+
+    event = rooms.event(admit_per_minute=24)  # starts at 6 a minute: one admission a 10 s tick
+    first, second = accounts.create(), accounts.create()
+    rooms.join(first, event.id)
+    rooms.join(second, event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    assert tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now).admitted == 1
+
+    sold_out = tick_room(_settings(event.id), SeatsLeft(available=0, held=0), now + timedelta(seconds=10))
+
+    assert (sold_out.reason, sold_out.admitted) == ("sold out", 0)
+    assert rooms.poll(second, event.id)["state"] == "SOLD_OUT"
+    assert rooms.poll(first, event.id)["state"] == "ADMITTED"  # a session already given is kept
+    back = tick_room(_settings(event.id), SeatsLeft(available=1, held=0), now + timedelta(seconds=20))
+    assert back.admitted == 1
+    assert rooms.poll(second, event.id)["state"] == "ADMITTED"
+
+
+def test_seats_held_or_in_a_pending_booking_are_not_sold_out(rooms: Any, db: Any) -> None:
+    from ticketing.waiting_room.controller import seats_left_of
+
+    event = rooms.event(rows=1, seats_per_row=2)
+    db.execute(
+        "UPDATE event_seats SET status = 'HELD', held_by = (SELECT organizer_id FROM events WHERE id = :id),"
+        " held_until = now() + interval '5 minutes' WHERE id = :seat",
+        id=event.id,
+        seat=event.seat_ids[0],
+    )
+    db.execute(
+        "UPDATE event_seats SET status = 'HELD', held_by = (SELECT organizer_id FROM events WHERE id = :id),"
+        " held_until = now() - interval '1 minute' WHERE id = :seat",
+        id=event.id,
+        seat=event.seat_ids[1],
+    )
+
+    left = seats_left_of([UUID(event.id)])[UUID(event.id)]
+
+    # A live hold is held; a hold past its expiry is available again
+    assert left == SeatsLeft(available=1, held=1)
+
+
+def test_every_decision_is_logged_with_its_inputs(rooms: Any, accounts: Any, caplog: Any) -> None:
+    from ticketing.observability import logger
+
+    event = rooms.event()
+    rooms.join(accounts.create(), event.id)
+    level = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        decisions = rooms.tick()
+    finally:
+        logger.setLevel(level)
+
+    assert len(decisions) == 1
+    logged = [record for record in caplog.records if record.getMessage() == "waiting room decision"]
+    assert len(logged) == 1
+    for field in ("rate", "previous_rate", "ceiling", "p95_ms", "bad_share", "seats_available", "waiting", "reason"):
+        assert getattr(logged[0], field) == getattr(decisions[0], field)
+
+
+def test_open_sessions_cap_admission_and_each_booking_frees_a_place(rooms: Any, accounts: Any) -> None:
+    from ticketing.waiting_room import store
+    from ticketing.waiting_room.controller import ACTIVE_CEILING_MINUTES, tick_room
+
+    # Given a room whose last admissions filled its sessions (two minutes of a 6-a-minute ceiling), and a buyer
+    event = rooms.event(admit_per_minute=6)
+    rooms.join(accounts.create(), event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    room = store.get_room(UUID(event.id))
+    room.rate, room.admissions = 6.0, [[now.timestamp() - 60, 6 * ACTIVE_CEILING_MINUTES]]
+    store.save_room(UUID(event.id), room)
+
+    # When the controller ticks, and again after the buying path reported one booking
+    full = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now)
+    store.put_health_sample(UUID(event.id), int(now.timestamp()), "test", store.HealthSample(1, 0, 50.0, 1))
+    freed = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now + timedelta(seconds=60))
+
+    # Then nobody is admitted while the sessions are full, and the booking lets the next one in
+    assert (full.reason, full.admitted) == ("sessions full", 0)
+    assert freed.admitted == 1
