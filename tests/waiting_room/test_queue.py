@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 
 def test_joining_twice_from_two_tabs_gives_the_same_place(rooms: Any, accounts: Any) -> None:
     # Given an event whose sale started, with a room
@@ -145,15 +147,33 @@ def test_the_organizer_sets_the_room_on_the_event_and_sees_it(accounts: Any, api
     assert shown == room
 
 
-def test_a_room_without_a_ceiling_follows_the_deployment_default(accounts: Any, api: Any, catalog: Any) -> None:
+def test_a_room_without_a_ceiling_follows_the_capacity_models_rate_for_the_database(
+    accounts: Any, api: Any, catalog: Any
+) -> None:
+    from ticketing.capacity import admit_per_minute
+
     organizer = accounts.create("ORGANIZER")
     event = catalog.event(organizer_id=organizer.id, status="DRAFT")
 
     updated = api.put(f"/api/events/{event.id}", json={"waitingRoom": {"enabled": True}}, token=organizer.token)
 
     assert updated.status == 200, updated.body
-    assert updated.json()["waitingRoom"]["admitPerMinute"] == 600
+    # No override set: the model's safe rate for the default writer (Aurora Serverless v2 at 16 ACUs).
+    assert updated.json()["waitingRoom"]["admitPerMinute"] == admit_per_minute("db.serverless", 16) > 0
     assert updated.json()["waitingRoom"]["sessionMinutes"] == 10
+
+
+def test_the_deployments_override_replaces_the_models_ceiling(
+    accounts: Any, api: Any, catalog: Any, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    fresh_settings.setenv("WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE", "777")
+    organizer = accounts.create("ORGANIZER")
+    event = catalog.event(organizer_id=organizer.id, status="DRAFT")
+
+    updated = api.put(f"/api/events/{event.id}", json={"waitingRoom": {"enabled": True}}, token=organizer.token)
+
+    assert updated.status == 200, updated.body
+    assert updated.json()["waitingRoom"]["admitPerMinute"] == 777
 
 
 def test_a_session_longer_than_30_minutes_is_422(accounts: Any, api: Any, catalog: Any, db: Any) -> None:

@@ -77,12 +77,14 @@ class Settings(BaseModel):
     waiting_room_tick_seconds: float = Field(default=10, gt=0, le=60, alias="WAITING_ROOM_TICK_SECONDS")
     # Ticks one controller invocation runs (a one-minute schedule in AWS runs 6 of 10 s; locally 1 per firing).
     waiting_room_ticks_per_invocation: int = Field(default=1, ge=1, le=60, alias="WAITING_ROOM_TICKS_PER_INVOCATION")
-    # THE default ceiling of admitPerMinute, for events that set none. ONE place on purpose: the capacity model
-    # (docs/benchmarks.md) will supply the value this deployment's database can serve; 600 a minute keeps about
-    # 10 new buyers a second, which the local bench's uncontended hold path serves with room to spare.
-    waiting_room_default_admit_per_minute: int = Field(
-        default=600, ge=1, le=1_000_000, alias="WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE"
+    # The default ceiling of admitPerMinute, for events that set none: this setting when given, else what the
+    # capacity model says the deployed writer can serve (ticketing.capacity, docs/capacity.md) for its instance
+    # class (and, for Aurora Serverless v2, its maximum ACUs), both set by the template.
+    waiting_room_default_admit_per_minute: int | None = Field(
+        default=None, ge=1, le=1_000_000, alias="WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE"
     )
+    database_instance_class: str = Field(default="db.serverless", alias="DATABASE_INSTANCE_CLASS")
+    database_max_acu: float = Field(default=16, gt=0, le=256, alias="DATABASE_MAX_ACU")
     # The buying path's p95 (hold-seats, hold-best, create) above which the waiting room halves its rate.
     waiting_room_latency_target_ms: float = Field(default=1000, gt=0, le=60_000, alias="WAITING_ROOM_LATENCY_TARGET_MS")
 

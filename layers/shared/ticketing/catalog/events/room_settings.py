@@ -6,6 +6,8 @@ The catalog owns these columns (migration 0020) and their SQL; the waiting room 
 
 from __future__ import annotations
 
+from functools import cache
+
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -81,8 +83,20 @@ def effective_opens_at(opens_at: datetime | None, sales_start_at: datetime | Non
 
 
 def default_admit_per_minute() -> int:
-    """The ceiling of an event that sets none: ONE place, the WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE setting."""
-    return get_settings().waiting_room_default_admit_per_minute
+    """The ceiling of an event that sets none, in ONE place: WAITING_ROOM_DEFAULT_ADMIT_PER_MINUTE when set, else
+    the capacity model's safe admission rate for the deployed Aurora writer (docs/capacity.md)."""
+    settings = get_settings()
+    if settings.waiting_room_default_admit_per_minute is not None:
+        return settings.waiting_room_default_admit_per_minute
+    return model_ceiling(settings.database_instance_class, settings.database_max_acu)
+
+
+@cache
+def model_ceiling(instance_class: str, serverless_max_acu: float) -> int:
+    """The capacity model's ceiling, computed once per environment (it is pure arithmetic on fixed anchors)."""
+    from ticketing.capacity import admit_per_minute
+
+    return admit_per_minute(instance_class, serverless_max_acu)
 
 
 def room_settings_row(tx: Session, event_id: UUID) -> Row | None:
