@@ -24,6 +24,8 @@ PUBLIC_READS = {
     ("GET", "/api/events"): "public, max-age=10, stale-while-revalidate=30",
     ("GET", "/api/events/{}"): "public, max-age=2, stale-while-revalidate=5",
     ("GET", "/api/events/{}/seats/status"): "public, max-age=1, stale-while-revalidate=1",
+    # The waiting room's public state: half a tick (WAITING_ROOM_TICK_SECONDS, 10 by default).
+    ("GET", "/api/events/{}/queue"): "public, max-age=5, stale-while-revalidate=5",
 }
 
 

@@ -82,7 +82,7 @@ def test_the_public_state_is_one_cacheable_answer_for_everyone(rooms: Any, accou
     public = api.get(f"/api/events/{event.id}/queue")
 
     assert public.status == 200, public.body
-    assert public.header("Cache-Control") == "public, max-age=5"
+    assert public.header("Cache-Control") == "public, max-age=5, stale-while-revalidate=5"
     body = public.json()
     assert body["state"] == "OPEN"
     assert body["eventId"] == event.id
