@@ -165,6 +165,7 @@ def test_logout_revokes_the_family(api: Any, accounts: Any) -> None:
 
 def test_logout_twice_is_still_204(api: Any, accounts: Any) -> None:
     account = accounts.create()
-    api.post(LOGOUT, json={"refreshToken": account.refresh_token})
+    assert api.post(LOGOUT, json={"refreshToken": account.refresh_token}).status == 204
 
     assert api.post(LOGOUT, json={"refreshToken": account.refresh_token}).status == 204
+    assert api.post(REFRESH, json={"refreshToken": account.refresh_token}).status == 401

@@ -77,7 +77,7 @@ def test_a_second_review_by_the_same_user_is_a_conflict(
     api: Any, db: Any, accounts: Any, catalog: Any, started_event: Any
 ) -> None:
     attendee = _attendee(accounts, catalog, started_event)
-    api.post(_reviews(started_event.id), json={"rating": 4}, token=attendee.token)
+    assert api.post(_reviews(started_event.id), json={"rating": 4}, token=attendee.token).status == 201
 
     response = api.post(_reviews(started_event.id), json={"rating": 1}, token=attendee.token)
 

@@ -309,22 +309,26 @@ def test_the_same_map_is_served_gzipped_or_narrowed(api: Any, catalog: Any, smal
     assert gzipped.status == 200
     assert len(json.loads(gzip.decompress(gzipped.body))["sections"][0]["rows"]) == 5
     assert narrowed.status == 200
+    assert narrowed.json()["sections"][0]["rows"] == []  # nothing is held: every seat is filtered out
 
 
 def test_a_full_stadium_map_fits_only_gzipped(api: Any, accounts: Any, db: Any) -> None:
     """100,000 seats built through the API: about 8 MB of JSON, so plain is a 413 and gzip is a 200."""
     admin = accounts.create("ADMIN")
     organizer = accounts.create("ORGANIZER")
-    venue = api.post(
+    created_venue = api.post(
         "/api/venues",
         json={"name": "Stadium", "address": "1 Ring", "city": "Rome", "country": "IT", "timezone": "Europe/Rome"},
         token=admin.token,
-    ).json()
-    api.post(
+    )
+    assert created_venue.status == 201, created_venue.body
+    venue = created_venue.json()
+    section = api.post(
         f"/api/venues/{venue['id']}/sections",
         json={"name": "Bowl", "rows": 500, "seatsPerRow": 200, "defaultPrice": 5000},
         token=admin.token,
     )
+    assert section.status == 201, section.body
     created = api.post(
         "/api/events",
         json={
