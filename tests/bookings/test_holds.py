@@ -64,7 +64,6 @@ def test_a_seat_locked_by_another_transaction_is_seats_locked_at_once(
     buyer = accounts.create()
     row_locker.lock("SELECT id FROM event_seats WHERE id = :id FOR UPDATE", id=event.seat_ids[0])
 
-
     # The locker keeps its lock for the whole request: a statement that waited for it would block until
     # statement_timeout and fail as a cancelled query, so SEATS_LOCKED can only come from NOWAIT.
     response = shop.hold(buyer, event.id, event.seat_ids[:2])
