@@ -21,7 +21,7 @@ from ticketing.catalog.events.models import (
 )
 from ticketing.config import get_settings
 from ticketing.http.operations import answers
-from ticketing.http.paging import PageNumber, PageSize, page_offset
+from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.representation import if_none_match_versions, json_representation
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import MaybeUser, OrganizerOrAdmin
@@ -58,7 +58,6 @@ def list_events(
         descending=sort == "-startsAt",
         page=page,
         page_size=page_size,
-        offset=page_offset(page, page_size),
     )
 
 

@@ -94,7 +94,7 @@ def running(gate: Path, within_seconds: float = 30) -> TextIO:
     request that never reaches its handler fails the test instead of hanging it.
     """
     opened: queue.Queue[TextIO] = queue.Queue()
-    threading.Thread(target=lambda: opened.put(open(gate, "w")), daemon=True).start()
+    threading.Thread(target=lambda: opened.put(open(gate, "w")), daemon=True).start()  # noqa: SIM115 - closed by answer()
     try:
         return opened.get(timeout=within_seconds)
     except queue.Empty:
