@@ -8,8 +8,9 @@ from ticketing.auth import service
 from ticketing.auth.models import LoginRequest, RefreshRequest, RegisterRequest, Session, TokenPair
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.tags import ApiTag
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.AUTH)
 
 
 @app.post("/api/auth/register", summary="Create a USER account and sign in", status_code=201)

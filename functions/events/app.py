@@ -25,9 +25,10 @@ from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.representation import if_none_match_versions, json_representation
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import MaybeUser, OrganizerOrAdmin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page, UtcInput
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.EVENTS)
 
 
 @app.get("/api/events", summary="Browse events (the public sees PUBLISHED ones)")

@@ -13,9 +13,10 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import Admin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.VENUES)
 
 SearchText = Annotated[str | None, Query(max_length=200, description="case-insensitive part of name or address")]
 CityFilter = Annotated[str | None, Query(max_length=120, description="city, case-insensitive")]
