@@ -146,7 +146,7 @@ def test_a_section_of_another_event_is_a_404(api: Any, catalog: Any) -> None:
 
     response = api.get(_seats(event), query={"sectionId": other.section_id})
 
-    assert response.status == 404
+    assert (response.status, response.error_code) == (404, "NOT_FOUND")
 
 
 def test_a_bad_section_id_is_a_422(api: Any, catalog: Any) -> None:
@@ -154,7 +154,8 @@ def test_a_bad_section_id_is_a_422(api: Any, catalog: Any) -> None:
 
     response = api.get(_seats(event), query={"sectionId": "balcony"})
 
-    assert response.status == 422
+    assert (response.status, response.error_code) == (422, "VALIDATION_ERROR")
+    assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["sectionId"]
 
 
 def test_a_drafts_map_is_hidden_from_the_public(api: Any, accounts: Any, catalog: Any) -> None:
@@ -269,6 +270,7 @@ def test_a_gzipped_304_works_with_the_same_etag(api: Any, catalog: Any) -> None:
     response = api.get(_seats(event), headers={"Accept-Encoding": "gzip", "If-None-Match": f'W/"x", {etag}'})
 
     assert response.status == 304
+    assert (response.body, response.header("ETag")) == (b"", etag)
 
 
 @pytest.fixture

@@ -244,15 +244,17 @@ def test_section_names_are_unique_in_a_venue_ignoring_case(api: Any, accounts: A
     assert db.value("SELECT count(*) FROM venue_seats") == 4
 
 
-def test_the_same_section_name_may_exist_in_another_venue(api: Any, accounts: Any) -> None:
+def test_the_same_section_name_may_exist_in_another_venue(api: Any, accounts: Any, db: Any) -> None:
     admin = accounts.create("ADMIN")
     first = _create_venue(api, admin)
     second = _create_venue(api, admin, name="Konzerthaus")
-    _add_section(api, admin, first["id"], name="Stalls", rows=1, seatsPerRow=1)
+    assert _add_section(api, admin, first["id"], name="Stalls", rows=1, seatsPerRow=1).status == 201
 
     response = _add_section(api, admin, second["id"], name="Stalls", rows=1, seatsPerRow=1)
 
     assert response.status == 201
+    assert response.json()["name"] == "Stalls"
+    assert db.value("SELECT count(DISTINCT venue_id) FROM sections WHERE name = 'Stalls'") == 2
 
 
 @pytest.mark.parametrize(
