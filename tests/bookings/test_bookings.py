@@ -172,8 +172,10 @@ def test_get_booking_is_not_found_for_anyone_but_the_owner_or_an_admin(shop: Any
     booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
     path = f"/api/bookings/{booking['id']}"
 
-    assert shop.api.get(path, token=stranger.token).status == 404
-    assert shop.api.get(path, token=admin.token).status == 200
+    hidden, seen_by_admin = shop.api.get(path, token=stranger.token), shop.api.get(path, token=admin.token)
+
+    assert (hidden.status, hidden.error_code) == (404, "NOT_FOUND")
+    assert (seen_by_admin.status, seen_by_admin.json()["id"]) == (200, booking["id"])
     assert shop.api.get(f"/api/bookings/{uuid.uuid4()}", token=buyer.token).status == 404
     assert shop.api.get("/api/bookings/not-a-uuid", token=buyer.token).status == 422
 
@@ -204,7 +206,8 @@ def test_list_bookings_rejects_bad_filters(shop: Any, accounts: Any) -> None:
 
     for query in ({"status": "PAID"}, {"pageSize": 0}, {"pageSize": 101}, {"eventId": "x"}):
         response = shop.api.get("/api/bookings", token=buyer.token, query=query)
-        assert response.status == 422, query
+        assert (response.status, response.error_code) == (422, "VALIDATION_ERROR"), query
+        assert [field["field"] for field in response.json()["error"]["details"]["fields"]] == list(query), query
 
 
 def test_cancel_a_pending_booking_releases_its_seats_and_gives_the_coupon_back(

@@ -205,7 +205,9 @@ def test_expired_holds_do_not_count_towards_the_ticket_limit(shop: Any, accounts
 
     response = shop.hold(buyer, event.id, event.seat_ids[2:4])
 
-    assert response.status == 200
+    assert response.status == 200, response.body
+    states = _seat_states(db, event.seat_ids[2:4])
+    assert {(row["status"], row["held_by"]) for row in states.values()} == {("HELD", buyer.id)}
 
 
 def test_seats_of_another_event_are_not_found(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
@@ -246,7 +248,7 @@ def test_seat_ids_must_be_between_one_and_a_hundred(shop: Any, accounts: Any, ca
     assert empty.error_code == too_many.error_code == "VALIDATION_ERROR"
 
 
-def test_malformed_hold_requests_are_validation_errors(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_malformed_hold_requests_are_validation_errors(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
 
@@ -256,18 +258,20 @@ def test_malformed_hold_requests_are_validation_errors(shop: Any, accounts: Any,
     )
     not_json = shop.api.post(shop.HOLD, body=b"{nope", headers={"Content-Type": "application/json"}, token=buyer.token)
 
-    assert bad_uuid.status == 422
-    assert unknown_field.status == 422
+    assert (bad_uuid.status, bad_uuid.error_code) == (422, "VALIDATION_ERROR")
+    assert (unknown_field.status, unknown_field.error_code) == (422, "VALIDATION_ERROR")
     assert not_json.status == 400
     assert not_json.error_code == "INVALID_JSON"
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
-def test_holding_requires_a_signed_in_user(api: Any, catalog: Any) -> None:
+def test_holding_requires_a_signed_in_user(api: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
 
     response = api.post("/api/bookings/hold-seats", json={"eventId": event.id, "seatIds": event.seat_ids[:1]})
 
-    assert response.status == 401
+    assert (response.status, response.error_code) == (401, "UNAUTHORIZED")
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
 def test_release_seats_releases_all_the_callers_holds_for_the_event(
@@ -478,7 +482,9 @@ def test_an_unknown_label_is_a_validation_error_naming_it(shop: Any, accounts: A
     assert db.value("SELECT count(*) FROM event_seats WHERE status <> 'AVAILABLE'") == 0
 
 
-def test_a_hold_names_seats_by_id_or_by_label_never_both_nor_neither(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_a_hold_names_seats_by_id_or_by_label_never_both_nor_neither(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
     event = catalog.event()
     buyer = accounts.create()
     label = {"sectionId": event.section_id, "row": "A", "number": 1}
@@ -492,4 +498,7 @@ def test_a_hold_names_seats_by_id_or_by_label_never_both_nor_neither(shop: Any, 
         shop.HOLD, json={"eventId": event.id, "seats": [{**label, "row": "a"}]}, token=buyer.token
     )
 
-    assert [r.status for r in (both, neither, duplicated, lower_case_row)] == [422, 422, 422, 422]
+    assert [(r.status, r.error_code) for r in (both, neither, duplicated, lower_case_row)] == [
+        (422, "VALIDATION_ERROR")
+    ] * 4
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
