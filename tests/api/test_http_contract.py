@@ -133,11 +133,29 @@ def test_a_token_with_alg_none_is_unauthorized(api: Any, accounts: Any) -> None:
     assert "email" not in response.json()
 
 
-def test_a_token_of_a_deleted_user_is_unauthorized(api: Any, accounts: Any, db: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", PROFILE, None),  # reads the user
+        ("post", "/api/bookings/hold-seats", "seat"),  # writes the caller's id as the holder, reads no user
+        ("post", "/api/bookings/hold-best", "quantity"),
+    ],
+)
+def test_a_token_of_a_deleted_user_is_unauthorized(
+    api: Any, accounts: Any, catalog: Any, db: Any, method: str, path: str, body: str | None
+) -> None:
+    event = catalog.event()
     account = accounts.create()
-    db.execute("DELETE FROM users WHERE id = :id", id=account.id)
+    assert db.execute("DELETE FROM users WHERE id = :id", id=account.id) == 1
+    json_body = {
+        "seat": {"eventId": event.id, "seatIds": event.seat_ids[:1]},
+        "quantity": {"eventId": event.id, "quantity": 1},
+    }
 
-    assert api.get(PROFILE, token=account.token).status == 401
+    response = getattr(api, method)(path, token=account.token, **({"json": json_body[body]} if body else {}))
+
+    assert (response.status, response.error_code) == (401, "UNAUTHORIZED")
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer not.a.jwt", "token-without-scheme"])
