@@ -150,6 +150,7 @@ def test_a_second_concurrent_request_gets_a_second_environment(runner: Runner, g
     second = in_background(runner, f"/gate?fifo={second_gate}")
     # Both handlers are blocked on their gates at the same moment before either is released.
     first_writer, second_writer = running(first_gate), running(second_gate)
+    assert (first.done(), second.done()) == (False, False)
 
     answer(first_writer, "one")
     answer(second_writer, "two")
