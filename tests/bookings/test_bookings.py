@@ -294,12 +294,13 @@ def test_cancel_an_expired_booking_is_booking_expired(shop: Any, accounts: Any, 
         "UPDATE event_seats SET status = 'AVAILABLE', held_by = NULL, held_until = NULL,"
         " booking_id = NULL, booking_status = NULL"
     )
-    db.execute("UPDATE bookings SET status = 'EXPIRED', expired_at = now()")
+    assert db.execute("UPDATE bookings SET status = 'EXPIRED', expired_at = now()") == 1
 
     response = shop.cancel(buyer, booking["id"])
 
     assert response.status == 409
     assert response.error_code == "BOOKING_EXPIRED"
+    assert db.rows("SELECT status, version FROM bookings") == [{"status": "EXPIRED", "version": booking["version"]}]
 
 
 def test_cancel_with_a_stale_version_changes_nothing(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:

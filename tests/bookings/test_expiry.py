@@ -92,13 +92,15 @@ def test_a_confirm_after_the_job_expired_the_booking_is_booking_expired(
     event = catalog.event()
     buyer = accounts.create()
     booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    db.execute("UPDATE bookings SET expires_at = now() - interval '1 second'")
+    assert db.execute("UPDATE bookings SET expires_at = now() - interval '1 second'") == 1
     _run_job(expiry_function)
+    assert db.value("SELECT status FROM bookings") == "EXPIRED"
 
     response = shop.confirm(buyer, booking)
 
     assert response.status == 409
     assert response.error_code == "BOOKING_EXPIRED"
+    assert db.value("SELECT status FROM bookings") == "EXPIRED"
 
 
 def test_the_job_forgets_expired_idempotency_keys(

@@ -74,15 +74,17 @@ def test_a_seat_locked_by_another_transaction_is_seats_locked_at_once(
     assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
-def test_a_seat_booked_by_someone_else_is_unavailable(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_a_seat_booked_by_someone_else_is_unavailable(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     owner, other = accounts.create(), accounts.create()
-    shop.confirmed_booking(owner, event, event.seat_ids[:1])
+    booking = shop.confirmed_booking(owner, event, event.seat_ids[:1])
 
     response = shop.hold(other, event.id, event.seat_ids[:1])
 
     assert response.status == 409
     assert response.error_code == "SEATS_UNAVAILABLE"
+    seat = _seat_states(db, event.seat_ids[:1])[event.seat_ids[0]]
+    assert (seat["held_by"], str(seat["booking_id"])) == (owner.id, booking["id"])
 
 
 def test_an_expired_hold_counts_as_available_before_the_expiry_job_runs(
@@ -163,22 +165,24 @@ def test_an_event_whose_sales_have_not_started_is_not_on_sale(shop: Any, account
     assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
-def test_a_draft_event_is_not_on_sale(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_a_draft_event_is_not_on_sale(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event(status="DRAFT")
 
     response = shop.hold(accounts.create(), event.id, event.seat_ids[:1])
 
     assert response.status == 409
     assert response.error_code == "EVENT_NOT_ON_SALE"
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
-def test_an_event_that_has_started_is_not_on_sale(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_an_event_that_has_started_is_not_on_sale(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event(starts_in_hours=-0.5)
 
     response = shop.hold(accounts.create(), event.id, event.seat_ids[:1])
 
     assert response.status == 409
     assert response.error_code == "EVENT_NOT_ON_SALE"
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
 def test_holding_more_than_max_tickets_per_user_is_ticket_limit(
