@@ -301,20 +301,11 @@ def test_only_admins_add_sections(api: Any, accounts: Any, db: Any) -> None:
 
 
 def test_a_stadium_section_of_100000_seats_takes_the_statements_of_a_one_seat_section(
-    api: Any, accounts: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, accounts: Any, db: Any, statements: list[str]
 ) -> None:
-    import pg8000.native
-
     admin = accounts.create("ADMIN")
     venue = _create_venue(api, admin, name="Stadium")
-    statements: list[str] = []
-    run = pg8000.native.Connection.run
-
-    def counted(self: Any, sql: str, **params: Any) -> Any:
-        statements.append(sql)
-        return run(self, sql, **params)
-
-    monkeypatch.setattr(pg8000.native.Connection, "run", counted)
+    statements.clear()
     box = _add_section(api, admin, venue["id"], name="Box", rows=1, seatsPerRow=1, defaultPrice=9000)
     assert box.status == 201, box.body
     for_one_seat = len(statements)
