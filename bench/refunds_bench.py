@@ -226,8 +226,8 @@ class _SlowCheckedProvider:
 
         import pg8000.native
 
-        from ticketing.bookings.payments import TestPaymentProvider
         from ticketing.db.dsn import parse_database_url
+        from ticketing.payments.test_provider import TestPaymentProvider
 
         self._inner = TestPaymentProvider()
         self._monitor = pg8000.native.Connection(**parse_database_url(os.environ["DATABASE_URL"]).as_pg8000_kwargs())
@@ -308,7 +308,7 @@ def main() -> None:
     import os
 
     os.environ["DB_STATEMENT_TIMEOUT_MS"] = "0"
-    from ticketing.bookings.payments import TestPaymentProvider
+    from ticketing.payments.test_provider import TestPaymentProvider
 
     with bench_setup("refunds_bench") as setup:
         runs = []

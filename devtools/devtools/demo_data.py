@@ -8,7 +8,7 @@ from uuid import UUID
 
 from ticketing.auth.passwords import hash_password
 from ticketing.auth.principal import Principal, Role
-from ticketing.bookings import holds
+from ticketing.bookings import checkout, holds
 from ticketing.bookings import service as bookings_service
 from ticketing.bookings.models import ConfirmRequest, CreateBookingRequest, HoldRequest
 from ticketing.bookings.service import ExpectedVersion
@@ -153,7 +153,7 @@ def _buy(buyer: Principal, event: EventOut, seat_ids: list[UUID]) -> None:
     """Hold, book and pay (test card) through the same services as the API."""
     holds.place_hold(buyer, HoldRequest(event_id=event.id, seat_ids=seat_ids))
     booking = bookings_service.create_booking(buyer, CreateBookingRequest(event_id=event.id))
-    bookings_service.confirm_booking(
+    checkout.confirm(
         buyer,
         booking.id,
         ConfirmRequest(payment_token="tok_visa", amount=booking.total, version=booking.version),

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -119,8 +119,7 @@ def banner(base_url: str, *, own_database: bool, data_dir: Path = DATA_DIR) -> s
         f"  Docs       {base_url}/api/docs       (the OpenAPI document: {base_url}/api/openapi.json)",
         f"  Accounts   {accounts}",
         f"  Password   {password}",
-        "  Payments   tok_visa pays, tok_chargeDeclined is declined,"
-        " tok_refundFailsOnce pays but its first refund fails",
+        _payments_line(),
         f"  Data       {data}",
         f"  Workers    up to {os.environ.get('LOCAL_CONCURRENCY', '8')} processes per function (LOCAL_CONCURRENCY),"
         f" scheduled jobs every {os.environ.get('LOCAL_SCHEDULE_SECONDS', '60')} s",
@@ -130,16 +129,47 @@ def banner(base_url: str, *, own_database: bool, data_dir: Path = DATA_DIR) -> s
     return "\n".join(lines)
 
 
+def _payments_line() -> str:
+    if os.environ.get("PAYMENT_PROVIDER") == "stripe":
+        return (
+            f"  Payments   Stripe through localstripe at {os.environ.get('STRIPE_API_BASE')}: pm_card_visa pays;"
+            " webhooks are signed and delivered to the API (docs/payments.md)"
+        )
+    return (
+        "  Payments   tok_visa pays, tok_chargeDeclined is declined, tok_threeDSecure needs 3-D Secure"
+        " (python -m devtools.payments authenticate <paymentId>), tok_refundFailsOnce's first refund fails"
+    )
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     # Until the API serves (its own handlers take over), a stop signal unwinds through the context
     # managers, so the embedded PostgreSQL is stopped on the way out.
     raise SystemExit(128 + signum)
 
 
+@contextmanager
+def _stripe_when_asked() -> Iterator[Callable[[str], None]]:
+    """With PAYMENT_PROVIDER=stripe and no STRIPE_API_BASE of the developer's: localstripe for this run, its signed
+    webhooks posted to our API once it serves (the callable, given the API's base URL)."""
+    if os.environ.get("PAYMENT_PROVIDER") != "stripe" or os.environ.get("STRIPE_API_BASE"):
+        yield lambda api_url: None
+        return
+    from devtools.localstripe import configure_webhook, local_stripe, stripe_environment
+
+    with local_stripe() as stripe_url:
+        os.environ.update(stripe_environment(stripe_url))
+        yield lambda api_url: configure_webhook(stripe_url, f"{api_url}/api/payments/webhooks/stripe")
+
+
+def _ready(url: str, connect_webhooks: Callable[[str], None], *, own_database: bool, data_dir: Path) -> None:
+    connect_webhooks(url)
+    print(banner(url, own_database=own_database, data_dir=data_dir), file=sys.stderr, flush=True)
+
+
 def _serve(port: int, data_dir: Path) -> None:
     ensure_port_free(HOST, port)
     own_database = bool(os.environ.get("DATABASE_URL"))
-    with local_database(data_dir) as database_url:
+    with local_database(data_dir) as database_url, _stripe_when_asked() as connect_webhooks:
         prepare_database(database_url)
         from devtools.demo_data import load_demo_data
         from devtools.run_api import serve
@@ -150,9 +180,7 @@ def _serve(port: int, data_dir: Path) -> None:
             host=HOST,
             port=port,
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
-            on_ready=lambda url: print(
-                banner(url, own_database=own_database, data_dir=data_dir), file=sys.stderr, flush=True
-            ),
+            on_ready=lambda url: _ready(url, connect_webhooks, own_database=own_database, data_dir=data_dir),
         )
 
 

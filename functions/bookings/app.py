@@ -1,4 +1,4 @@
-"""BookingsFunction: /api/bookings/* (holds, bookings, payment, cancellation)."""
+"""BookingsFunction: /api/bookings/* (holds, bookings, payment intents and confirmation, cancellation)."""
 
 # Annotations stay real objects (no `from __future__ import annotations`): Powertools reads the
 # handlers' and dependencies' type hints on every request, and string annotations would be compiled and
@@ -12,7 +12,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from ticketing.bookings import best_available, holds, idempotency, service
+from ticketing.bookings import best_available, checkout, holds, idempotency, service
 from ticketing.bookings.models import (
     BookingOut,
     BookingStatus,
@@ -26,6 +26,7 @@ from ticketing.bookings.models import (
     HoldRequest,
     HoldResult,
     HoldStatus,
+    PayResult,
     ReleaseRequest,
     ReleaseResult,
 )
@@ -189,15 +190,38 @@ def _created_booking_headers(answer: idempotency.Answer) -> dict[str, str]:
     return {"Location": f"/api/bookings/{booking['id']}", "ETag": f'"{booking["version"]}"'}
 
 
-@app.post("/api/bookings/<booking_id>/confirm", summary="Pay for a PENDING booking")
+@app.post("/api/bookings/<booking_id>/pay", summary="The booking's payment intent, for the provider's browser SDK")
+@answers(
+    PayResult,
+    errors={
+        404: ["NOT_FOUND"],
+        409: ["VERSION_CONFLICT", "BOOKING_EXPIRED", "NOTHING_TO_PAY"],
+        503: ["PAYMENT_PROVIDER_UNAVAILABLE"],
+    },
+)
+def pay(booking_id: UUID, caller: CurrentUser) -> PayResult:
+    """Creates the provider's payment intent for the PENDING booking's total, once per booking version (a repeat
+    answers the same one), with `payment.clientSecret` for Stripe.js; then confirm with `paymentId`
+    (docs/payments.md)."""
+    return checkout.pay(caller, booking_id)
+
+
+@app.post("/api/bookings/<booking_id>/confirm", summary="Pay for a PENDING booking, or confirm a payment made")
 @answers(
     BookingOut,
     errors={
-        402: ["PAYMENT_DECLINED"],
+        402: ["PAYMENT_DECLINED", "PAYMENT_REQUIRES_ACTION"],
         404: ["NOT_FOUND"],
-        409: ["VERSION_CONFLICT", "BOOKING_EXPIRED", "EVENT_NOT_ON_SALE", "SEATS_LOCKED", *_IDEMPOTENCY_CONFLICTS],
+        409: [
+            "VERSION_CONFLICT",
+            "BOOKING_EXPIRED",
+            "PAYMENT_IN_PROGRESS",
+            "SEATS_LOCKED",
+            *_IDEMPOTENCY_CONFLICTS,
+        ],
         412: ["PRECONDITION_FAILED"],
         422: ["AMOUNT_MISMATCH", "IDEMPOTENCY_KEY_REUSED"],
+        503: ["PAYMENT_PROVIDER_UNAVAILABLE"],
     },
 )
 def confirm_booking(
@@ -207,15 +231,17 @@ def confirm_booking(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[str]:
-    """Optimistic on `version` (body or If-Match); `amount` must equal the total. Test mode: tok_visa pays,
-    tok_chargeDeclined is declined (402, the booking stays PENDING)."""
+    """Optimistic on `version` (body or If-Match). `{paymentToken, amount}` charges and confirms in one call
+    (`amount` must equal the total; test mode: tok_visa pays, tok_chargeDeclined is declined, tok_threeDSecure
+    needs 3-D Secure: 402 PAYMENT_REQUIRES_ACTION with details.clientSecret). `{paymentId}` confirms a payment
+    made through the provider's browser SDK after `pay`."""
     request = {"bookingId": str(booking_id), "ifMatch": if_match, **body.model_dump(mode="json")}
     return _once(
         caller,
         idempotency_key,
         "confirm",
         request,
-        lambda: service.confirm_booking(caller, booking_id, body, ExpectedVersion.from_request(body.version, if_match)),
+        lambda: checkout.confirm(caller, booking_id, body, ExpectedVersion.from_request(body.version, if_match)),
     )
 
 

@@ -22,7 +22,7 @@ def test_confirm_books_the_seats_records_the_payment_and_tells_the_buyer(
     assert (payment["status"], payment["amount"], payment["currency"], payment["provider"]) == (
         "SUCCEEDED", 5000, "EUR", "test",
     )  # fmt: skip
-    assert payment["reference"].startswith("ch_test_")
+    assert payment["reference"].startswith("pi_test_")
     seats = db.rows("SELECT status, booking_status FROM event_seats WHERE booking_id = :b", b=booking["id"])
     assert seats == [{"status": "BOOKED", "booking_status": "CONFIRMED"}] * 2
     assert db.value("SELECT count(*) FROM payments WHERE status = 'SUCCEEDED'") == 1
@@ -44,7 +44,10 @@ def test_a_declined_payment_is_402_records_the_failure_and_leaves_the_booking_pe
 
     assert response.status == 402
     assert response.error_code == "PAYMENT_DECLINED"
-    assert response.json()["error"]["details"] == {"declineCode": "card_declined"}
+    payment_id = db.value("SELECT id FROM payments")
+    assert response.json()["error"]["details"] == {
+        "declineCode": "card_declined", "paymentId": str(payment_id), "status": "FAILED",
+    }  # fmt: skip
     assert db.rows("SELECT status, version FROM bookings") == [{"status": "PENDING", "version": 1}]
     assert db.rows("SELECT status, failure_code FROM payments") == [
         {"status": "FAILED", "failure_code": "card_declined"}

@@ -15,6 +15,8 @@ _PUBLIC = {
     ("post", "/api/auth/refresh-token"),
     ("post", "/api/auth/logout"),
     ("get", "/api/health"),
+    # The payment provider's signature authenticates its webhooks (docs/payments.md).
+    ("post", "/api/payments/webhooks/{provider}"),
     ("get", "/api/venues"),
     ("get", "/api/venues/{venue_id}"),
     ("get", "/api/events/{event_id}/reviews"),

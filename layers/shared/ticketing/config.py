@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,7 +34,21 @@ class Settings(BaseModel):
     booking_ttl_seconds: int = Field(default=900, ge=1, alias="BOOKING_TTL_SECONDS")
     max_hold_extensions: int = Field(default=2, ge=0, alias="MAX_HOLD_EXTENSIONS")
     cancellation_cutoff_hours: int = Field(default=24, ge=0, alias="CANCELLATION_CUTOFF_HOURS")
-    payment_provider: str = Field(default="test", alias="PAYMENT_PROVIDER")
+    # The deployment stage (`dev`, `prod`; `local` on a developer's machine). A `prod` stage refuses the test
+    # payment provider, whose tokens are documented publicly.
+    stage: str = Field(default="local", alias="STAGE")
+    # Payments (docs/payments.md): the provider, Stripe's keys (plain locally, Secrets Manager in AWS), the API
+    # base (localstripe locally), how long a provider call may take, and when an open payment is reconciled.
+    payment_provider: Literal["test", "stripe"] = Field(default="test", alias="PAYMENT_PROVIDER")
+    stripe_secret_key: str | None = Field(default=None, alias="STRIPE_SECRET_KEY")
+    stripe_secret_key_arn: str | None = Field(default=None, alias="STRIPE_SECRET_KEY_ARN")
+    stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_webhook_secret_arn: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET_ARN")
+    stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+    payment_provider_timeout_seconds: float = Field(default=8.0, gt=0, le=60, alias="PAYMENT_PROVIDER_TIMEOUT_SECONDS")
+    payment_reconcile_after_seconds: int = Field(default=120, ge=1, alias="PAYMENT_RECONCILE_AFTER_SECONDS")
+    # Local benchmarks only: how long each call to the test provider takes, as a real provider's would.
+    payment_test_latency_ms: int = Field(default=0, ge=0, le=10_000, alias="PAYMENT_TEST_LATENCY_MS")
     cors_allow_origins: str = Field(default="*", alias="CORS_ALLOW_ORIGINS")
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")
@@ -67,4 +82,6 @@ def get_settings() -> Settings:
         raise ConfigurationError(f"invalid configuration: {problems}") from error
     if settings.database_url is None and (settings.db_secret_arn is None or settings.db_host is None):
         raise ConfigurationError("set DATABASE_URL, or DB_SECRET_ARN together with DB_HOST")
+    if settings.stage == "prod" and settings.payment_provider == "test":
+        raise ConfigurationError("PAYMENT_PROVIDER=test takes no money: a prod stage needs a real provider")
     return settings

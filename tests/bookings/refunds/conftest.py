@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from ticketing.bookings.payments import RefundResult, TestPaymentProvider
+from ticketing.payments.provider import RefundResult
+from ticketing.payments.test_provider import TestPaymentProvider
 
 # Tables whose rows cancellations and refund workers lock.
 LOCKED_TABLES = ("payments", "bookings", "event_seats")

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from ticketing.bookings.payments import RefundResult, TestPaymentProvider
+from ticketing.payments.provider import RefundResult
+from ticketing.payments.test_provider import TestPaymentProvider
 from ticketing.refunds import worker
 
 from .conftest import AnswerLostProvider, RecordingProvider, RefusingProvider
@@ -175,7 +176,7 @@ def test_two_workers_racing_split_the_queue_and_send_each_refund_once(paid: Any,
 # A worker in its own process: its provider makes the refund, says so on stdout, then never returns.
 _STUCK_WORKER = """
 import sys, threading
-from ticketing.bookings.payments import TestPaymentProvider
+from ticketing.payments.test_provider import TestPaymentProvider
 from ticketing.refunds import worker
 
 class StuckInCall(TestPaymentProvider):

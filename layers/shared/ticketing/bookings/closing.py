@@ -23,6 +23,7 @@ from ticketing.db.connection import Row
 from ticketing.db.id_set import IdSet
 from ticketing.notifications.repository import notify_booking_owners
 from ticketing.observability import count
+from ticketing.payments import repository as payments
 from ticketing.tickets.repository import void_tickets_for_bookings
 
 CONFIRMED = "CONFIRMED"
@@ -105,7 +106,7 @@ def close_bookings(
     if not ids:
         return Closed(bookings=0, refunds_queued=0)
     release_for_bookings(tx, ids)
-    refunds_queued = repo.queue_refunds(tx, ids)
+    refunds_queued = payments.queue_refunds(tx, ids)
     closed = repo.close_bookings(tx, ids, status=status, reason=reason)
     notify_booking_owners(
         tx,

@@ -42,8 +42,12 @@ def request_hash(operation: str, request: dict[str, Any]) -> bytes:
     return hashlib.sha256(canonical.encode("utf-8")).digest()
 
 
+# Answers that say "not yet": a retry after the customer has acted must run again, not replay them.
+_NOT_YET = frozenset({"CONCURRENT_UPDATE", "PAYMENT_REQUIRES_ACTION"})
+
+
 def _is_transient(error: DomainError) -> bool:
-    return error.status >= 500 or "Retry-After" in error.headers or error.code == "CONCURRENT_UPDATE"
+    return error.status >= 500 or "Retry-After" in error.headers or error.code in _NOT_YET
 
 
 def run_once(

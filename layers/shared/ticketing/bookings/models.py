@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from ticketing.bookings.payments import PaymentStatus
 from ticketing.models import ApiModel, MinorUnits, UtcDateTime, Version, example
+from ticketing.payments.states import PaymentStatus
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "CANCELLED", "EXPIRED"]
 MAX_SEATS_PER_REQUEST = 100
@@ -153,11 +153,25 @@ class CreateBookingRequest(ApiModel):
 
 
 class ConfirmRequest(ApiModel):
+    """Either `paymentToken` and `amount` (charge and confirm in one call) or `paymentId` (confirm a payment made
+    with the provider's browser SDK after `pay`)."""
+
     model_config = example({"paymentToken": "tok_visa", "amount": 9000, "version": 1})
 
-    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    amount: MinorUnits
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    amount: MinorUnits | None = None
+    payment_id: UUID | None = None
     version: Version | None = Field(default=None, description="required unless sent as `If-Match`")
+
+    @model_validator(mode="after")
+    def _one_way_to_pay(self) -> ConfirmRequest:
+        if (self.payment_token is None) == (self.payment_id is None):
+            raise ValueError("Send either paymentToken (with amount) or paymentId.")
+        if self.payment_token is not None and self.amount is None:
+            raise ValueError("amount is required with paymentToken.")
+        if self.payment_id is not None and self.amount is not None:
+            raise ValueError("amount goes with paymentToken, not with paymentId.")
+        return self
 
 
 class CancelRequest(ApiModel):
@@ -181,7 +195,18 @@ class PaymentOut(ApiModel):
     amount: int
     currency: str
     provider: str
-    reference: str | None
+    reference: str | None = Field(description="the provider's payment intent id")
+
+
+class PaymentIntentOut(PaymentOut):
+    client_secret: str | None = Field(
+        description="for the provider's browser SDK (Stripe.js `confirmCardPayment`); null when nothing is to be paid"
+    )
+
+
+class PayResult(ApiModel):
+    booking_id: UUID
+    payment: PaymentIntentOut
 
 
 class BookingOut(ApiModel):

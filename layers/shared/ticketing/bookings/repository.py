@@ -1,4 +1,4 @@
-"""All SQL of holds, bookings and payments.
+"""All SQL of holds and bookings (payments have their own: ticketing.payments.repository).
 
 Seat rows are always locked in ascending id order and, on the buyer's paths, with NOWAIT: a row another
 transaction is locking right now raises SQLSTATE 55P03, which ticketing.db.errors turns into 409
@@ -15,6 +15,7 @@ from uuid import UUID
 from ticketing.db import Session
 from ticketing.db.connection import Row
 from ticketing.db.id_set import IdSet
+from ticketing.payments.repository import BOOKING_HAS_PAYMENT_IN_FLIGHT
 
 _EVENT_COLUMNS = """
     id, status, currency, max_tickets_per_user, starts_at,
@@ -448,15 +449,16 @@ def find_booking(tx: Session, booking_id: UUID, *, for_update: bool = False) -> 
     return tx.row(f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE id = :id{lock}", id=booking_id)
 
 
-def confirm_booking(tx: Session, booking_id: UUID, version: int) -> Row | None:
-    """The optimistic confirm (docs/booking-lifecycle.md): only the expected, still PENDING, unexpired version
-    moves on."""
+def confirm_booking(tx: Session, booking_id: UUID, version: int, *, allow_past_expiry: bool = False) -> Row | None:
+    """The optimistic confirm (docs/booking-lifecycle.md): only the expected, still PENDING version moves on, and
+    only while unexpired unless `allow_past_expiry` (its payment was in flight, which holds the window open)."""
     return tx.row(
         "UPDATE bookings SET status = 'CONFIRMED', version = version + 1, confirmed_at = now(), updated_at = now()"
-        " WHERE id = :id AND version = :version AND status = 'PENDING' AND expires_at > now()"
+        " WHERE id = :id AND version = :version AND status = 'PENDING' AND (expires_at > now() OR :past_expiry)"
         f" RETURNING {_BOOKING_COLUMNS}",
         id=booking_id,
         version=version,
+        past_expiry=allow_past_expiry,
     )
 
 
@@ -490,18 +492,6 @@ def close_bookings(tx: Session, booking_ids: IdSet, *, status: str, reason: str 
         status=status,
         reason=reason,
         ids=ids,
-    )
-
-
-def queue_refunds(tx: Session, booking_ids: IdSet) -> int:
-    """Turns the bookings' succeeded charges into queued refunds (REFUND_PENDING, due now); answers how many.
-
-    Nothing is sent here: the refund workers take them after commit (docs/refunds.md).
-    """
-    return tx.execute(
-        "UPDATE payments SET status = 'REFUND_PENDING', refund_requested_at = now(), refund_due_at = now()"
-        " WHERE booking_id = ANY(CAST(:ids AS uuid[])) AND status = 'SUCCEEDED'",
-        ids=booking_ids.literal,
     )
 
 
@@ -540,20 +530,24 @@ def record_events_of_bookings_cancelled_with_event(tx: Session, event_id: UUID, 
 
 
 def lock_expired_bookings(tx: Session, limit: int) -> list[Row]:
-    """PENDING bookings past their expiry, skipping any a confirm or cancel is working on right now."""
+    """PENDING bookings past their expiry, skipping any a confirm or cancel is working on right now and any whose
+    payment is in flight (the reconciliation settles it first, docs/payments.md)."""
     return tx.rows(
         # payable_until is expires_at while PENDING (migration 0014): the expiry queue's index.
-        f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE payable_until <= now() AND status = 'PENDING'"
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE payable_until <= now() AND status = 'PENDING'"
+        f" AND NOT {BOOKING_HAS_PAYMENT_IN_FLIGHT}"
         " ORDER BY payable_until LIMIT :limit FOR UPDATE SKIP LOCKED",
         limit=limit,
     )
 
 
 def lock_overdue_bookings(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
-    """Those of `booking_ids` that are PENDING past their expiry, locked without waiting (55P03 when taken)."""
+    """Those of `booking_ids` that are PENDING past their expiry and have no payment in flight, locked without
+    waiting (55P03 when taken)."""
     return tx.rows(
-        f"SELECT {_BOOKING_COLUMNS} FROM bookings"
+        f"SELECT {_BOOKING_COLUMNS} FROM bookings b"
         " WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'PENDING' AND expires_at <= now()"
+        f" AND NOT {BOOKING_HAS_PAYMENT_IN_FLIGHT}"
         " ORDER BY id FOR UPDATE NOWAIT",
         ids=list(booking_ids),
     )
@@ -599,54 +593,6 @@ def list_bookings(
         **params,
     )
     return rows, total
-
-
-# --- payments -----------------------------------------------------------------------------------------
-
-_PAYMENT_COLUMNS = "id, booking_id, status, amount, currency, provider, reference, failure_code, created_at"
-# Every state of a charge that went through: the predicate of payments_one_success_key (at most one per booking).
-_CHARGED_STATES = "'SUCCEEDED', 'REFUND_PENDING', 'REFUNDED', 'REFUND_FAILED'"
-
-
-def insert_payment(
-    tx: Session,
-    *,
-    booking_id: UUID,
-    status: str,
-    amount: int,
-    currency: str,
-    provider: str,
-    reference: str | None,
-    failure_code: str | None = None,
-) -> Row:
-    row = tx.row(
-        "INSERT INTO payments (booking_id, status, amount, currency, provider, reference, failure_code)"
-        " VALUES (:booking_id, :status, :amount, :currency, :provider, :reference, :failure_code)"
-        f" RETURNING {_PAYMENT_COLUMNS}",
-        booking_id=booking_id,
-        status=status,
-        amount=amount,
-        currency=currency,
-        provider=provider,
-        reference=reference,
-        failure_code=failure_code,
-    )
-    assert row is not None
-    return row
-
-
-def payments_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
-    """Per booking, the payment a client sees: the charge that went through, else the latest attempt."""
-    return tx.rows(
-        # The charge that went through and the failed attempts are in two partial indexes (migration 0012).
-        f"SELECT DISTINCT ON (booking_id) {_PAYMENT_COLUMNS} FROM ("
-        f" SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
-        f"  AND status IN ({_CHARGED_STATES})"
-        f" UNION ALL SELECT {_PAYMENT_COLUMNS} FROM payments WHERE booking_id = ANY(CAST(:ids AS uuid[]))"
-        "  AND status = 'FAILED'"
-        ") attempts ORDER BY booking_id, (status <> 'FAILED') DESC, created_at DESC, id",
-        ids=list(booking_ids),
-    )
 
 
 # --- idempotency keys ---------------------------------------------------------------------------------

@@ -1,13 +1,9 @@
-"""Bookings (docs/booking-lifecycle.md): create from the caller's holds, confirm with payment, cancel, read.
+"""Bookings (docs/booking-lifecycle.md): create from the caller's holds, cancel, read. Paying and confirming
+are checkout's (ticketing.bookings.checkout, docs/payments.md).
 
-State changes are version-checked: confirm is the optimistic `UPDATE ... WHERE version = :v AND status =
-'PENDING' AND expires_at > now()`, so a confirm racing another confirm, a cancel or the expiry job has
-exactly one winner and the loser gets a clean 409.
-
-The charge happens inside the confirm transaction, after the optimistic update has won (so a losing request
-never charges) and before commit (so a booking is never CONFIRMED without its payment row). The provider
-gets `<bookingId>:<version>` as idempotency key: a confirm retried after a crash between charge and commit
-charges the same payment again, which the provider answers with the first result instead of charging twice.
+State changes are version-checked: a confirm is the optimistic `UPDATE ... WHERE version = :v AND status =
+'PENDING'`, so a confirm racing another confirm, a cancel or the expiry job has exactly one winner and the loser
+gets a clean 409.
 """
 
 from __future__ import annotations
@@ -24,12 +20,10 @@ from ticketing.bookings.closing import (
     CANCELLED_BY_CUSTOMER,
     CONFIRMED,
     EXPIRED,
-    booking_payload,
     close_bookings,
 )
 from ticketing.bookings.holds import lock_event_seats, on_sale_event
-from ticketing.bookings.models import BookingOut, CancelRequest, ConfirmRequest, CreateBookingRequest
-from ticketing.bookings.payments import ChargeResult, payment_provider
+from ticketing.bookings.models import BookingOut, CancelRequest, CreateBookingRequest
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -37,15 +31,12 @@ from ticketing.db.id_set import IdSet
 from ticketing.errors import (
     Conflict,
     NotFound,
-    PaymentDeclined,
     PreconditionFailed,
-    ValidationFailed,
 )
 from ticketing.http.paging import page_offset
 from ticketing.models import MAX_INT32, Page
-from ticketing.notifications.repository import notify
 from ticketing.observability import count
-from ticketing.tickets import repository as tickets_repo
+from ticketing.payments import repository as payments
 
 PENDING = "PENDING"
 
@@ -81,10 +72,10 @@ class ExpectedVersion:
 
     def check_body(self, booking: Row) -> None:
         if self.body is not None and self.body != booking["version"]:
-            raise _version_conflict(booking)
+            raise version_conflict(booking)
 
 
-def _version_conflict(booking: Row) -> Conflict:
+def version_conflict(booking: Row) -> Conflict:
     return Conflict(
         "The booking has changed; reload it and retry.",
         code="VERSION_CONFLICT",
@@ -92,13 +83,13 @@ def _version_conflict(booking: Row) -> Conflict:
     )
 
 
-def _expired(booking: Row) -> Conflict:
+def expired(booking: Row) -> Conflict:
     return Conflict(
         "The booking's payment window has closed.", code="BOOKING_EXPIRED", details={"bookingId": str(booking["id"])}
     )
 
 
-def _visible_booking(
+def visible_booking(
     tx: Session, principal: Principal, booking_id: UUID, *, admin_allowed: bool, for_update: bool
 ) -> Row:
     """The booking when the caller may see it; anyone else gets the same 404 as for a missing booking."""
@@ -113,8 +104,8 @@ def booking_views(tx: Session, bookings: list[Row]) -> list[BookingOut]:
     items: dict[UUID, list[Row]] = defaultdict(list)
     for item in repo.items_of(tx, ids):
         items[item["booking_id"]].append(item)
-    payments = {payment["booking_id"]: payment for payment in repo.payments_of(tx, ids)}
-    return [BookingOut.from_rows(b, items[b["id"]], payments.get(b["id"])) for b in bookings]
+    paid = {payment["booking_id"]: payment for payment in payments.payments_of(tx, ids)}
+    return [BookingOut.from_rows(b, items[b["id"]], paid.get(b["id"])) for b in bookings]
 
 
 def create_booking(principal: Principal, request: CreateBookingRequest) -> BookingOut:
@@ -173,110 +164,6 @@ def create_booking(principal: Principal, request: CreateBookingRequest) -> Booki
     return view
 
 
-class _Declined(Exception):
-    """Leaves the confirm transaction so it rolls back; the decline is then recorded on its own."""
-
-    def __init__(self, booking: Row, charge: ChargeResult) -> None:
-        super().__init__(charge.failure_code)
-        self.booking = booking
-        self.charge = charge
-
-
-def _check_confirmable(booking: Row, request: ConfirmRequest, expected: ExpectedVersion) -> None:
-    # A stale If-Match is 412 whatever happened; an expired booking says so rather than "version conflict".
-    expected.check_if_match(booking)
-    if booking["status"] == EXPIRED or (booking["status"] == PENDING and booking["past_expiry"]):
-        raise _expired(booking)
-    expected.check_body(booking)
-    if booking["status"] != PENDING:
-        raise _version_conflict(booking)
-    if request.amount != booking["total"]:
-        raise ValidationFailed(
-            "The amount does not equal the booking's total.",
-            code="AMOUNT_MISMATCH",
-            details={
-                "fields": [{"field": "amount", "message": f"Must be {booking['total']}."}],
-                "total": booking["total"],
-                "currency": booking["currency"],
-            },
-        )
-
-
-def confirm_booking(
-    principal: Principal, booking_id: UUID, request: ConfirmRequest, expected: ExpectedVersion
-) -> BookingOut:
-    if not expected.given:
-        raise ValidationFailed.for_field("version", "Send the booking's version in the body or as If-Match.")
-    provider = payment_provider()
-    try:
-        with transaction() as tx:
-            # Read without a lock: the optimistic update below decides who wins.
-            booking = _visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=False)
-            _check_confirmable(booking, request, expected)
-            event = repo.find_event(tx, booking["event_id"], share_lock=True)
-            if event is None or event["status"] != "PUBLISHED":
-                raise Conflict("This event is no longer on sale.", code="EVENT_NOT_ON_SALE")
-            confirmed = repo.confirm_booking(tx, booking_id, booking["version"])
-            if confirmed is None:
-                # A cancel, the expiry job or another confirm changed it after our read: it won.
-                current = repo.find_booking(tx, booking_id)
-                assert current is not None
-                raise _expired(current) if current["status"] == EXPIRED else _version_conflict(current)
-            charge = provider.charge(
-                amount=booking["total"],
-                currency=booking["currency"],
-                token=request.payment_token,
-                idempotency_key=f"{booking_id}:{booking['version']}",
-            )
-            if not charge.succeeded:
-                raise _Declined(booking, charge)
-            repo.mark_seats_booked(tx, booking_id)
-            count("TicketsIssued", tickets_repo.issue_for_booking(tx, booking_id))
-            repo.insert_payment(
-                tx,
-                booking_id=booking_id,
-                status="SUCCEEDED",
-                amount=booking["total"],
-                currency=booking["currency"],
-                provider=provider.name,
-                reference=charge.reference,
-            )
-            notify(
-                tx,
-                user_id=booking["user_id"],
-                type="BOOKING_CONFIRMED",
-                title="Booking confirmed",
-                body="Your booking is confirmed and paid.",
-                data={"bookingId": str(booking_id), "eventId": str(booking["event_id"])},
-            )
-            domain_events.record(tx, event_type=domain_events.BOOKING_CONFIRMED, payload=booking_payload(confirmed))
-            view = booking_views(tx, [confirmed])[0]
-    except _Declined as declined:
-        _record_decline(declined.booking, declined.charge, provider_name=provider.name)
-        raise PaymentDeclined(
-            "The payment was declined; the booking is still pending.",
-            details={"declineCode": declined.charge.failure_code},
-        ) from None
-    count("BookingsConfirmed")
-    domain_events.publish_after_commit()
-    return view
-
-
-def _record_decline(booking: Row, charge: ChargeResult, *, provider_name: str) -> None:
-    with transaction() as tx:
-        repo.insert_payment(
-            tx,
-            booking_id=booking["id"],
-            status="FAILED",
-            amount=booking["total"],
-            currency=booking["currency"],
-            provider=provider_name,
-            reference=charge.reference,
-            failure_code=charge.failure_code,
-        )
-    count("PaymentDeclines")
-
-
 def cancel_booking(
     principal: Principal, booking_id: UUID, request: CancelRequest, expected: ExpectedVersion
 ) -> BookingOut:
@@ -286,12 +173,12 @@ def cancel_booking(
     """
     settings = get_settings()
     with transaction() as tx:
-        booking = _visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=True)
+        booking = visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=True)
         expected.check_if_match(booking)
         if booking["status"] == CANCELLED:
             raise Conflict("This booking is already cancelled.", code="ALREADY_CANCELLED")
         if booking["status"] == EXPIRED:
-            raise _expired(booking)
+            raise expired(booking)
         expected.check_body(booking)
         if booking["status"] == CONFIRMED and not principal.is_admin:
             event = repo.find_event(tx, booking["event_id"])
@@ -315,12 +202,12 @@ def cancel_booking(
 
         refund_now([booking_id])
     with transaction() as tx:
-        return booking_views(tx, [_visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)])[0]
+        return booking_views(tx, [visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)])[0]
 
 
 def get_booking(principal: Principal, booking_id: UUID) -> BookingOut:
     with transaction() as tx:
-        booking = _visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)
+        booking = visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)
         return booking_views(tx, [booking])[0]
 
 

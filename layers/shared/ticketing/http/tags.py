@@ -15,6 +15,7 @@ class ApiTag(StrEnum):
     VENUES = "Venues"
     EVENTS = "Events"
     BOOKINGS = "Bookings"
+    PAYMENTS = "Payments"
     TICKETS = "Tickets"
     COUPONS = "Coupons"
     REVIEWS = "Reviews"
@@ -31,6 +32,7 @@ DESCRIPTIONS: dict[ApiTag, str] = {
         "Buy seats: hold them (by id or best available), create a booking, confirm it with a payment, or cancel"
         " it. Hold, create, confirm and cancel accept an `Idempotency-Key`."
     ),
+    ApiTag.PAYMENTS: "The payment provider's signed webhooks (no bearer token: the signature authenticates).",
     ApiTag.TICKETS: "A confirmed booking's signed tickets, QR codes and transfers, and check-in at the gates.",
     ApiTag.COUPONS: "Discount codes: admins and organizers create them; buyers apply them when creating a booking.",
     ApiTag.REVIEWS: "Ratings and comments of attendees after an event has started.",

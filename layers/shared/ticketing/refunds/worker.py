@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 from uuid import UUID
 
-from ticketing.bookings.payments import PaymentProvider, PaymentStatus, RefundResult, payment_provider
 from ticketing.config import get_settings
 from ticketing.db import transaction
-from ticketing.db.connection import Row, in_transaction
+from ticketing.db.connection import Row
 from ticketing.observability import count, logger
+from ticketing.payments.provider import PaymentProvider, RefundResult, outside_transaction, payment_provider
+from ticketing.payments.states import PaymentStatus
 from ticketing.refunds import repository as repo
 
 # Refunds one worker claims per round. Small, so a claim's lease covers the whole round comfortably.
@@ -36,10 +37,6 @@ LEASE_SECONDS = 120.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_MAX_SECONDS = 3600.0
-
-
-class RefundOutsideTransactionViolation(RuntimeError):
-    """A provider call was about to run inside a database transaction, i.e. possibly under row locks."""
 
 
 @dataclass
@@ -69,8 +66,7 @@ class RefundReport:
 
 def _send(provider: PaymentProvider, refund: Row) -> RefundResult | str:
     """The provider's answer, or why there was none (an exception means the outcome is unknown: retried)."""
-    if in_transaction():
-        raise RefundOutsideTransactionViolation("refunds are sent outside database transactions")
+    outside_transaction()
     try:
         return provider.refund(
             reference=refund["reference"], amount=refund["amount"], idempotency_key=str(refund["id"])

@@ -1,0 +1,84 @@
+"""Payment tests: a provider installed where every caller looks it up, and the clock moved for a booking."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from ticketing.bookings import checkout, settlement, webhooks
+from ticketing.db.connection import in_transaction
+from ticketing.payments import reconciliation
+from ticketing.payments.provider import Intent, PaymentProvider, ProviderUnavailable
+from ticketing.payments.test_provider import TestPaymentProvider
+from ticketing.refunds import worker
+
+from ..refunds.conftest import row_locks_held_by_the_calling_worker
+
+# Every module that asks for the configured provider.
+_CALLERS = (checkout, settlement, webhooks, reconciliation, worker)
+
+
+def install(monkeypatch: pytest.MonkeyPatch, provider: PaymentProvider) -> None:
+    for module in _CALLERS:
+        monkeypatch.setattr(module, "payment_provider", lambda: provider)
+
+
+class RecordingProvider(TestPaymentProvider):
+    """The test provider that notes each call, and whether the caller had a transaction or row locks open."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.inside_transaction: list[str] = []
+        self.locks_seen: list[int] = []
+        self._lock = threading.Lock()
+
+    def _call(self) -> None:
+        # Which provider method called: the caller's frame is two levels up from here.
+        import inspect
+
+        name = inspect.stack()[1].function
+        inside = in_transaction()
+        locks = 0 if inside else row_locks_held_by_the_calling_worker()
+        with self._lock:
+            self.calls.append(name)
+            self.locks_seen.append(locks)
+            if inside:
+                self.inside_transaction.append(name)
+        super()._call()
+
+
+class AnswerLost(TestPaymentProvider):
+    """Does what it is asked at the provider, then the answer never arrives (a timeout) for the named calls."""
+
+    def __init__(self, *lost: str) -> None:
+        self.lost = set(lost)
+
+    def create_intent(self, **kwargs: Any) -> Intent:
+        created = super().create_intent(**kwargs)
+        if "create_intent" in self.lost:
+            raise ProviderUnavailable("timed out after the intent was created")
+        return created
+
+    def confirm_intent(self, intent_id: str, **kwargs: Any) -> Intent:
+        confirmed = super().confirm_intent(intent_id, **kwargs)
+        if "confirm_intent" in self.lost:
+            raise ProviderUnavailable("timed out after the confirmation was made")
+        return confirmed
+
+
+def past_its_window(db: Any, booking_id: str) -> None:
+    """The booking's payment window closed a second ago (its seats' hold with it)."""
+    moved = db.execute(
+        "UPDATE bookings SET expires_at = now() - interval '1 second' WHERE id = :id", id=booking_id
+    ) + db.execute(
+        "UPDATE event_seats SET held_until = now() - interval '1 second' WHERE booking_id = :id", id=booking_id
+    )
+    assert moved >= 2
+
+
+def checks_due(db: Any) -> int:
+    """Every open payment is due for the reconciliation now; answers how many there are."""
+    due: int = db.execute("UPDATE payments SET check_after = now() - interval '1 second' WHERE check_after IS NOT NULL")
+    return due
