@@ -29,8 +29,10 @@ from bench.onsale_bench import BUYERS, Buyer, HttpBuyer, Outcome, _scenario
 
 PROVIDER_MS = 300
 CONFIRMS = 60
-RUNNER_ENVIRONMENTS = 48
-WARM_UP_REQUESTS = 2 * RUNNER_ENVIRONMENTS
+RUNNER_ENVIRONMENTS = 64
+# Warm-up rounds until one takes less than this (no request waited for a cold start), at most WARM_UP_ROUNDS.
+WARM_ROUND_SECONDS = 2.0
+WARM_UP_ROUNDS = 12
 
 _timing = threading.local()
 
@@ -120,34 +122,59 @@ def _database_time_per_confirm(api: Any) -> dict[str, float]:
     }
 
 
-def _warm_up(base_url: str, token: str) -> None:
-    """Starts every execution environment of the bookings function before the crowd is timed."""
+def _warm_up(api: Any, base_url: str) -> None:
+    """Starts the bookings function's execution environments before the crowd is timed.
+
+    The runner starts one environment of a function at a time (docs/local-runner.md); Lambda starts them in
+    parallel. Rounds of RUNNER_ENVIRONMENTS concurrent `pay` calls, each holding an environment for a provider
+    call, make it start them all, until a round no longer waits for a cold start.
+    """
     import http.client
     from urllib.parse import urlsplit
 
     address = urlsplit(base_url)
+    for _ in range(WARM_UP_ROUNDS):
+        payable = _pending_bookings(api, RUNNER_ENVIRONMENTS)
 
-    def ask() -> None:
-        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=120)
-        connection.request("GET", "/api/bookings/hold-status", headers={"Authorization": f"Bearer {token}"})
-        connection.getresponse().read()
-        connection.close()
+        def pay(token: str, booking_id: str) -> None:
+            connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=120)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            connection.request("POST", f"/api/bookings/{booking_id}/pay", body="{}", headers=headers)
+            connection.getresponse().read()
+            connection.close()
 
-    threads = [threading.Thread(target=ask) for _ in range(WARM_UP_REQUESTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        threads = [threading.Thread(target=pay, args=(token, booking["id"])) for token, booking in payable]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if time.perf_counter() - started < WARM_ROUND_SECONDS:
+            return
 
 
-def _crowd_with_provider(provider_ms: int, buyers: list[Buyer]) -> Outcome:
+def _pending_bookings(api: Any, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """`count` buyers, each with a PENDING booking of one seat on a fresh event (made in-process)."""
+    event_id, seats = _seed_event(rows=1, seats_per_row=count)
+    bookings = []
+    for (_, token), seat in zip(_buyers(count), seats, strict=False):
+        hold = {"eventId": str(event_id), "seatIds": [str(seat)]}
+        held = api.post("/api/bookings/hold-seats", json=hold, token=token)
+        created = api.post("/api/bookings/create", json={"eventId": str(event_id)}, token=token)
+        if held.status != 200 or created.status != 201:
+            raise RuntimeError(f"setup failed: {held.status} {created.status}")
+        bookings.append((token, created.json()))
+    return bookings
+
+
+def _crowd_with_provider(api: Any, provider_ms: int, buyers: list[Buyer]) -> Outcome:
     from devtools.run_api import running_api
 
     os.environ["PAYMENT_TEST_LATENCY_MS"] = str(provider_ms)
     os.environ["LOCAL_CONCURRENCY"] = str(RUNNER_ENVIRONMENTS)
     try:
         with running_api(REPO_ROOT / "template.yaml") as base_url:
-            _warm_up(base_url, buyers[0].token)
+            _warm_up(api, base_url)
             return _scenario(
                 len(buyers),
                 len(buyers),
@@ -163,8 +190,8 @@ def main() -> None:
         confirm = _database_time_per_confirm(setup.api)
         print(f"database time per confirm: {confirm}", flush=True)
         buyers = [Buyer(user_id, token, rng_seed=i) for i, (user_id, token) in enumerate(_buyers(BUYERS))]
-        fast = _crowd_with_provider(0, buyers)
-        slow = _crowd_with_provider(PROVIDER_MS, buyers)
+        fast = _crowd_with_provider(setup.api, 0, buyers)
+        slow = _crowd_with_provider(setup.api, PROVIDER_MS, buyers)
         postgres_version = setup.postgres_version
     rates = {name: len(run.tally.purchases) / run.seconds for name, run in (("fast", fast), ("slow", slow))}
     ratio = rates["slow"] / rates["fast"]

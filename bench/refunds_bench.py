@@ -115,6 +115,7 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
     with the statements it sends counted on the driver."""
     import pg8000.native
 
+    from ticketing.bookings.event_cancellation import cancel_event_bookings
     from ticketing.catalog.events.service import cancel_event
 
     statements = 0
@@ -130,7 +131,7 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
     try:
         server_cpu, client_cpu = _cpu_seconds(backend), time.process_time()
         started = time.perf_counter()
-        answer = cancel_event(organizer, event_id)
+        answer = cancel_event(organizer, event_id, close_bookings=cancel_event_bookings)
         elapsed = time.perf_counter() - started
         cpu = _cpu_seconds(backend) - server_cpu + time.process_time() - client_cpu
     finally:
@@ -149,11 +150,12 @@ def _cancel(event_id: UUID, organizer: Any) -> dict[str, float]:
 def _expand() -> dict[str, float]:
     """What the outbox publisher, woken after the cancel commits, does first: writes the BookingCancelled event
     of each cancelled booking and VOID into each ticket (not part of the cancel's answer; docs/refunds.md)."""
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.db import transaction
     from ticketing.domain_events.expansion import expand_next
 
     started = time.perf_counter()
-    written = expand_next()
+    written = expand_next(expander_for)
     elapsed = time.perf_counter() - started
     if written != BOOKINGS:
         raise RuntimeError(f"the expansion wrote {written} booking events for {BOOKINGS} bookings")

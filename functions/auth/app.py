@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from ticketing.auth import service
-from ticketing.auth.models import LoginRequest, RefreshRequest, RegisterRequest, Session, TokenPair
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.tags import ApiTag
+from ticketing.users import accounts
+from ticketing.users.models import LoginRequest, RefreshRequest, RegisterRequest, Session, TokenPair
 
 app = create_resolver(tag=ApiTag.AUTH)
 
@@ -18,7 +18,7 @@ app = create_resolver(tag=ApiTag.AUTH)
 def register(body: RegisterRequest) -> Session:
     """Registers a customer (role USER) and returns a session. Emails compare case-insensitively; the password
     is 8-72 bytes (UTF-8)."""
-    return service.register(body)
+    return accounts.register(body)
 
 
 @app.post("/api/auth/login", summary="Sign in with email and password")
@@ -26,14 +26,14 @@ def register(body: RegisterRequest) -> Session:
 def login(body: LoginRequest) -> Session:
     """The same answer for an unknown email and a wrong password. The access token goes into
     `Authorization: Bearer <accessToken>` (the Authorize button of /api/docs)."""
-    return service.login(body)
+    return accounts.login(body)
 
 
 @app.post("/api/auth/refresh-token", summary="Rotate a refresh token")
 @answers(TokenPair, errors={401: ["UNAUTHORIZED", "TOKEN_EXPIRED"]})
 def refresh_token(body: RefreshRequest) -> TokenPair:
     """Each refresh token works once; presenting a used one revokes its whole family."""
-    return service.refresh(body.refresh_token)
+    return accounts.refresh(body.refresh_token)
 
 
 @app.post("/api/auth/logout", summary="Revoke the refresh token's family")
@@ -41,7 +41,7 @@ def refresh_token(body: RefreshRequest) -> TokenPair:
 def logout(body: RefreshRequest) -> Response[None]:
     """Takes the refresh token as the credential, so an expired session can still sign out; logging out twice
     is harmless."""
-    service.logout(body.refresh_token)
+    accounts.logout(body.refresh_token)
     return Response(status_code=204)
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from ticketing.bookings import best_available, checkout, holds, idempotency, service
+from ticketing.bookings import best_available, checkout, holds, service
 from ticketing.bookings.models import (
     BookingOut,
     BookingStatus,
@@ -31,6 +31,7 @@ from ticketing.bookings.models import (
     ReleaseResult,
 )
 from ticketing.bookings.service import ExpectedVersion
+from ticketing.http import idempotency
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint

@@ -20,6 +20,7 @@ from ticketing.catalog.events.models import (
     SeatStatusMap,
 )
 from ticketing.config import get_settings
+from ticketing.db import Session
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.representation import if_none_match_versions, json_representation
@@ -160,7 +161,14 @@ def publish_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
 @answers(EventOut, errors={404: ["NOT_FOUND"], 409: ["EVENT_NOT_CANCELLABLE"]})
 def cancel_event(event_id: UUID, caller: OrganizerOrAdmin) -> EventOut:
     """Releases holds, cancels PENDING and CONFIRMED bookings, queues refunds and notifies every buyer."""
-    return service.cancel_event(caller, event_id)
+    return service.cancel_event(caller, event_id, close_bookings=_close_bookings)
+
+
+def _close_bookings(tx: Session, event_id: UUID) -> service.ClosedBookings:
+    """The bookings' part of an event cancellation; imported only when an event is cancelled."""
+    from ticketing.bookings.event_cancellation import cancel_event_bookings
+
+    return cancel_event_bookings(tx, event_id)
 
 
 lambda_handler = lambda_entrypoint(app)

@@ -19,13 +19,20 @@ from ticketing.time_budget import time_budget
 STOP_WITH_SECONDS_LEFT = 10
 
 
+def bookings_expander(event_type: str) -> expansion.Expander:
+    """The bookings' expansions; imported only when there is something to expand, as most runs have nothing."""
+    from ticketing.bookings.event_cancellation import expander_for
+
+    return expander_for(event_type)
+
+
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Expands waiting event cancellations, then drains the outbox batch by batch while batches come back full,
     each while time remains."""
     deadline = time.monotonic() + time_budget(context, keep_seconds=STOP_WITH_SECONDS_LEFT)
     expanded = 0
     while time.monotonic() < deadline:
-        written = expansion.expand_next()
+        written = expansion.expand_next(bookings_expander)
         if written is None:
             break
         expanded += written

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from ticketing.bookings.booking_tickets import booking_tickets as tickets_of_booking
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
@@ -47,7 +48,7 @@ _QR_RESPONSES: dict[int, OpenAPIResponse] = {
 def booking_tickets(booking_id: UUID, caller: CurrentUser) -> TicketList:
     """The booking's owner or an ADMIN; anyone else 404. Each ticket's `code` is a signed JWS that scanners
     verify offline with /api/tickets/public-key (docs/tickets.md)."""
-    return service.booking_tickets(caller, booking_id)
+    return tickets_of_booking(caller, booking_id)
 
 
 @app.get("/api/tickets", summary="The caller's tickets, bought or received")

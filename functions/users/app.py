@@ -8,7 +8,6 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from ticketing.auth import service as auth_service
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
@@ -17,7 +16,7 @@ from ticketing.http.tags import ApiTag
 from ticketing.models import Page
 from ticketing.notifications import service as notifications_service
 from ticketing.notifications.models import NotificationOut
-from ticketing.users import service
+from ticketing.users import accounts, service
 from ticketing.users.models import PasswordChange, ProfileUpdate, UserOut
 
 app = create_resolver(tag=ApiTag.USERS)
@@ -39,7 +38,7 @@ def update_profile(body: ProfileUpdate, caller: CurrentUser) -> UserOut:
 @answers(None, status=204, errors={401: ["INVALID_CREDENTIALS"]}, description="Password changed")
 def change_password(body: PasswordChange, caller: CurrentUser) -> Response[None]:
     """Needs the current password; every refresh token of the user is revoked."""
-    auth_service.change_password(caller, body)
+    accounts.change_password(caller, body)
     return Response(status_code=204)
 
 

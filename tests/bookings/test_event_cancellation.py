@@ -186,6 +186,7 @@ def _cancelled_with_event(booking: dict[str, Any], owner: Any, event_id: str) ->
 def test_the_expansion_writes_one_booking_cancelled_event_per_booking_the_cancellation_ended(
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.domain_events.expansion import expand_next
 
     # Given an event with a PENDING and a CONFIRMED booking, and one the customer cancelled earlier giving the
@@ -202,7 +203,7 @@ def test_the_expansion_writes_one_booking_cancelled_event_per_booking_the_cancel
     assert _cancel(shop, organizer, event.id).status == 200
 
     # When the publisher expands the cancellation
-    written = expand_next()
+    written = expand_next(expander_for)
 
     # Then each booking the cancellation ended has exactly one event, the early one still only its own
     assert written == 2
@@ -213,15 +214,16 @@ def test_the_expansion_writes_one_booking_cancelled_event_per_booking_the_cancel
 
 
 def test_an_event_cancellation_is_expanded_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.domain_events.expansion import expand_next
 
     organizer = accounts.create("ORGANIZER")
     event = catalog.event(organizer_id=organizer.id)
     shop.confirmed_booking(accounts.create(), event, event.seat_ids[:1])
     assert _cancel(shop, organizer, event.id).status == 200
-    assert expand_next() == 1
+    assert expand_next(expander_for) == 1
 
-    again = expand_next()
+    again = expand_next(expander_for)
 
     assert again is None
     assert len(_booking_cancelled_payloads(db)) == 1
@@ -230,6 +232,7 @@ def test_an_event_cancellation_is_expanded_once(shop: Any, accounts: Any, catalo
 def test_a_publisher_skips_an_expansion_another_publisher_is_writing_and_none_is_lost(
     shop: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
 ) -> None:
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.domain_events.expansion import expand_next
 
     # Given a cancelled event whose expansion another publisher has claimed (its row lock, uncommitted)
@@ -241,17 +244,18 @@ def test_a_publisher_skips_an_expansion_another_publisher_is_writing_and_none_is
     row_locker.lock("SELECT id FROM outbox_events WHERE expand_bookings FOR UPDATE")
 
     # When a second publisher looks for expansions: it skips that row instead of waiting or writing it too
-    assert expand_next() is None
+    assert expand_next(expander_for) is None
     assert _booking_cancelled_payloads(db) == []
 
     # And when the first publisher dies before committing, the next run writes the events, once
     row_locker.release()
-    assert expand_next() == 3
-    assert expand_next() is None
+    assert expand_next(expander_for) == 3
+    assert expand_next(expander_for) is None
     assert len(_booking_cancelled_payloads(db)) == 3
 
 
 def test_an_event_without_bookings_has_nothing_to_expand(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.domain_events.expansion import expand_next
 
     organizer = accounts.create("ORGANIZER")
@@ -260,13 +264,14 @@ def test_an_event_without_bookings_has_nothing_to_expand(shop: Any, accounts: An
     assert _cancel(shop, organizer, event.id).status == 200
 
     assert db.value("SELECT expand_bookings FROM outbox_events WHERE event_type = 'EventCancelled'") is False
-    assert expand_next() is None
+    assert expand_next(expander_for) is None
 
 
 def test_two_publishers_racing_expand_a_cancellation_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
+    from ticketing.bookings.event_cancellation import expander_for
     from ticketing.db.connection import close_connection
     from ticketing.domain_events.expansion import expand_next
 
@@ -280,7 +285,7 @@ def test_two_publishers_racing_expand_a_cancellation_once(shop: Any, accounts: A
     def publisher() -> int | None:
         start.wait(timeout=30)
         try:
-            return expand_next()  # each thread is its own database session
+            return expand_next(expander_for)  # each thread is its own database session
         finally:
             close_connection()
 

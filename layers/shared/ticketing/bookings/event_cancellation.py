@@ -12,6 +12,8 @@ CANCELLED status is what makes its tickets void to every reader (docs/tickets.md
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
 from uuid import UUID
 
 from ticketing import domain_events
@@ -43,3 +45,10 @@ def finish_cancelled_event(tx: Session, event_id: UUID) -> int:
     return repo.record_events_of_bookings_cancelled_with_event(
         tx, event_id, event_type=domain_events.BOOKING_CANCELLED, reason=REASON
     )
+
+
+def expander_for(event_type: str) -> Callable[[Session, Mapping[str, Any]], int]:
+    """The outbox publisher's expansion of an event type the bookings own (domain_events.expansion)."""
+    if event_type != domain_events.EVENT_CANCELLED:
+        raise LookupError(f"bookings expand no {event_type} events")
+    return lambda tx, payload: finish_cancelled_event(tx, UUID(str(payload["eventId"])))

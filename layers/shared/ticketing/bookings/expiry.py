@@ -18,6 +18,7 @@ from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import EXPIRED, EXPIRED_UNPAID, close_bookings
 from ticketing.db import transaction
 from ticketing.db.id_set import IdSet
+from ticketing.http import idempotency_keys
 from ticketing.observability import count
 
 HOLDS_PER_BATCH = 1000
@@ -56,7 +57,7 @@ def _expire_booking_batch() -> int:
 
 def _delete_key_batch() -> int:
     with transaction() as tx:
-        return repo.delete_expired_idempotency_keys(tx, KEYS_PER_BATCH)
+        return idempotency_keys.delete_expired(tx, KEYS_PER_BATCH)
 
 
 def sweep(time_budget_seconds: float) -> SweepReport:

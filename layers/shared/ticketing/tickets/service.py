@@ -12,7 +12,6 @@ from uuid import UUID
 
 from ticketing import domain_events
 from ticketing.auth.principal import Principal
-from ticketing.bookings import repository as bookings_repo
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import Conflict, NotFound, ValidationFailed
@@ -26,14 +25,12 @@ from ticketing.tickets.models import (
     TIMESTAMP,
     PublicKey,
     PublicKeys,
-    TicketList,
     TicketOut,
     TicketStatus,
     TransferRequest,
 )
 from ticketing.users import repository as users_repo
 
-CONFIRMED = "CONFIRMED"
 QR_ERROR_CORRECTION = "m"
 
 
@@ -52,21 +49,6 @@ def already_checked_in(checked_in_at: datetime) -> Conflict:
         code="ALREADY_CHECKED_IN",
         details={"checkedInAt": TIMESTAMP.dump_python(checked_in_at)},
     )
-
-
-def booking_tickets(principal: Principal, booking_id: UUID) -> TicketList:
-    with transaction() as tx:
-        booking = bookings_repo.find_booking(tx, booking_id)
-        if booking is None or not (booking["user_id"] == principal.user_id or principal.is_admin):
-            raise NotFound("No such booking.")
-        if booking["status"] != CONFIRMED:
-            raise Conflict(
-                "Only a confirmed booking has tickets.",
-                code="BOOKING_NOT_CONFIRMED",
-                details={"status": booking["status"]},
-            )
-        rows = repo.tickets_of_booking(tx, booking_id, booking["user_id"])
-    return TicketList(items=ticket_views(rows))
 
 
 def my_tickets(principal: Principal, *, event_id: UUID | None, page: int, page_size: int) -> Page[TicketOut]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from ticketing import domain_events
@@ -276,15 +277,26 @@ def publish_event(principal: Principal, event_id: UUID) -> EventOut:
         return _event_out(tx, event_id)
 
 
-def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
+class ClosedBookings(Protocol):
+    @property
+    def bookings(self) -> int: ...
+
+    @property
+    def refunds_queued(self) -> int: ...
+
+
+# Ends every live booking of the event inside the cancelling transaction: the bookings' own business, passed in
+# by the caller (functions/events/app.py wires ticketing.bookings.event_cancellation), so the catalog imports
+# nothing of bookings.
+CloseBookings = Callable[[Session, UUID], ClosedBookings]
+
+
+def cancel_event(principal: Principal, event_id: UUID, close_bookings: CloseBookings) -> EventOut:
     """Cancels the event and everything sold for it in ONE transaction, whatever the number of bookings:
     holds released, PENDING and CONFIRMED bookings cancelled, coupons given back, refunds queued, buyers told.
     Answers at once with the cancellation's progress; the refunds are sent afterwards by the refund workers.
     Cancelling again changes nothing and answers the current progress.
     """
-    # Imported here: only a cancellation loads the booking and refund code into the events function.
-    from ticketing.bookings.event_cancellation import cancel_event_bookings
-
     refunds_queued = 0
     bookings_cancelled = 0
     with transaction() as tx:
@@ -294,7 +306,7 @@ def cancel_event(principal: Principal, event_id: UUID) -> EventOut:
         if event["status"] != EventStatus.CANCELLED:
             events_repo.cancel(tx, event_id)
             released = events_repo.release_unbooked_holds(tx, event_id)
-            closed = cancel_event_bookings(tx, event_id)
+            closed = close_bookings(tx, event_id)
             events_repo.record_cancelled_bookings(tx, event_id, closed.bookings)
             refunds_queued = closed.refunds_queued
             bookings_cancelled = closed.bookings

@@ -1,4 +1,6 @@
-"""Registration, login, refresh-token rotation with reuse detection, logout, password change."""
+"""Accounts: registration, login, refresh-token rotation with reuse detection, logout, password change.
+
+They use the auth plumbing (passwords, tokens, the refresh-token store); auth imports nothing of users."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from ticketing.auth import repository as tokens_repo
-from ticketing.auth.models import LoginRequest, RegisterRequest, Session, TokenPair
 from ticketing.auth.passwords import burn_password_check, hash_password, verify_password
 from ticketing.auth.principal import Principal, Role
 from ticketing.auth.tokens import issue_access_token, new_refresh_token, refresh_token_hash
@@ -16,7 +17,7 @@ from ticketing.db import transaction
 from ticketing.errors import InvalidCredentials, TokenExpired, Unauthorized
 from ticketing.observability import logger
 from ticketing.users import repository as users_repo
-from ticketing.users.models import PasswordChange, UserOut
+from ticketing.users.models import LoginRequest, PasswordChange, RegisterRequest, Session, TokenPair, UserOut
 
 
 def _issue_tokens(tx: Tx, principal: Principal, family_id: UUID) -> TokenPair:

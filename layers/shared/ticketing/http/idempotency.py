@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ticketing.bookings import repository as repo
 from ticketing.db import transaction
 from ticketing.errors import Conflict, DomainError, ValidationFailed
+from ticketing.http import idempotency_keys as keys
 from ticketing.http.responses import error_body
 
 KEY_TTL_SECONDS = 24 * 3600
@@ -58,7 +58,7 @@ def run_once(
         return execute()
     fingerprint = request_hash(operation, request)
     with transaction() as tx:
-        claimed = repo.claim_idempotency_key(
+        claimed = keys.claim(
             tx,
             user_id=user_id,
             key=key,
@@ -67,7 +67,7 @@ def run_once(
             ttl_seconds=KEY_TTL_SECONDS,
             lease_seconds=IN_FLIGHT_LEASE_SECONDS,
         )
-        existing = None if claimed else repo.find_idempotency_key(tx, user_id, key)
+        existing = None if claimed else keys.find(tx, user_id, key)
     if existing is not None:
         return _replay(existing, fingerprint)
     try:
@@ -103,9 +103,9 @@ def _replay(existing: dict[str, Any], fingerprint: bytes) -> Answer:
 
 def _store(user_id: UUID, key: str, answer: Answer) -> None:
     with transaction() as tx:
-        repo.store_idempotent_response(tx, user_id=user_id, key=key, status=answer.status, body=answer.body)
+        keys.store_answer(tx, user_id=user_id, key=key, status=answer.status, body=answer.body)
 
 
 def _forget(user_id: UUID, key: str) -> None:
     with transaction() as tx:
-        repo.forget_idempotency_key(tx, user_id, key)
+        keys.forget(tx, user_id, key)
