@@ -113,18 +113,19 @@ def _hold_through_handler(api: Any, event_id: UUID, work: list[tuple[str, list[U
 
 def _hold_as_bare_sql(event_id: UUID, work: list[tuple[UUID, list[UUID]]]) -> list[float]:
     """The hold's transaction, statement for statement, without the handler and the domain checks around it."""
-    from ticketing.bookings import repository as repo
+    from ticketing.bookings import holds_repository as holds_repo
+    from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
 
     latencies = []
     for user_id, seats in work:
         started = time.perf_counter()
         with transaction() as tx:
-            repo.find_event(tx, event_id)
-            repo.try_lock_buyer(tx, user_id, event_id)
-            repo.lock_seats(tx, event_id, sorted(seats))
-            repo.count_tickets(tx, user_id, event_id)
-            repo.hold_seats(tx, seats, user_id, 600)
+            events_repo.sale_state(tx, event_id)
+            holds_repo.try_lock_buyer(tx, user_id, event_id)
+            holds_repo.lock_seats(tx, event_id, sorted(seats))
+            holds_repo.count_tickets(tx, user_id, event_id)
+            holds_repo.hold_seats(tx, seats, user_id, 600)
         latencies.append(time.perf_counter() - started)
     return latencies
 

@@ -158,7 +158,9 @@ class HttpBuyer:
 
 def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally) -> None:
     """The same three steps as the repository's statements, each in one transaction on a bare connection."""
+    from ticketing.bookings import holds_repository as holds_repo
     from ticketing.bookings import repository as repo
+    from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
     from ticketing.errors import Conflict
 
@@ -167,20 +169,20 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
     def hold() -> list[UUID]:
         pair: list[UUID] = sorted(rng.choice(pairs))
         with transaction() as tx:
-            repo.find_event(tx, event_id)
-            if not repo.try_lock_buyer(tx, buyer.user_id, event_id):
+            events_repo.sale_state(tx, event_id)
+            if not holds_repo.try_lock_buyer(tx, buyer.user_id, event_id):
                 raise Retry
-            seats = repo.lock_seats(tx, event_id, pair)
+            seats = holds_repo.lock_seats(tx, event_id, pair)
             if any(seat["status"] != "AVAILABLE" for seat in seats):
                 raise Retry
-            repo.count_tickets(tx, buyer.user_id, event_id)
-            repo.hold_seats(tx, pair, buyer.user_id, 600)
+            holds_repo.count_tickets(tx, buyer.user_id, event_id)
+            holds_repo.hold_seats(tx, pair, buyer.user_id, 600)
         return pair
 
     def create() -> dict[str, Any]:
         with transaction() as tx:
-            event = repo.find_event(tx, event_id, share_lock=True)
-            seats = repo.lock_own_holds(tx, buyer.user_id, event_id, live_only=True)
+            event = events_repo.sale_state(tx, event_id, share_lock=True)
+            seats = holds_repo.lock_own_holds(tx, buyer.user_id, event_id, live_only=True)
             seat_ids = [seat["id"] for seat in seats]
             subtotal = sum(row["price"] for row in repo.seat_prices(tx, seat_ids))
             booking = repo.insert_booking(
@@ -201,7 +203,7 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
     def confirm(booking: dict[str, Any]) -> dict[str, Any] | None:
         with transaction() as tx:
             current = repo.find_booking(tx, booking["id"])
-            repo.find_event(tx, event_id, share_lock=True)
+            events_repo.sale_state(tx, event_id, share_lock=True)
             confirmed = repo.confirm_booking(tx, booking["id"], current["version"] if current else 0)
             if confirmed is None:
                 raise Retry

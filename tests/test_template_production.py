@@ -284,3 +284,12 @@ def test_throttled_clients_get_the_spec_429_with_retry_after(response_type: str)
     assert response["StatusCode"] == "429"
     assert body["error"]["code"] == "RATE_LIMITED"
     assert int(response["ResponseParameters"]["Headers"]["Retry-After"].strip("'")) >= 1
+
+
+def test_a_prod_stage_cannot_be_deployed_with_the_test_payment_provider() -> None:
+    rule = TEMPLATE["Rules"]["ProdTakesRealPayments"]
+
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "PaymentProvider"}, "stripe"]}
+    assert TEMPLATE["Parameters"]["PaymentProvider"]["AllowedValues"] == ["test", "stripe"]
+    assert GLOBAL_FUNCTION["Environment"]["Variables"]["STAGE"] == {"Ref": "Stage"}

@@ -39,3 +39,28 @@ def test_cors_origins_are_split_on_commas(fresh_settings: pytest.MonkeyPatch) ->
     fresh_settings.setenv("CORS_ALLOW_ORIGINS", "https://a.example, https://b.example")
 
     assert get_settings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "provider", "refused"), [("prod", "test", True), ("prod", "stripe", False), ("dev", "test", False)]
+)
+def test_a_prod_stage_refuses_the_test_payment_provider(
+    fresh_settings: pytest.MonkeyPatch, stage: str, provider: str, refused: bool
+) -> None:
+    fresh_settings.setenv("DATABASE_URL", "postgresql://u@h/db")
+    fresh_settings.setenv("STAGE", stage)
+    fresh_settings.setenv("PAYMENT_PROVIDER", provider)
+
+    if refused:
+        with pytest.raises(ConfigurationError, match="PAYMENT_PROVIDER=test"):
+            get_settings()
+    else:
+        assert (get_settings().stage, get_settings().payment_provider) == (stage, provider)
+
+
+def test_an_unknown_payment_provider_is_refused_by_name(fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("DATABASE_URL", "postgresql://u@h/db")
+    fresh_settings.setenv("PAYMENT_PROVIDER", "paypal")
+
+    with pytest.raises(ConfigurationError, match="PAYMENT_PROVIDER"):
+        get_settings()

@@ -214,3 +214,26 @@ def test_no_transaction_is_open_while_the_provider_is_called(
     assert {"create_intent", "confirm_intent", "retrieve_intent", "cancel_intent", "refund"} <= set(provider.calls)
     assert provider.inside_transaction == []
     assert set(provider.locks_seen) == {0}
+
+
+@pytest.mark.parametrize(
+    ("method", "arguments"),
+    [
+        ("create_intent", {"amount": 100, "currency": "EUR", "payment_id": "p", "idempotency_key": "k"}),
+        ("confirm_intent", {"intent_id": "pi_x", "payment_method": "tok_visa", "idempotency_key": "k"}),
+        ("retrieve_intent", {"intent_id": "pi_x"}),
+        ("cancel_intent", {"intent_id": "pi_x"}),
+        ("refund", {"reference": "pi_x", "amount": 100, "idempotency_key": "k"}),
+    ],
+)
+def test_a_provider_call_inside_a_transaction_is_refused_before_it_is_made(
+    db: Any, method: str, arguments: dict[str, Any]
+) -> None:
+    from ticketing.db import transaction
+    from ticketing.payments.provider import ProviderCallInTransaction
+
+    with pytest.raises(ProviderCallInTransaction), transaction():
+        getattr(TestPaymentProvider(), method)(**arguments)
+
+    assert db.value("SELECT count(*) FROM test_provider_intents") == 0
+    assert db.value("SELECT count(*) FROM test_provider_refunds") == 0

@@ -24,7 +24,8 @@ from uuid import UUID
 
 from ticketing import domain_events
 from ticketing.auth.principal import Principal
-from ticketing.bookings import repository as repo
+from ticketing.bookings import holds_repository as holds_repo
+from ticketing.bookings import seat_search_repository as seat_search
 from ticketing.bookings.holds import check_ticket_limit, free_overdue_bookings, lock_buyer, on_sale_event
 from ticketing.bookings.models import HoldBestRequest, HoldBestResult, SeatOut
 from ticketing.config import get_settings
@@ -67,7 +68,7 @@ def _search(tx: Session, event_id: UUID, sections: Sequence[Row], quantity: int)
     while first <= last_row_index:
         last = min(last_row_index, first + window - 1)
         # Usually one statement: the window's best blocks, the first of them this transaction could lock.
-        block, candidates = repo.lock_best_block(tx, event_id, section_ids, quantity, first, last)
+        block, candidates = seat_search.lock_best_block(tx, event_id, section_ids, quantity, first, last)
         if block:
             return block, skipped
         if candidates:
@@ -84,10 +85,10 @@ def _search_rows(
     tx: Session, event_id: UUID, section_ids: Sequence[UUID], quantity: int, first: int, last: int
 ) -> tuple[list[Row], bool]:
     skipped = False
-    for candidate in repo.rows_with_free_block(tx, event_id, section_ids, quantity, first, last):
+    for candidate in seat_search.rows_with_free_block(tx, event_id, section_ids, quantity, first, last):
         row_index = candidate["row_index"]
         tx.execute("SAVEPOINT best_block")
-        block, _ = repo.lock_best_block(tx, event_id, candidate["sections"], quantity, row_index, row_index)
+        block, _ = seat_search.lock_best_block(tx, event_id, candidate["sections"], quantity, row_index, row_index)
         if block:
             return block, skipped
         # Nothing for us in this row: give back what we locked there to the buyers choosing in it.
@@ -102,7 +103,7 @@ def _choose_block(tx: Session, event_id: UUID, sections: Sequence[Row], quantity
         if block:
             return block
         if not skipped:
-            largest = repo.largest_free_block(tx, event_id, [section["section_id"] for section in sections])
+            largest = seat_search.largest_free_block(tx, event_id, [section["section_id"] for section in sections])
             raise Conflict(
                 f"No {quantity} free seats side by side match this request.",
                 code="NO_ADJACENT_SEATS",
@@ -125,7 +126,7 @@ def hold_best(principal: Principal, request: HoldBestRequest) -> HoldBestResult:
         block = _choose_block(tx, request.event_id, sections, request.quantity)
         seat_ids = [seat["id"] for seat in block]
         expired_bookings = free_overdue_bookings(tx, block)
-        held = repo.hold_and_describe(tx, seat_ids, user_id, settings.hold_ttl_seconds)
+        held = holds_repo.hold_and_describe(tx, seat_ids, user_id, settings.hold_ttl_seconds)
     seats = [SeatOut.from_row(row) for row in held]
     count("HoldsPlaced", len(seat_ids))
     count("BestAvailableHolds")

@@ -16,11 +16,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from ticketing.auth.principal import Principal
-from ticketing.bookings import repository as repo
 from ticketing.bookings import settlement
 from ticketing.bookings.closing import EXPIRED
 from ticketing.bookings.models import BookingOut, ConfirmRequest, PaymentIntentOut, PayResult
 from ticketing.bookings.service import ExpectedVersion, booking_views, expired, version_conflict, visible_booking
+from ticketing.catalog.events import repository as events_repo
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -130,7 +130,7 @@ def _check_version(tx: Session, booking: Row, expected: ExpectedVersion) -> None
     expected.check_body(booking)
     if booking["status"] != PENDING:
         raise version_conflict(booking)
-    event = repo.find_event(tx, booking["event_id"])
+    event = events_repo.sale_state(tx, booking["event_id"])
     if event is None or event["status"] != "PUBLISHED":
         raise Conflict("This event is no longer on sale.", code="EVENT_NOT_ON_SALE")
 

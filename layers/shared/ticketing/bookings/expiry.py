@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from ticketing import domain_events
+from ticketing.bookings import holds_repository as holds_repo
 from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import EXPIRED, EXPIRED_UNPAID, close_bookings
 from ticketing.db import transaction
@@ -45,7 +46,7 @@ class SweepReport:
 
 def _release_hold_batch() -> int:
     with transaction() as tx:
-        return repo.release_expired_holds(tx, HOLDS_PER_BATCH)
+        return holds_repo.release_expired_holds(tx, HOLDS_PER_BATCH)
 
 
 def _expire_booking_batch() -> int:

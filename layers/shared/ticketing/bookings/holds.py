@@ -13,7 +13,9 @@ from uuid import UUID
 
 from ticketing import domain_events
 from ticketing.auth.principal import Principal
+from ticketing.bookings import holds_repository as holds_repo
 from ticketing.bookings import repository as repo
+from ticketing.bookings import seat_search_repository as seat_search
 from ticketing.bookings.closing import expire_overdue_bookings
 from ticketing.bookings.models import (
     ExtendRequest,
@@ -28,6 +30,7 @@ from ticketing.bookings.models import (
     SeatOut,
     seconds_between,
 )
+from ticketing.catalog.events import repository as events_repo
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -37,7 +40,7 @@ from ticketing.observability import count
 
 def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row:
     """The event, if it is on sale right now (404 when it does not exist, 409 EVENT_NOT_ON_SALE otherwise)."""
-    event = repo.find_event(tx, event_id, share_lock=share_lock, with_sections=with_sections)
+    event = events_repo.sale_state(tx, event_id, share_lock=share_lock, with_sections=with_sections)
     if event is None:
         raise NotFound("No such event.")
     if not event["on_sale"]:
@@ -48,7 +51,7 @@ def on_sale_event(tx: Session, event_id: UUID, *, share_lock: bool = False, with
 def lock_event_seats(tx: Session, event_id: UUID, seat_ids: Sequence[UUID]) -> list[Row]:
     """Locks the seats (NOWAIT, id order); 404 naming the ids that are not seats of this event."""
     try:
-        seats = repo.lock_seats(tx, event_id, sorted(seat_ids))
+        seats = holds_repo.lock_seats(tx, event_id, sorted(seat_ids))
     except SeatsLocked:
         count("SeatLockConflicts")
         raise
@@ -68,14 +71,14 @@ def _is_free(seat: Row) -> bool:
 
 def lock_buyer(tx: Session, user_id: UUID, event_id: UUID) -> None:
     """One hold at a time per buyer and event, so the ticket limit is checked once per hold; never waits."""
-    if not repo.try_lock_buyer(tx, user_id, event_id):
+    if not holds_repo.try_lock_buyer(tx, user_id, event_id):
         raise SeatsLocked("Another hold of yours for this event is in progress; retry in a second.")
 
 
 def check_ticket_limit(tx: Session, event: Row, user_id: UUID, requested: int) -> None:
     """409 TICKET_LIMIT when `requested` more seats would pass the event's maxTicketsPerUser."""
     limit = event["max_tickets_per_user"]
-    tickets = repo.count_tickets(tx, user_id, event["id"])
+    tickets = holds_repo.count_tickets(tx, user_id, event["id"])
     if tickets + requested > limit:
         raise Conflict(
             f"At most {limit} tickets per buyer for this event (held, pending and confirmed together).",
@@ -101,7 +104,7 @@ def row_index_of(label: str) -> int:
 
 def resolve_labels(tx: Session, event_id: UUID, labels: Sequence[SeatLabel]) -> list[UUID]:
     """Seat ids for seats named by section, row and number (one statement); 422 naming the first unknown part."""
-    found = repo.seats_by_label(
+    found = holds_repo.seats_by_label(
         tx, event_id, [(label.section_id, row_index_of(label.row), label.row, label.number) for label in labels]
     )
     ids = {row["position"]: row["id"] for row in found}
@@ -112,7 +115,7 @@ def resolve_labels(tx: Session, event_id: UUID, labels: Sequence[SeatLabel]) -> 
 
 
 def _unknown_label(tx: Session, event_id: UUID, index: int, label: SeatLabel) -> ValidationFailed:
-    section = next((s for s in repo.event_sections(tx, event_id) if s["section_id"] == label.section_id), None)
+    section = next((s for s in seat_search.event_sections(tx, event_id) if s["section_id"] == label.section_id), None)
     if section is None:
         field, message = "sectionId", f"No section {label.section_id} in this event."
     elif row_index_of(label.row) > section["rows"]:
@@ -146,7 +149,7 @@ def place_hold(principal: Principal, request: HoldRequest) -> HoldResult:
         # Seats the caller already held keep their expiry; the answer names the earliest of all.
         expiries = [seat["held_until"] for seat in seats if seat["id"] in already_mine]
         if to_take:
-            expiries.append(repo.hold_seats(tx, to_take, user_id, settings.hold_ttl_seconds))
+            expiries.append(holds_repo.hold_seats(tx, to_take, user_id, settings.hold_ttl_seconds))
         held_until = min(expiries)
     count("HoldsPlaced", len(to_take))
     if expired_bookings:
@@ -162,10 +165,12 @@ def place_hold(principal: Principal, request: HoldRequest) -> HoldResult:
 def release_hold(principal: Principal, request: ReleaseRequest) -> ReleaseResult:
     """Releases the caller's holds that no booking owns; seats the caller does not hold are ignored."""
     with transaction() as tx:
-        seats = repo.lock_own_holds(tx, principal.user_id, request.event_id, seat_ids=request.seat_ids, live_only=False)
+        seats = holds_repo.lock_own_holds(
+            tx, principal.user_id, request.event_id, seat_ids=request.seat_ids, live_only=False
+        )
         released = [seat["id"] for seat in seats]
         if released:
-            repo.release_holds(tx, released)
+            holds_repo.release_holds(tx, released)
     return ReleaseResult(event_id=request.event_id, released_seat_ids=released)
 
 
@@ -178,12 +183,12 @@ def extend_hold(principal: Principal, request: ExtendRequest) -> ExtendResult:
     settings = get_settings()
     with transaction() as tx:
         on_sale_event(tx, request.event_id)
-        seats = repo.lock_own_holds(tx, principal.user_id, request.event_id, live_only=True)
+        seats = holds_repo.lock_own_holds(tx, principal.user_id, request.event_id, live_only=True)
         if not seats:
             raise NotFound("You hold no seats for this event.")
         seat_ids = [seat["id"] for seat in seats]
         used = max(seat["hold_extensions"] for seat in seats)
-        if not repo.extension_would_move(tx, seat_ids, settings.hold_ttl_seconds):
+        if not holds_repo.extension_would_move(tx, seat_ids, settings.hold_ttl_seconds):
             held_until = min(seat["held_until"] for seat in seats)
         elif used >= settings.max_hold_extensions:
             raise Conflict(
@@ -195,7 +200,7 @@ def extend_hold(principal: Principal, request: ExtendRequest) -> ExtendResult:
                 },
             )
         else:
-            held_until = repo.extend_holds(tx, seat_ids, settings.hold_ttl_seconds)
+            held_until = holds_repo.extend_holds(tx, seat_ids, settings.hold_ttl_seconds)
             used += 1
     return ExtendResult(
         event_id=request.event_id,
@@ -209,7 +214,7 @@ def hold_status(principal: Principal, event_id: UUID | None) -> HoldStatus:
     max_extensions = get_settings().max_hold_extensions
     with transaction() as tx:
         now = repo.database_now(tx)
-        rows = repo.live_holds(tx, principal.user_id, event_id)
+        rows = holds_repo.live_holds(tx, principal.user_id, event_id)
     holds = []
     for held_event_id, group in groupby(rows, key=lambda row: row["event_id"]):
         seats = list(group)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ticketing import domain_events
 from ticketing.auth.principal import Principal
+from ticketing.bookings import holds_repository as holds_repo
 from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import (
     CANCELLED,
@@ -24,6 +25,7 @@ from ticketing.bookings.closing import (
 )
 from ticketing.bookings.holds import lock_event_seats, on_sale_event
 from ticketing.bookings.models import BookingOut, CancelRequest, CreateBookingRequest
+from ticketing.catalog.events import repository as events_repo
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -118,7 +120,7 @@ def create_booking(principal: Principal, request: CreateBookingRequest) -> Booki
         if request.seat_ids is not None:
             seats = lock_event_seats(tx, request.event_id, request.seat_ids)
         else:
-            seats = repo.lock_own_holds(tx, user_id, request.event_id, live_only=True)
+            seats = holds_repo.lock_own_holds(tx, user_id, request.event_id, live_only=True)
         not_held = [str(s["id"]) for s in seats if not (s["live_hold"] and s["held_by"] == user_id)]
         if not seats or not_held:
             raise Conflict(
@@ -181,7 +183,7 @@ def cancel_booking(
             raise expired(booking)
         expected.check_body(booking)
         if booking["status"] == CONFIRMED and not principal.is_admin:
-            event = repo.find_event(tx, booking["event_id"])
+            event = events_repo.sale_state(tx, booking["event_id"])
             assert event is not None
             hours_left = (event["starts_at"] - repo.database_now(tx)).total_seconds() / 3600
             if hours_left < settings.cancellation_cutoff_hours:

@@ -24,6 +24,7 @@ from uuid import UUID
 from ticketing import domain_events
 from ticketing.bookings import repository as repo
 from ticketing.bookings.closing import booking_payload
+from ticketing.catalog.events import repository as events_repo
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -105,7 +106,7 @@ def finalise(payment_id: UUID) -> Settled:
         # Locks in the order an event cancellation takes them (the event, then its bookings) and then the
         # payment (as cancel and expiry do after the booking): nothing waits in a cycle. The event's share lock
         # keeps it from being cancelled until this commits (it waits for us).
-        event = repo.find_event(tx, _booking(tx, booking_id)["event_id"], share_lock=True)
+        event = events_repo.sale_state(tx, _booking(tx, booking_id)["event_id"], share_lock=True)
         repo.find_booking(tx, booking_id, for_update=True)
         payment = payments.find(tx, payment_id, for_update=True) or _payment(tx, payment_id)
         if payment["status"] in CHARGED:

@@ -19,6 +19,7 @@ def _uuid_in_data(key: str) -> str:
 
 def notify(tx: Session, *, user_id: UUID, type: str, title: str, body: str, data: dict[str, Any]) -> None:
     """Adds a notification inside the caller's transaction, so it exists exactly when the change does."""
+    # Fires notifications_owners_inserted (migration 0013): the user is checked and FOR KEY SHARE-locked.
     tx.execute(
         "INSERT INTO notifications (user_id, type, title, body, data)"
         " VALUES (:user_id, :type, :title, :body, CAST(:data AS jsonb))",

@@ -116,6 +116,7 @@ def add_seat_inventory(tx: Session, event_id: UUID) -> int:
         event_id=event_id,
     )
     tx.sort_in_memory()  # a 250,000-seat section in seat order is ~20 MB of sort
+    # Fires event_seats_inventory_references (migration 0007): the seats' references checked per statement.
     return sum(
         tx.execute(
             "INSERT INTO event_seats (event_id, section_id, venue_seat_id, seat_index)"
@@ -314,3 +315,31 @@ def seat_status_json(tx: Session, event_id: UUID, *, section_ids: Sequence[UUID]
     )
     assert found is not None
     return str(found["document"]), _state_token(found)
+
+
+# --- the buying path's read of an event --------------------------------------------------------------
+
+# What holds, bookings and payments need of an event, with its `on_sale` flag computed by the database's clock.
+_SALE_STATE_COLUMNS = """
+    id, status, currency, max_tickets_per_user, starts_at,
+    COALESCE(status = 'PUBLISHED'
+             AND now() >= COALESCE(sales_start_at, published_at)
+             AND now() < COALESCE(sales_end_at, starts_at)
+             AND now() < starts_at, false) AS on_sale
+"""
+
+
+# The event's sections with their price and geometry, in venue order, as one JSON column.
+_SALE_SECTIONS_JSON = """
+    (SELECT coalesce(json_agg(json_build_object('section_id', p.section_id, 'price', p.price, 'rows', s.rows,
+      'seats_per_row', s.seats_per_row) ORDER BY s.created_at, lower(s.name), s.id), '[]')
+     FROM event_sections p JOIN sections s ON s.id = p.section_id WHERE p.event_id = events.id) AS sections
+"""
+
+
+def sale_state(tx: Session, event_id: UUID, *, share_lock: bool = False, with_sections: bool = False) -> Row | None:
+    """The event with its `on_sale` flag (docs/api.md). `share_lock` keeps its status from changing until commit;
+    `with_sections` adds `sections` (see `event_sections`) in the same statement."""
+    lock = " FOR SHARE" if share_lock else ""
+    sections = f", {_SALE_SECTIONS_JSON}" if with_sections else ""
+    return tx.row(f"SELECT {_SALE_STATE_COLUMNS}{sections} FROM events WHERE id = :id{lock}", id=event_id)
