@@ -156,68 +156,83 @@ class HttpBuyer:
 # --- the raw-SQL ceiling -----------------------------------------------------------------------------------------
 
 
-def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally) -> None:
-    """The same three steps as the repository's statements, each in one transaction on a bare connection."""
+def raw_hold(user_id: UUID, event_id: UUID, pair: list[UUID]) -> list[UUID]:
+    """The hold as the repository's statements in one transaction (a lost seat raises Retry)."""
+    from ticketing.bookings import holds_repository as holds_repo
+    from ticketing.catalog.events import repository as events_repo
+    from ticketing.db import transaction
+
+    pair = sorted(pair)
+    with transaction() as tx:
+        events_repo.sale_state(tx, event_id)
+        if not holds_repo.try_lock_buyer(tx, user_id, event_id):
+            raise Retry
+        seats = holds_repo.lock_seats(tx, event_id, pair)
+        if any(seat["status"] != "AVAILABLE" for seat in seats):
+            raise Retry
+        holds_repo.count_tickets(tx, user_id, event_id)
+        holds_repo.hold_seats(tx, pair, user_id, 600)
+    return pair
+
+
+def raw_create(user_id: UUID, event_id: UUID) -> dict[str, Any]:
+    """The booking of the buyer's live holds as the repository's statements in one transaction."""
     from ticketing.bookings import holds_repository as holds_repo
     from ticketing.bookings import repository as repo
     from ticketing.catalog.events import repository as events_repo
     from ticketing.db import transaction
+
+    with transaction() as tx:
+        event = events_repo.sale_state(tx, event_id, share_lock=True)
+        seats = holds_repo.lock_own_holds(tx, user_id, event_id, live_only=True)
+        seat_ids = [seat["id"] for seat in seats]
+        subtotal = sum(row["price"] for row in repo.seat_prices(tx, seat_ids))
+        booking = repo.insert_booking(
+            tx,
+            user_id=user_id,
+            event_id=event_id,
+            subtotal=subtotal,
+            discount=0,
+            currency=event["currency"] if event else "EUR",
+            coupon_id=None,
+            coupon_code=None,
+            ttl_seconds=900,
+        )
+        repo.insert_items(tx, booking["id"], seat_ids)
+        repo.attach_seats(tx, booking["id"], seat_ids, booking["expires_at"])
+    return booking
+
+
+def raw_confirm(booking: dict[str, Any], event_id: UUID) -> dict[str, Any]:
+    """The finalising transaction as the repository's statements (a lost version raises Retry)."""
+    from ticketing.bookings import repository as repo
+    from ticketing.catalog.events import repository as events_repo
+    from ticketing.db import transaction
+
+    with transaction() as tx:
+        current = repo.find_booking(tx, booking["id"])
+        events_repo.sale_state(tx, event_id, share_lock=True)
+        confirmed = repo.confirm_booking(tx, booking["id"], current["version"] if current else 0)
+        if confirmed is None:
+            raise Retry
+        repo.mark_seats_booked(tx, booking["id"])
+        tx.execute(
+            "INSERT INTO payments (booking_id, booking_version, status, amount, currency, provider, reference)"
+            " VALUES (:booking_id, :version, 'SUCCEEDED', :amount, :currency, 'test', :reference)",
+            booking_id=booking["id"],
+            version=current["version"] if current else 0,
+            amount=booking["total"],
+            currency=booking["currency"],
+            reference=f"raw-{booking['id']}",
+        )
+    return confirmed
+
+
+def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally) -> None:
+    """The same three steps as the repository's statements, each in one transaction on a bare connection."""
     from ticketing.errors import Conflict
 
     rng = random.Random(buyer.rng_seed)
-
-    def hold() -> list[UUID]:
-        pair: list[UUID] = sorted(rng.choice(pairs))
-        with transaction() as tx:
-            events_repo.sale_state(tx, event_id)
-            if not holds_repo.try_lock_buyer(tx, buyer.user_id, event_id):
-                raise Retry
-            seats = holds_repo.lock_seats(tx, event_id, pair)
-            if any(seat["status"] != "AVAILABLE" for seat in seats):
-                raise Retry
-            holds_repo.count_tickets(tx, buyer.user_id, event_id)
-            holds_repo.hold_seats(tx, pair, buyer.user_id, 600)
-        return pair
-
-    def create() -> dict[str, Any]:
-        with transaction() as tx:
-            event = events_repo.sale_state(tx, event_id, share_lock=True)
-            seats = holds_repo.lock_own_holds(tx, buyer.user_id, event_id, live_only=True)
-            seat_ids = [seat["id"] for seat in seats]
-            subtotal = sum(row["price"] for row in repo.seat_prices(tx, seat_ids))
-            booking = repo.insert_booking(
-                tx,
-                user_id=buyer.user_id,
-                event_id=event_id,
-                subtotal=subtotal,
-                discount=0,
-                currency=event["currency"] if event else "EUR",
-                coupon_id=None,
-                coupon_code=None,
-                ttl_seconds=900,
-            )
-            repo.insert_items(tx, booking["id"], seat_ids)
-            repo.attach_seats(tx, booking["id"], seat_ids, booking["expires_at"])
-        return booking
-
-    def confirm(booking: dict[str, Any]) -> dict[str, Any] | None:
-        with transaction() as tx:
-            current = repo.find_booking(tx, booking["id"])
-            events_repo.sale_state(tx, event_id, share_lock=True)
-            confirmed = repo.confirm_booking(tx, booking["id"], current["version"] if current else 0)
-            if confirmed is None:
-                raise Retry
-            repo.mark_seats_booked(tx, booking["id"])
-            tx.execute(
-                "INSERT INTO payments (booking_id, booking_version, status, amount, currency, provider, reference)"
-                " VALUES (:booking_id, :version, 'SUCCEEDED', :amount, :currency, 'test', :reference)",
-                booking_id=booking["id"],
-                version=current["version"] if current else 0,
-                amount=booking["total"],
-                currency=booking["currency"],
-                reference=f"raw-{booking['id']}",
-            )
-        return confirmed
 
     def as_retry(step: Callable[[], Any]) -> Callable[[], Any]:
         """A Conflict (a NOWAIT lock found taken) is the raw form of the API's 409."""
@@ -230,9 +245,9 @@ def _raw_buy(buyer: Buyer, event_id: UUID, pairs: list[list[UUID]], tally: Tally
 
         return attempt
 
-    pair = _with_retries(tally, "hold", as_retry(hold))
-    booking = pair and _with_retries(tally, "create", as_retry(create))
-    if booking and _with_retries(tally, "confirm", as_retry(lambda: confirm(booking))):
+    pair = _with_retries(tally, "hold", as_retry(lambda: raw_hold(buyer.user_id, event_id, rng.choice(pairs))))
+    booking = pair and _with_retries(tally, "create", as_retry(lambda: raw_create(buyer.user_id, event_id)))
+    if booking and _with_retries(tally, "confirm", as_retry(lambda: raw_confirm(booking, event_id))):
         tally.purchases.append(len(pair))
 
 

@@ -54,7 +54,7 @@ def test_aurora_serverless_v2_cluster_is_encrypted_and_manages_its_password() ->
     assert set(cluster["ServerlessV2ScalingConfiguration"]) == {"MinCapacity", "MaxCapacity"}
     assert cluster["DeletionProtection"] == {"Fn::If": ["IsProd", True, False]}
     assert cluster["BackupRetentionPeriod"] == {"Fn::If": ["IsProd", 14, 7]}
-    assert RESOURCES["DatabaseInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
+    assert RESOURCES["DatabaseInstance"]["Properties"]["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
     assert RESOURCES["DatabaseInstance"]["Properties"]["PubliclyAccessible"] is False
 
 
@@ -293,3 +293,91 @@ def test_a_prod_stage_cannot_be_deployed_with_the_test_payment_provider() -> Non
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "PaymentProvider"}, "stripe"]}
     assert TEMPLATE["Parameters"]["PaymentProvider"]["AllowedValues"] == ["test", "stripe"]
     assert GLOBAL_FUNCTION["Environment"]["Variables"]["STAGE"] == {"Ref": "Stage"}
+
+
+CDN_RESOURCES = ("Cdn", "PublicReadCachePolicy", "PublicReadOriginRequestPolicy")
+MANAGED_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+MANAGED_ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_the_distribution_and_its_policies_exist_only_when_the_cdn_is_on() -> None:
+    parameter = TEMPLATE["Parameters"]["EnableCdn"]
+
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("true", ["true", "false"])
+    assert TEMPLATE["Conditions"]["UseCdn"] == {"Fn::Equals": [{"Ref": "EnableCdn"}, "true"]}
+    assert {name: RESOURCES[name]["Condition"] for name in CDN_RESOURCES} == dict.fromkeys(CDN_RESOURCES, "UseCdn")
+    assert TEMPLATE["Outputs"]["CdnUrl"]["Condition"] == "UseCdn"
+    assert not [
+        name
+        for name, resource in RESOURCES.items()
+        if name not in CDN_RESOURCES
+        and any(
+            node == {"Ref": cdn} or node == {"Fn::GetAtt": [cdn, "DomainName"]}
+            for cdn in CDN_RESOURCES
+            for node in walk(resource)
+        )
+    ], "a resource outside the condition refers to the distribution"
+
+
+def test_the_api_is_regional_behind_the_distribution_and_edge_optimised_without_it() -> None:
+    endpoint = RESOURCES["Api"]["Properties"]["EndpointConfiguration"]
+
+    assert endpoint == {"Type": {"Fn::If": ["UseCdn", "REGIONAL", "EDGE"]}}
+
+
+def test_only_public_reads_under_api_events_use_the_caching_policy() -> None:
+    config = RESOURCES["Cdn"]["Properties"]["DistributionConfig"]
+    default = config["DefaultCacheBehavior"]
+    cached = {behavior["PathPattern"]: behavior for behavior in config["CacheBehaviors"]}
+
+    assert default["CachePolicyId"] == MANAGED_CACHING_DISABLED
+    assert default["OriginRequestPolicyId"] == MANAGED_ALL_VIEWER_EXCEPT_HOST
+    assert set(cached) == {"/api/events", "/api/events/*"}
+    for behavior in [default, *cached.values()]:
+        assert behavior["CachedMethods"] == ["GET", "HEAD"]
+        assert "POST" in behavior["AllowedMethods"]
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    for behavior in cached.values():
+        assert behavior["CachePolicyId"] == {"Ref": "PublicReadCachePolicy"}
+        assert behavior["OriginRequestPolicyId"] == {"Ref": "PublicReadOriginRequestPolicy"}
+
+
+def test_the_cache_key_is_path_query_and_encoding_and_the_origin_decides_the_lifetime() -> None:
+    config = RESOURCES["PublicReadCachePolicy"]["Properties"]["CachePolicyConfig"]
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+
+    assert (config["MinTTL"], config["DefaultTTL"]) == (0, 0)
+    assert key["EnableAcceptEncodingGzip"] is True
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    # Authorization reaches the origin only through the key; anonymous viewers share its empty value.
+    assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Authorization", "Origin"]}
+
+
+def test_the_distribution_reaches_the_api_stage_over_https() -> None:
+    (origin,) = RESOURCES["Cdn"]["Properties"]["DistributionConfig"]["Origins"]
+
+    assert origin["DomainName"] == {"Fn::Sub": "${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert origin["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+
+
+def test_a_web_acl_attaches_at_the_edge_only_when_given() -> None:
+    config = RESOURCES["Cdn"]["Properties"]["DistributionConfig"]
+
+    assert TEMPLATE["Parameters"]["EdgeWafWebAclArn"]["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasEdgeWaf"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "EdgeWafWebAclArn"}, ""]}]}
+    assert config["WebACLId"] == {"Fn::If": ["HasEdgeWaf", {"Ref": "EdgeWafWebAclArn"}, {"Ref": "AWS::NoValue"}]}
+
+
+def test_the_instance_class_parameter_offers_exactly_what_the_capacity_model_knows() -> None:
+    from ticketing.capacity.anchors import INSTANCE_CLASSES, SERVERLESS
+
+    parameter = TEMPLATE["Parameters"]["DatabaseInstanceClass"]
+    instances = [
+        RESOURCES[name]["Properties"]["DBInstanceClass"] for name in ("DatabaseInstance", "DatabaseReplicaInstance")
+    ]
+
+    assert parameter["Default"] == SERVERLESS
+    assert set(parameter["AllowedValues"]) == {SERVERLESS, *INSTANCE_CLASSES}
+    assert instances == [{"Ref": "DatabaseInstanceClass"}] * 2

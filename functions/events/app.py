@@ -21,6 +21,7 @@ from ticketing.catalog.events.models import (
 )
 from ticketing.config import get_settings
 from ticketing.db import Session
+from ticketing.http.caching import edge_cached
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.representation import if_none_match_versions, json_representation
@@ -33,6 +34,7 @@ app = create_resolver(tag=ApiTag.EVENTS)
 
 
 @app.get("/api/events", summary="Browse events (the public sees PUBLISHED ones)")
+@edge_cached(max_age=10, stale_while_revalidate=30)
 def list_events(
     caller: MaybeUser,
     q: Annotated[str | None, Query(max_length=200, description="part of title or description")] = None,
@@ -65,6 +67,7 @@ def list_events(
 
 @app.get("/api/events/<event_id>", summary="An event with its sections, prices and seat counts")
 @answers(EventOut, errors={404: ["NOT_FOUND"]})
+@edge_cached(max_age=2, stale_while_revalidate=5)
 def get_event(event_id: UUID, caller: MaybeUser) -> EventOut:
     """A draft is visible to its organizer and admins only (404 for everyone else)."""
     return service.get_event(caller, event_id)
@@ -120,9 +123,10 @@ def get_seat_map(
     errors={404: ["NOT_FOUND"]},
     headers={
         "ETag": "the status's version (one per content encoding)",
-        "Cache-Control": "no-cache (no-store for drafts)",
+        "Cache-Control": "anonymous: public, max-age=1, stale-while-revalidate=1; with a token: private, no-store",
     },
 )
+@edge_cached(max_age=1, stale_while_revalidate=1)
 def get_seat_status(
     event_id: UUID,
     caller: MaybeUser,

@@ -167,7 +167,7 @@ def test_a_drafts_map_is_hidden_from_the_public(api: Any, accounts: Any, catalog
 
     assert anonymous.status == 404
     assert owner.status == 200
-    assert owner.header("Cache-Control") == "no-store"
+    assert owner.header("Cache-Control") == "private, no-store"
 
 
 def test_the_map_of_an_unknown_event_is_a_404(api: Any) -> None:

@@ -181,7 +181,7 @@ def test_a_drafts_status_is_its_organizers_only_and_never_stored(api: Any, accou
 
     assert (anonymous.status, stranger.status) == (404, 404)
     assert owner.status == 200
-    assert owner.header("Cache-Control") == "no-store"
+    assert owner.header("Cache-Control") == "private, no-store"
     assert owner.json()["sections"][0]["seats"] == "A" * 10
 
 

@@ -179,3 +179,15 @@ def test_given_gateway_responses_when_loaded_then_status_headers_and_json_templa
     )
     assert responses["DEFAULT_4XX"].status_code is None
     assert responses["DEFAULT_4XX"].headers == {"X-Fixture-Gateway": "4xx"}
+
+
+def test_the_projects_template_serves_the_same_routes_with_its_conditional_distribution() -> None:
+    project_template = Path(__file__).resolve().parents[2] / "template.yaml"
+    functions = load_template(project_template).functions
+    resources = read_template(project_template)["Resources"]
+
+    assert resources["Cdn"]["Condition"] == "UseCdn"
+    assert "Cdn" not in {function.logical_id for function in functions}
+    assert ApiRoute("GET", "/api/events/{id}/seats/status") in [
+        route for function in functions for route in function.api_events
+    ]

@@ -137,7 +137,7 @@ def test_the_qr_code_is_an_svg_for_the_holder_only(api: Any, box_office: Any, ac
 
     assert mine.status == 200
     assert mine.header("Content-Type") == "image/svg+xml"
-    assert mine.header("Cache-Control") == "private"
+    assert mine.header("Cache-Control") == "private, no-store"
     assert b"<svg" in mine.body
     assert b"</svg>" in mine.body
     assert theirs.status == 404

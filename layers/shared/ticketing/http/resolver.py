@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.config import get_settings
 from ticketing.errors import DomainError
+from ticketing.http.caching import EdgePolicy, cache_control, declared_policy, set_cache_control
 from ticketing.http.inbound import admitted_event, header
 from ticketing.http.operations import openapi_arguments
 from ticketing.http.responses import add_default_headers, error_body, error_response
@@ -42,6 +43,8 @@ class TicketingResolver(APIGatewayRestResolver):
         self._served_methods: dict[re.Pattern[str], set[str]] = {}
         self._served_routes: set[tuple[str, str]] = set()
         self._tag = tag
+        # The edge policies routes declare (ticketing.http.caching), per path pattern and method.
+        self._edge_policies: dict[tuple[re.Pattern[str], str], EdgePolicy] = {}
         self._answers_preflight = kwargs.get("cors") is not None
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
@@ -57,6 +60,9 @@ class TicketingResolver(APIGatewayRestResolver):
             pattern = _path_pattern(rule)
             self._served_methods.setdefault(pattern, set()).update(name.upper() for name in methods)
             self._served_routes.update((name.upper(), rule) for name in methods)
+            policy = declared_policy(handler)
+            if policy is not None:
+                self._edge_policies.update({(pattern, name.upper()): policy for name in methods})
             documented = {**arguments, **openapi_arguments(handler, arguments)}
             return super(TicketingResolver, self).route(**documented)(handler)
 
@@ -70,12 +76,31 @@ class TicketingResolver(APIGatewayRestResolver):
             result = self._early_error(event, refusal)
         else:
             result = super().resolve(admitted, context)
+        self._apply_cache_policy(event, result)
         add_default_headers(result)
         return result
 
     def served_routes(self) -> set[tuple[str, str]]:
         """Every (METHOD, rule) this resolver serves, documented or not (`include_in_schema=False`)."""
         return set(self._served_routes)
+
+    def edge_policy(self, method: str, path: str) -> EdgePolicy | None:
+        """The policy the route serving `method` on `path` declared with `edge_cached`, if any."""
+        for (pattern, served), policy in self._edge_policies.items():
+            if served == method.upper() and pattern.match(path):
+                return policy
+        return None
+
+    def _apply_cache_policy(self, event: Mapping[str, Any], result: dict[str, Any]) -> None:
+        method = str(event.get("httpMethod") or "GET")
+        value = cache_control(
+            self.edge_policy(method, str(event.get("path") or "")),
+            method=method,
+            authorized=bool(header(event, "authorization")),
+            status=int(result.get("statusCode") or 200),
+        )
+        if value is not None:
+            set_cache_control(result, value)
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods served for this path (plus OPTIONS when CORS preflights are answered); empty: unknown path.
