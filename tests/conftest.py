@@ -275,3 +275,22 @@ class Catalog:
 @pytest.fixture
 def catalog(db: Database, accounts: Accounts) -> Catalog:
     return Catalog(db, accounts)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement any session of this process runs from now on, in order (clear it between steps).
+
+    For guarantees of the form "a fixed number of statements whatever the size": set-based, never per row.
+    """
+    import pg8000.native
+
+    ran: list[str] = []
+    run = pg8000.native.Connection.run
+
+    def counted(self: Any, sql: str, **params: Any) -> Any:
+        ran.append(sql)
+        return run(self, sql, **params)
+
+    monkeypatch.setattr(pg8000.native.Connection, "run", counted)
+    return ran

@@ -90,7 +90,7 @@ def _principal(email: str, role: Role) -> Principal:
 
 
 def _venue(wanted: VenueCreate, sections: tuple[tuple[str, int, int, int], ...]) -> VenueOut:
-    found = venues_service.list_venues(city=wanted.city, q=wanted.name, page=1, page_size=100, offset=0)
+    found = venues_service.list_venues(city=wanted.city, q=wanted.name, page=1, page_size=100)
     venue = next((item for item in found.items if item.name == wanted.name), None)
     if venue is None:
         venue = venues_service.create_venue(wanted)
@@ -117,7 +117,6 @@ def _event(organizer: Principal, venue: VenueOut, title: str, description: str) 
         descending=False,
         page=1,
         page_size=100,
-        offset=0,
     )
     same_title = [item for item in found.items if item.title == title]
     if same_title:

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from devtools.lambda_loader import load_module
 from devtools.sam_template import FunctionSpec, load_template
+from ticketing.http.tags import openapi_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_DESCRIPTION = (
@@ -40,13 +41,9 @@ def normalized_path(path: str) -> str:
 
 
 def resolver_routes(function: FunctionSpec) -> set[tuple[str, str]]:
-    paths: dict[str, dict[str, Any]] = resolver_schema(function).get("paths", {})
-    return {
-        (method.upper(), normalized_path(path))
-        for path, operations in paths.items()
-        for method in operations
-        if method in _HTTP_METHODS
-    }
+    """Every route the function's resolver serves, those left out of the document included."""
+    served: set[tuple[str, str]] = load_module(function).app.served_routes()
+    return {(method, normalized_path(re.sub(r"<(\w+)>", r"{\1}", rule))) for method, rule in served}
 
 
 def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str, Any]:
@@ -55,6 +52,7 @@ def build_openapi(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str
         version="1.0.0",
         description=API_DESCRIPTION,
         security_schemes=SECURITY_SCHEMES,
+        tags=openapi_tags(),  # type: ignore[arg-type]
         on_conflict="error",
     )
     for function in load_template(template_path).functions:

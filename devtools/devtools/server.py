@@ -299,6 +299,11 @@ class Scheduler:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the firing loop is still alive: after `stop()` returns, it never is."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stopped.set()
         if self._thread.is_alive():

@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.tags import ApiTag
 from ticketing.users import accounts
 from ticketing.users.models import LoginRequest, RefreshRequest, RegisterRequest, Session, TokenPair
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.AUTH)
 
 
 @app.post("/api/auth/register", summary="Create a USER account and sign in", status_code=201)

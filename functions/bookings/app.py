@@ -36,12 +36,13 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
+from ticketing.http.tags import ApiTag
 from ticketing.models import ApiModel, Page
 from ticketing.snapstart import warm_before_snapshot
 from ticketing.waiting_room import tokens
 from ticketing.waiting_room.admission import buying_call
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.BOOKINGS)
 
 IdempotencyKey = Annotated[
     str | None,

@@ -13,9 +13,10 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import OrganizerOrAdmin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.COUPONS)
 
 
 @app.post("/api/coupons", summary="Create a coupon (ADMIN, or ORGANIZER for an own event)", status_code=201)

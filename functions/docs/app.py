@@ -20,8 +20,9 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from ticketing.http.representation import accepts_gzip, if_none_match_versions, representation_etag
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.tags import ApiTag
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.DOCS)
 
 OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 # The assets' folder inside the installed package, found without importing it: its __init__ loads Powertools'
@@ -134,30 +135,27 @@ def openapi_document() -> Response[str | None]:
     return _serve("openapi", cache_control="no-cache")
 
 
-@app.get("/api/docs", summary="Interactive documentation (Swagger UI)", responses=_content("text/html", "The page"))
+# The page and its files are served, not documented: Swagger UI's own assets are no operations of this API.
+@app.get("/api/docs", include_in_schema=False)
 def docs_page() -> Response[str | None]:
     """Try every operation from the browser: sign in with /api/auth/login, then Authorize with the accessToken.
     Works offline: every file of the page is served by this API."""
     return _serve("page", cache_control="no-cache", **{"Content-Security-Policy": PAGE_SECURITY_POLICY})
 
 
-@app.get("/api/docs/swagger-ui.css", summary="Swagger UI's stylesheet", responses=_content("text/css", "CSS"))
+@app.get("/api/docs/swagger-ui.css", include_in_schema=False)
 def docs_stylesheet() -> Response[str | None]:
     """A file of the interactive documentation (Swagger UI, shipped with aws-lambda-powertools)."""
     return _serve("css")
 
 
-@app.get("/api/docs/swagger-ui-bundle.js", summary="Swagger UI's script", responses=_content("text/javascript", "JS"))
+@app.get("/api/docs/swagger-ui-bundle.js", include_in_schema=False)
 def docs_script() -> Response[str | None]:
     """A file of the interactive documentation (Swagger UI, shipped with aws-lambda-powertools)."""
     return _serve("js")
 
 
-@app.get(
-    "/api/docs/swagger-initializer.js",
-    summary="Starts Swagger UI on this API's document",
-    responses=_content("text/javascript", "JS"),
-)
+@app.get("/api/docs/swagger-initializer.js", include_in_schema=False)
 def docs_initializer() -> Response[str | None]:
     """Loads /api/openapi.json and points "Try it out" at this API (under its stage prefix, if any)."""
     return _serve("initializer", cache_control="no-cache")

@@ -23,13 +23,14 @@ from ticketing.config import get_settings
 from ticketing.db import Session
 from ticketing.http.caching import edge_cached
 from ticketing.http.operations import answers
-from ticketing.http.paging import PageNumber, PageSize, page_offset
+from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.representation import if_none_match_versions, json_representation
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import MaybeUser, OrganizerOrAdmin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page, UtcInput
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.EVENTS)
 
 
 @app.get("/api/events", summary="Browse events (the public sees PUBLISHED ones)")
@@ -61,7 +62,6 @@ def list_events(
         descending=sort == "-startsAt",
         page=page,
         page_size=page_size,
-        offset=page_offset(page, page_size),
     )
 
 

@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from ticketing.db import transaction
 from ticketing.errors import ServiceUnavailable
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.tags import ApiTag
 from ticketing.models import ApiModel
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.HEALTH)
 
 
 class Health(ApiModel):

@@ -6,15 +6,17 @@ event cancellations into their per-booking BookingCancelled events, then publish
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.domain_events import expansion, publisher
 from ticketing.observability import instrumented
+from ticketing.time_budget import time_budget
 
 # Leave a batch's worth of time before the Lambda timeout.
-STOP_WITH_MS_LEFT = 10_000
+STOP_WITH_SECONDS_LEFT = 10
 
 
 def bookings_expander(event_type: str) -> expansion.Expander:
@@ -27,14 +29,15 @@ def bookings_expander(event_type: str) -> expansion.Expander:
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Expands waiting event cancellations, then drains the outbox batch by batch while batches come back full,
     each while time remains."""
+    deadline = time.monotonic() + time_budget(context, keep_seconds=STOP_WITH_SECONDS_LEFT)
     expanded = 0
-    while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
+    while time.monotonic() < deadline:
         written = expansion.expand_next(bookings_expander)
         if written is None:
             break
         expanded += written
     total = 0
-    while context.get_remaining_time_in_millis() > STOP_WITH_MS_LEFT:
+    while time.monotonic() < deadline:
         published = publisher.publish_pending(limit=publisher.SWEEP_BATCH)
         total += published
         if published < publisher.SWEEP_BATCH:

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ticketing.bookings.settlement import reconcile_payment
 from ticketing.observability import instrumented, logger
 from ticketing.payments.reconciliation import reconcile
+from ticketing.time_budget import time_budget
 
 # Stop claiming while a last batch of provider calls (each bounded by its timeout) still fits before the timeout.
 STOP_WITH_SECONDS_LEFT = 30
@@ -23,8 +24,9 @@ MAX_BUDGET_SECONDS = 40
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     booking = event.get("bookingId")
-    remaining = context.get_remaining_time_in_millis() / 1000
-    budget = max(1.0, min(MAX_BUDGET_SECONDS, remaining - STOP_WITH_SECONDS_LEFT))
+    budget = time_budget(
+        context, keep_seconds=STOP_WITH_SECONDS_LEFT, at_least_seconds=1.0, at_most_seconds=MAX_BUDGET_SECONDS
+    )
     report = reconcile(
         reconcile_payment, deadline=time.monotonic() + budget, booking_id=UUID(str(booking)) if booking else None
     )

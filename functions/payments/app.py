@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from ticketing.bookings.webhooks import handle_webhook
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
+from ticketing.http.tags import ApiTag
 from ticketing.models import ApiModel
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.PAYMENTS)
 
 ProviderName = Annotated[str, Path(pattern=r"^[a-z]{1,20}$", description="the payment provider, e.g. `stripe`")]
 

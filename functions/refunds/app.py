@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.observability import instrumented, logger
 from ticketing.refunds.worker import drain_with_workers, retry_failed
+from ticketing.time_budget import time_budget
 
 # Stop claiming while a last round (a batch of provider calls at their timeout) still fits before the timeout.
 STOP_WITH_SECONDS_LEFT = 100
@@ -29,8 +30,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == RETRY_FAILED:
         given = event.get("paymentIds")
         requeued = len(retry_failed(None if given is None else [UUID(str(value)) for value in given]))
-    remaining = context.get_remaining_time_in_millis() / 1000
-    budget = max(1.0, min(MAX_BUDGET_SECONDS, remaining - STOP_WITH_SECONDS_LEFT))
+    budget = time_budget(
+        context, keep_seconds=STOP_WITH_SECONDS_LEFT, at_least_seconds=1.0, at_most_seconds=MAX_BUDGET_SECONDS
+    )
     report = drain_with_workers(deadline=time.monotonic() + budget)
     result = {**report.as_dict(), "requeued": requeued}
     logger.info("refund workers", extra=result)

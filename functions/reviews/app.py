@@ -8,10 +8,11 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
+from ticketing.http.tags import ApiTag
 from ticketing.reviews import service
 from ticketing.reviews.models import ReviewCreate, ReviewOut, ReviewPage
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.REVIEWS)
 
 
 @app.get("/api/events/<event_id>/reviews", summary="Reviews of an event with its average rating")

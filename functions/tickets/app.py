@@ -19,6 +19,7 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser, OrganizerOrAdmin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page, UtcInput
 from ticketing.snapstart import warm_before_snapshot
 from ticketing.tickets import check_in, codes, service
@@ -34,7 +35,7 @@ from ticketing.tickets.models import (
     TransferRequest,
 )
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.TICKETS)
 
 SVG = "image/svg+xml"
 _QR_RESPONSES: dict[int, OpenAPIResponse] = {

@@ -12,13 +12,14 @@ from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page
 from ticketing.notifications import service as notifications_service
 from ticketing.notifications.models import NotificationOut
 from ticketing.users import accounts, service
 from ticketing.users.models import PasswordChange, ProfileUpdate, UserOut
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.USERS)
 
 
 @app.get("/api/users/profile", summary="The caller's profile")

@@ -10,12 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from ticketing.catalog.venues import service
 from ticketing.catalog.venues.models import SectionCreate, SectionOut, VenueCreate, VenueOut, VenueUpdate
 from ticketing.http.operations import answers
-from ticketing.http.paging import PageNumber, PageSize, page_offset
+from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import Admin
+from ticketing.http.tags import ApiTag
 from ticketing.models import Page
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.VENUES)
 
 SearchText = Annotated[str | None, Query(max_length=200, description="case-insensitive part of name or address")]
 CityFilter = Annotated[str | None, Query(max_length=120, description="city, case-insensitive")]
@@ -26,7 +27,7 @@ def list_venues(
     city: CityFilter = None, q: SearchText = None, page: PageNumber = 1, page_size: PageSize = 20
 ) -> Page[VenueOut]:
     """Public. Filters are case-insensitive; `q` matches part of the name or address."""
-    return service.list_venues(city=city, q=q, page=page, page_size=page_size, offset=page_offset(page, page_size))
+    return service.list_venues(city=city, q=q, page=page, page_size=page_size)
 
 
 @app.get("/api/venues/<venue_id>", summary="A venue with its sections")

@@ -108,10 +108,14 @@ def test_an_organizer_creates_a_draft_with_one_seat_per_venue_seat(
     )
 
 
-def test_an_admin_may_create_events_too(api: Any, admin: Any, venue: Venue) -> None:
+def test_an_admin_may_create_events_too(api: Any, admin: Any, venue: Venue, db: Any) -> None:
     response = _create(api, admin, venue)
 
-    assert response.status == 201
+    assert response.status == 201, response.body
+    assert response.json()["status"] == "DRAFT"
+    assert db.rows("SELECT id::text AS id, organizer_id::text AS organizer FROM events") == [
+        {"id": response.json()["id"], "organizer": admin.id}
+    ]
 
 
 def test_users_cannot_create_events(api: Any, accounts: Any, venue: Venue, db: Any) -> None:
@@ -310,7 +314,7 @@ def test_prices_venue_and_currency_are_fixed_once_published(
     api: Any, organizer: Any, venue: Venue, db: Any, change: dict[str, Any]
 ) -> None:
     event = _created(api, organizer, venue)
-    api.post(f"{EVENTS}/{event['id']}/publish", token=organizer.token)
+    assert api.post(f"{EVENTS}/{event['id']}/publish", token=organizer.token).status == 200
     body = {
         key: (
             [{"sectionId": venue.section_ids["Floor"], "price": 1}]
@@ -333,7 +337,7 @@ def test_prices_venue_and_currency_are_fixed_once_published(
 
 def test_a_published_event_can_still_be_renamed(api: Any, organizer: Any, venue: Venue) -> None:
     event = _created(api, organizer, venue)
-    api.post(f"{EVENTS}/{event['id']}/publish", token=organizer.token)
+    assert api.post(f"{EVENTS}/{event['id']}/publish", token=organizer.token).status == 200
 
     response = api.put(f"{EVENTS}/{event['id']}", json={"title": "Moved to the big hall"}, token=organizer.token)
 
@@ -344,7 +348,7 @@ def test_a_published_event_can_still_be_renamed(api: Any, organizer: Any, venue:
 
 def test_a_cancelled_event_cannot_be_edited(api: Any, organizer: Any, venue: Venue, db: Any) -> None:
     event = _created(api, organizer, venue)
-    api.post(f"{EVENTS}/{event['id']}/cancel", token=organizer.token)
+    assert api.post(f"{EVENTS}/{event['id']}/cancel", token=organizer.token).status == 200
 
     response = api.put(f"{EVENTS}/{event['id']}", json={"title": "Back on"}, token=organizer.token)
 
@@ -375,12 +379,14 @@ def test_another_organizer_cannot_update_an_event(
     assert db.value("SELECT title FROM events") == "Symphony No. 9"
 
 
-def test_users_cannot_update_events(api: Any, accounts: Any, organizer: Any, venue: Venue) -> None:
+def test_users_cannot_update_events(api: Any, accounts: Any, organizer: Any, venue: Venue, db: Any) -> None:
     event = _created(api, organizer, venue)
 
     response = api.put(f"{EVENTS}/{event['id']}", json={"title": "Mine"}, token=accounts.create("USER").token)
 
     assert response.status == 403
+    assert response.error_code == "FORBIDDEN"
+    assert db.rows("SELECT title, version FROM events") == [{"title": event["title"], "version": event["version"]}]
 
 
 def test_an_admin_updates_any_event(api: Any, admin: Any, organizer: Any, venue: Venue) -> None:
@@ -392,10 +398,12 @@ def test_an_admin_updates_any_event(api: Any, admin: Any, organizer: Any, venue:
     assert response.json()["maxTicketsPerUser"] == 4
 
 
-def test_updating_an_unknown_event_is_a_404(api: Any, organizer: Any) -> None:
+def test_updating_an_unknown_event_is_a_404(api: Any, organizer: Any, db: Any) -> None:
     response = api.put(f"{EVENTS}/{uuid.uuid4()}", json={"title": "Ghost"}, token=organizer.token)
 
     assert response.status == 404
+    assert response.error_code == "NOT_FOUND"
+    assert db.value("SELECT count(*) FROM events") == 0
 
 
 def test_an_event_id_that_is_not_a_uuid_is_a_422(api: Any, organizer: Any) -> None:
@@ -450,7 +458,7 @@ def test_an_event_that_has_started_cannot_be_published(api: Any, organizer: Any,
 
 def test_a_cancelled_event_cannot_be_published(api: Any, organizer: Any, venue: Venue, db: Any) -> None:
     event = _created(api, organizer, venue)
-    api.post(f"{EVENTS}/{event['id']}/cancel", token=organizer.token)
+    assert api.post(f"{EVENTS}/{event['id']}/cancel", token=organizer.token).status == 200
 
     response = api.post(f"{EVENTS}/{event['id']}/publish", token=organizer.token)
 
@@ -477,10 +485,12 @@ def test_publishing_anonymously_is_a_401(api: Any, organizer: Any, venue: Venue,
     assert db.value("SELECT status FROM events") == "DRAFT"
 
 
-def test_publishing_an_unknown_event_is_a_404(api: Any, admin: Any) -> None:
+def test_publishing_an_unknown_event_is_a_404(api: Any, admin: Any, db: Any) -> None:
     response = api.post(f"{EVENTS}/{uuid.uuid4()}/publish", token=admin.token)
 
     assert response.status == 404
+    assert response.error_code == "NOT_FOUND"
+    assert db.value("SELECT count(*) FROM outbox_events") == 0
 
 
 # --- cancel ---------------------------------------------------------------------------------------------------
@@ -544,8 +554,10 @@ def test_cancelling_releases_holds_that_no_booking_protects(api: Any, accounts: 
 def test_cancelling_records_one_event_cancelled_domain_event(api: Any, organizer: Any, catalog: Any, db: Any) -> None:
     event = catalog.event(organizer_id=organizer.id)
 
-    api.post(f"{EVENTS}/{event.id}/cancel", token=organizer.token)
-    api.post(f"{EVENTS}/{event.id}/cancel", token=organizer.token)
+    first = api.post(f"{EVENTS}/{event.id}/cancel", token=organizer.token)
+    again = api.post(f"{EVENTS}/{event.id}/cancel", token=organizer.token)
+
+    assert (first.status, again.status) == (200, 200)
 
     outbox = db.rows("SELECT event_type, payload FROM outbox_events")
     assert [(row["event_type"], row["payload"]["eventId"]) for row in outbox] == [("EventCancelled", event.id)]
@@ -690,15 +702,26 @@ def test_a_cancelled_event_stays_readable_by_its_id(api: Any, catalog: Any) -> N
 
 
 def test_reading_an_unknown_event_is_a_404(api: Any) -> None:
-    assert api.get(f"{EVENTS}/{uuid.uuid4()}").status == 404
+    response = api.get(f"{EVENTS}/{uuid.uuid4()}")
+
+    assert (response.status, response.error_code) == (404, "NOT_FOUND")
 
 
-def test_an_expired_token_is_a_401_even_on_public_reads(api: Any, catalog: Any) -> None:
+def test_an_expired_token_is_a_401_even_on_public_reads(api: Any, accounts: Any, catalog: Any) -> None:
+    import os
+    import time
+
+    import jwt
+
     event = catalog.event()
+    now = int(time.time())
+    claims = {"sub": accounts.create().id, "role": "USER", "typ": "access", "iss": "ticketing"}
+    expired = jwt.encode({**claims, "iat": now - 3600, "exp": now - 60}, os.environ["JWT_SECRET"], algorithm="HS256")
+    assert api.get(f"{EVENTS}/{event.id}").status == 200  # anonymous, the same read is public
 
-    response = api.get(f"{EVENTS}/{event.id}", token="not.a.token")
+    response = api.get(f"{EVENTS}/{event.id}", token=expired)
 
-    assert response.status == 401
+    assert (response.status, response.error_code) == (401, "TOKEN_EXPIRED")
 
 
 # --- list -----------------------------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ def test_wrong_types_are_422_with_the_field_named(api: Any, db: Any) -> None:
 def test_a_json_array_instead_of_an_object_is_422(api: Any, db: Any) -> None:
     response = api.post(REGISTER, json=[1, 2, 3])
 
-    assert response.status == 422
+    assert (response.status, response.error_code) == (422, "VALIDATION_ERROR")
+    assert db.value("SELECT count(*) FROM users") == 0
 
 
 def test_a_missing_body_is_422(api: Any, db: Any) -> None:
@@ -126,14 +127,35 @@ def test_a_token_with_alg_none_is_unauthorized(api: Any, accounts: Any) -> None:
     account = accounts.create()
     unsigned = jwt.encode(_access_claims(account.id), key=None, algorithm="none")  # type: ignore[arg-type]
 
-    assert api.get(PROFILE, token=unsigned).status == 401
+    response = api.get(PROFILE, token=unsigned)
+
+    assert (response.status, response.error_code) == (401, "UNAUTHORIZED")
+    assert "email" not in response.json()
 
 
-def test_a_token_of_a_deleted_user_is_unauthorized(api: Any, accounts: Any, db: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", PROFILE, None),  # reads the user
+        ("post", "/api/bookings/hold-seats", "seat"),  # writes the caller's id as the holder, reads no user
+        ("post", "/api/bookings/hold-best", "quantity"),
+    ],
+)
+def test_a_token_of_a_deleted_user_is_unauthorized(
+    api: Any, accounts: Any, catalog: Any, db: Any, method: str, path: str, body: str | None
+) -> None:
+    event = catalog.event()
     account = accounts.create()
-    db.execute("DELETE FROM users WHERE id = :id", id=account.id)
+    assert db.execute("DELETE FROM users WHERE id = :id", id=account.id) == 1
+    json_body = {
+        "seat": {"eventId": event.id, "seatIds": event.seat_ids[:1]},
+        "quantity": {"eventId": event.id, "quantity": 1},
+    }
 
-    assert api.get(PROFILE, token=account.token).status == 401
+    response = getattr(api, method)(path, token=account.token, **({"json": json_body[body]} if body else {}))
+
+    assert (response.status, response.error_code) == (401, "UNAUTHORIZED")
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer not.a.jwt", "token-without-scheme"])
@@ -189,6 +211,7 @@ def test_json_without_a_content_type_is_accepted(api: Any, db: Any) -> None:
     )
 
     assert response.status == 201
+    assert db.value("SELECT name FROM users WHERE email = 'plain@example.com'") == "A"
 
 
 def test_an_anonymous_caller_with_a_bad_body_is_401_not_422(api: Any, db: Any) -> None:
@@ -207,9 +230,12 @@ def test_a_caller_with_the_wrong_role_and_a_bad_body_is_403_not_422(api: Any, ac
     assert response.error_code == "FORBIDDEN"
 
 
-def test_a_signed_in_caller_with_a_bad_body_still_gets_422(api: Any, accounts: Any) -> None:
+def test_a_signed_in_caller_with_a_bad_body_still_gets_422(api: Any, accounts: Any, db: Any) -> None:
     customer = accounts.create()
+    name_before = db.value("SELECT name FROM users WHERE id = :id", id=customer.id)
 
     response = api.put("/api/users/profile", json={"name": 42}, token=customer.token)
 
-    assert response.status == 422
+    assert (response.status, response.error_code) == (422, "VALIDATION_ERROR")
+    assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["name"]
+    assert db.value("SELECT name FROM users WHERE id = :id", id=customer.id) == name_before

@@ -117,7 +117,7 @@ def test_marking_a_notification_read_sets_read_at(api: Any, db: Any, accounts: A
 def test_marking_read_twice_keeps_the_first_read_time(api: Any, db: Any, accounts: Any) -> None:
     user = accounts.create()
     notification = _notify(db, user.id, "Hello", minutes_ago=1)
-    api.post(f"{NOTIFICATIONS}/{notification}/read", token=user.token)
+    assert api.post(f"{NOTIFICATIONS}/{notification}/read", token=user.token).status == 204
     first_read = db.value("SELECT read_at FROM notifications WHERE id = :id", id=notification)
 
     response = api.post(f"{NOTIFICATIONS}/{notification}/read", token=user.token)

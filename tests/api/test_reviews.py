@@ -77,7 +77,7 @@ def test_a_second_review_by_the_same_user_is_a_conflict(
     api: Any, db: Any, accounts: Any, catalog: Any, started_event: Any
 ) -> None:
     attendee = _attendee(accounts, catalog, started_event)
-    api.post(_reviews(started_event.id), json={"rating": 4}, token=attendee.token)
+    assert api.post(_reviews(started_event.id), json={"rating": 4}, token=attendee.token).status == 201
 
     response = api.post(_reviews(started_event.id), json={"rating": 1}, token=attendee.token)
 
@@ -161,10 +161,11 @@ def test_reviewing_needs_a_token(api: Any, db: Any, started_event: Any) -> None:
     assert _review_count(db) == 0
 
 
-def test_reviewing_an_unknown_event_is_not_found(api: Any, accounts: Any) -> None:
+def test_reviewing_an_unknown_event_is_not_found(api: Any, accounts: Any, db: Any) -> None:
     response = api.post(_reviews(UNKNOWN_EVENT), json={"rating": 5}, token=accounts.create().token)
 
-    assert response.status == 404
+    assert (response.status, response.error_code) == (404, "NOT_FOUND")
+    assert db.value("SELECT count(*) FROM reviews") == 0
 
 
 def test_anyone_lists_reviews_newest_first_with_the_average(

@@ -146,7 +146,7 @@ def test_a_section_of_another_event_is_a_404(api: Any, catalog: Any) -> None:
 
     response = api.get(_seats(event), query={"sectionId": other.section_id})
 
-    assert response.status == 404
+    assert (response.status, response.error_code) == (404, "NOT_FOUND")
 
 
 def test_a_bad_section_id_is_a_422(api: Any, catalog: Any) -> None:
@@ -154,7 +154,8 @@ def test_a_bad_section_id_is_a_422(api: Any, catalog: Any) -> None:
 
     response = api.get(_seats(event), query={"sectionId": "balcony"})
 
-    assert response.status == 422
+    assert (response.status, response.error_code) == (422, "VALIDATION_ERROR")
+    assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["sectionId"]
 
 
 def test_a_drafts_map_is_hidden_from_the_public(api: Any, accounts: Any, catalog: Any) -> None:
@@ -269,6 +270,7 @@ def test_a_gzipped_304_works_with_the_same_etag(api: Any, catalog: Any) -> None:
     response = api.get(_seats(event), headers={"Accept-Encoding": "gzip", "If-None-Match": f'W/"x", {etag}'})
 
     assert response.status == 304
+    assert (response.body, response.header("ETag")) == (b"", etag)
 
 
 @pytest.fixture
@@ -309,22 +311,26 @@ def test_the_same_map_is_served_gzipped_or_narrowed(api: Any, catalog: Any, smal
     assert gzipped.status == 200
     assert len(json.loads(gzip.decompress(gzipped.body))["sections"][0]["rows"]) == 5
     assert narrowed.status == 200
+    assert narrowed.json()["sections"][0]["rows"] == []  # nothing is held: every seat is filtered out
 
 
 def test_a_full_stadium_map_fits_only_gzipped(api: Any, accounts: Any, db: Any) -> None:
     """100,000 seats built through the API: about 8 MB of JSON, so plain is a 413 and gzip is a 200."""
     admin = accounts.create("ADMIN")
     organizer = accounts.create("ORGANIZER")
-    venue = api.post(
+    created_venue = api.post(
         "/api/venues",
         json={"name": "Stadium", "address": "1 Ring", "city": "Rome", "country": "IT", "timezone": "Europe/Rome"},
         token=admin.token,
-    ).json()
-    api.post(
+    )
+    assert created_venue.status == 201, created_venue.body
+    venue = created_venue.json()
+    section = api.post(
         f"/api/venues/{venue['id']}/sections",
         json={"name": "Bowl", "rows": 500, "seatsPerRow": 200, "defaultPrice": 5000},
         token=admin.token,
     )
+    assert section.status == 201, section.body
     created = api.post(
         "/api/events",
         json={

@@ -166,8 +166,9 @@ def test_a_section_of_another_event_is_a_404_and_a_malformed_one_a_422(api: Any,
     foreign = api.get(_status(event.id), query={"sectionId": other.section_id})
     malformed = api.get(_status(event.id), query={"sectionId": "balcony"})
 
-    assert foreign.status == 404
-    assert malformed.status == 422
+    assert (foreign.status, foreign.error_code) == (404, "NOT_FOUND")
+    assert (malformed.status, malformed.error_code) == (422, "VALIDATION_ERROR")
+    assert [f["field"] for f in malformed.json()["error"]["details"]["fields"]] == ["sectionId"]
 
 
 def test_a_drafts_status_is_its_organizers_only_and_never_stored(api: Any, accounts: Any, catalog: Any) -> None:

@@ -53,7 +53,7 @@ def test_profile_update_with_only_phone_keeps_the_name(api: Any, accounts: Any) 
 
 def test_profile_update_with_null_phone_clears_it(api: Any, accounts: Any, db: Any) -> None:
     account = accounts.create()
-    api.put(PROFILE, json={"phone": "030 1234567"}, token=account.token)
+    assert api.put(PROFILE, json={"phone": "030 1234567"}, token=account.token).json()["phone"] == "030 1234567"
 
     response = api.put(PROFILE, json={"phone": None}, token=account.token)
 

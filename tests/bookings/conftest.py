@@ -38,9 +38,23 @@ class Shop:
     def cancel(self, account: Any, booking_id: str, body: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         return self.api.post(f"/api/bookings/{booking_id}/cancel", json=body or {}, token=account.token, **kwargs)
 
-    def pending_booking(self, account: Any, event: Any, seat_ids: list[str], **body: Any) -> dict[str, Any]:
-        held = self.hold(account, event.id, seat_ids)
+    def held(self, account: Any, event_id: str, seat_ids: list[str], **kwargs: Any) -> dict[str, Any]:
+        """A Given step: the hold succeeded (else the test stops here), and its answer."""
+        held = self.hold(account, event_id, seat_ids, **kwargs)
         assert held.status == 200, held.body
+        assert held.json()["seatIds"] == seat_ids, held.body
+        answer: dict[str, Any] = held.json()
+        return answer
+
+    def released(self, account: Any, event_id: str) -> list[str]:
+        """A Given step: every hold of the caller on the event released; the released seat ids."""
+        released = self.api.post(self.RELEASE, json={"eventId": event_id}, token=account.token)
+        assert released.status == 200, released.body
+        seat_ids: list[str] = released.json()["releasedSeatIds"]
+        return seat_ids
+
+    def pending_booking(self, account: Any, event: Any, seat_ids: list[str], **body: Any) -> dict[str, Any]:
+        self.held(account, event.id, seat_ids)
         created = self.create(account, event.id, seat_ids, **body)
         assert created.status == 201, created.body
         booking: dict[str, Any] = created.json()

@@ -277,10 +277,11 @@ def test_a_section_that_is_not_part_of_the_event_is_a_validation_error(
     assert db.value("SELECT count(*) FROM event_seats WHERE status <> 'AVAILABLE'") == 0
 
 
-def test_an_unknown_event_is_not_found(api: Any, accounts: Any) -> None:
+def test_an_unknown_event_is_not_found(api: Any, accounts: Any, db: Any) -> None:
     response = _hold_best(api, accounts.create(), str(uuid.uuid4()), 2)
 
-    assert response.status == 404
+    assert (response.status, response.error_code) == (404, "NOT_FOUND")
+    assert db.value("SELECT count(*) FROM event_seats WHERE status = 'HELD'") == 0
 
 
 def test_a_retry_with_the_same_idempotency_key_replays_the_first_hold(

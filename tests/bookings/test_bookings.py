@@ -22,7 +22,7 @@ def _coupon(db: Any, created_by: str, *, code: str = "SAVE10", value: int = 10, 
 def test_create_books_all_the_callers_live_holds_for_the_event(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event(price=2500)
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:2])
+    shop.held(buyer, event.id, event.seat_ids[:2])
 
     response = shop.create(buyer, event.id)
 
@@ -77,7 +77,7 @@ def test_a_created_booking_answers_its_location_and_version_as_etag_also_on_repl
 def test_create_with_seat_ids_books_only_those(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:3])
+    shop.held(buyer, event.id, event.seat_ids[:3])
 
     response = shop.create(buyer, event.id, [event.seat_ids[2]])
 
@@ -89,7 +89,7 @@ def test_create_with_seat_ids_books_only_those(shop: Any, accounts: Any, catalog
 def test_create_without_live_holds_is_seats_not_held(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
+    shop.held(buyer, event.id, event.seat_ids[:1])
     db.execute("UPDATE event_seats SET held_until = now() - interval '1 second' WHERE status = 'HELD'")
 
     response = shop.create(buyer, event.id)
@@ -102,8 +102,8 @@ def test_create_without_live_holds_is_seats_not_held(shop: Any, accounts: Any, c
 def test_create_with_seats_the_caller_does_not_hold_names_them(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer, other = accounts.create(), accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
-    shop.hold(other, event.id, event.seat_ids[1:2])
+    shop.held(buyer, event.id, event.seat_ids[:1])
+    shop.held(other, event.id, event.seat_ids[1:2])
 
     response = shop.create(buyer, event.id, event.seat_ids[:3])
 
@@ -117,7 +117,7 @@ def test_create_with_seats_the_caller_does_not_hold_names_them(shop: Any, accoun
 def test_create_when_the_event_is_no_longer_on_sale(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
+    shop.held(buyer, event.id, event.seat_ids[:1])
     db.execute("UPDATE events SET sales_end_at = now() - interval '1 minute' WHERE id = :id", id=event.id)
 
     response = shop.create(buyer, event.id)
@@ -145,7 +145,7 @@ def test_create_with_a_coupon_applies_the_discount_and_counts_the_redemption(
 def test_create_with_an_unknown_coupon_changes_nothing(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
+    shop.held(buyer, event.id, event.seat_ids[:1])
 
     response = shop.create(buyer, event.id, couponCode="NOPE99")
 
@@ -172,8 +172,10 @@ def test_get_booking_is_not_found_for_anyone_but_the_owner_or_an_admin(shop: Any
     booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
     path = f"/api/bookings/{booking['id']}"
 
-    assert shop.api.get(path, token=stranger.token).status == 404
-    assert shop.api.get(path, token=admin.token).status == 200
+    hidden, seen_by_admin = shop.api.get(path, token=stranger.token), shop.api.get(path, token=admin.token)
+
+    assert (hidden.status, hidden.error_code) == (404, "NOT_FOUND")
+    assert (seen_by_admin.status, seen_by_admin.json()["id"]) == (200, booking["id"])
     assert shop.api.get(f"/api/bookings/{uuid.uuid4()}", token=buyer.token).status == 404
     assert shop.api.get("/api/bookings/not-a-uuid", token=buyer.token).status == 422
 
@@ -204,7 +206,8 @@ def test_list_bookings_rejects_bad_filters(shop: Any, accounts: Any) -> None:
 
     for query in ({"status": "PAID"}, {"pageSize": 0}, {"pageSize": 101}, {"eventId": "x"}):
         response = shop.api.get("/api/bookings", token=buyer.token, query=query)
-        assert response.status == 422, query
+        assert (response.status, response.error_code) == (422, "VALIDATION_ERROR"), query
+        assert [field["field"] for field in response.json()["error"]["details"]["fields"]] == list(query), query
 
 
 def test_cancel_a_pending_booking_releases_its_seats_and_gives_the_coupon_back(
@@ -291,12 +294,13 @@ def test_cancel_an_expired_booking_is_booking_expired(shop: Any, accounts: Any, 
         "UPDATE event_seats SET status = 'AVAILABLE', held_by = NULL, held_until = NULL,"
         " booking_id = NULL, booking_status = NULL"
     )
-    db.execute("UPDATE bookings SET status = 'EXPIRED', expired_at = now()")
+    assert db.execute("UPDATE bookings SET status = 'EXPIRED', expired_at = now()") == 1
 
     response = shop.cancel(buyer, booking["id"])
 
     assert response.status == 409
     assert response.error_code == "BOOKING_EXPIRED"
+    assert db.rows("SELECT status, version FROM bookings") == [{"status": "EXPIRED", "version": booking["version"]}]
 
 
 def test_cancel_with_a_stale_version_changes_nothing(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:

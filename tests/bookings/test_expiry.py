@@ -32,7 +32,7 @@ def test_the_job_releases_expired_holds_and_keeps_live_ones(
 ) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:3])
+    shop.held(buyer, event.id, event.seat_ids[:3])
     db.execute(
         "UPDATE event_seats SET held_until = now() - interval '1 second' WHERE id = ANY(CAST(:ids AS uuid[]))",
         ids=event.seat_ids[:2],
@@ -92,13 +92,15 @@ def test_a_confirm_after_the_job_expired_the_booking_is_booking_expired(
     event = catalog.event()
     buyer = accounts.create()
     booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    db.execute("UPDATE bookings SET expires_at = now() - interval '1 second'")
+    assert db.execute("UPDATE bookings SET expires_at = now() - interval '1 second'") == 1
     _run_job(expiry_function)
+    assert db.value("SELECT status FROM bookings") == "EXPIRED"
 
     response = shop.confirm(buyer, booking)
 
     assert response.status == 409
     assert response.error_code == "BOOKING_EXPIRED"
+    assert db.value("SELECT status FROM bookings") == "EXPIRED"
 
 
 def test_the_job_forgets_expired_idempotency_keys(
@@ -106,8 +108,8 @@ def test_the_job_forgets_expired_idempotency_keys(
 ) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers={"Idempotency-Key": "old"})
-    shop.hold(buyer, event.id, event.seat_ids[1:2], headers={"Idempotency-Key": "new"})
+    shop.held(buyer, event.id, event.seat_ids[:1], headers={"Idempotency-Key": "old"})
+    shop.held(buyer, event.id, event.seat_ids[1:2], headers={"Idempotency-Key": "new"})
     db.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'old'")
 
     report = _run_job(expiry_function)
@@ -141,7 +143,7 @@ def test_the_job_stops_when_its_time_budget_is_spent(shop: Any, accounts: Any, c
 
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
+    shop.held(buyer, event.id, event.seat_ids[:1])
     db.execute("UPDATE event_seats SET held_until = now() - interval '1 second' WHERE status = 'HELD'")
 
     report = sweep(time_budget_seconds=0)

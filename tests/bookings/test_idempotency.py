@@ -15,7 +15,7 @@ def test_a_replayed_hold_answers_the_first_response_and_changes_nothing(
     event = catalog.event()
     buyer = accounts.create()
     first = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("hold-1"))
-    shop.api.post(shop.RELEASE, json={"eventId": event.id}, token=buyer.token)
+    assert shop.released(buyer, event.id) == [event.seat_ids[0]]
 
     replay = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("hold-1"))
 
@@ -28,7 +28,7 @@ def test_a_replayed_hold_answers_the_first_response_and_changes_nothing(
 def test_a_replayed_create_returns_the_same_booking_once(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1])
+    shop.held(buyer, event.id, event.seat_ids[:1])
     body = {"eventId": event.id}
 
     first = shop.api.post(shop.CREATE, json=body, token=buyer.token, headers=_key("create-1"))
@@ -84,7 +84,7 @@ def test_a_replayed_cancel_answers_the_first_response(shop: Any, accounts: Any, 
 def test_the_same_key_with_a_different_body_is_422(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
 
     response = shop.hold(buyer, event.id, event.seat_ids[1:2], headers=_key("k"))
 
@@ -93,20 +93,22 @@ def test_the_same_key_with_a_different_body_is_422(shop: Any, accounts: Any, cat
     assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == "AVAILABLE"
 
 
-def test_the_same_key_on_another_operation_is_422(shop: Any, accounts: Any, catalog: Any) -> None:
+def test_the_same_key_on_another_operation_is_422(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("k"))
 
     response = shop.api.post(shop.CREATE, json={"eventId": event.id}, token=buyer.token, headers=_key("k"))
 
+    assert response.status == 422
     assert response.error_code == "IDEMPOTENCY_KEY_REUSED"
+    assert db.value("SELECT count(*) FROM bookings") == 0
 
 
 def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     first, second = accounts.create(), accounts.create()
-    shop.hold(first, event.id, event.seat_ids[:1], headers=_key("shared"))
+    shop.held(first, event.id, event.seat_ids[:1], headers=_key("shared"))
 
     response = shop.hold(second, event.id, event.seat_ids[1:2], headers=_key("shared"))
 
@@ -118,9 +120,9 @@ def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any
 def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
     db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL")
-    shop.api.post(shop.RELEASE, json={"eventId": event.id}, token=buyer.token)
+    assert shop.released(buyer, event.id) == [event.seat_ids[0]]
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
 
@@ -133,7 +135,7 @@ def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: 
 def test_an_abandoned_in_flight_key_is_taken_over_by_its_retry(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crashed"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("crashed"))
     db.execute("UPDATE idempotency_keys SET response_status = NULL, created_at = now() - interval '10 minutes'")
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crashed"))
@@ -162,7 +164,7 @@ def test_a_transient_error_is_not_stored_so_the_retry_runs(
 def test_an_expired_key_can_be_used_again(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("old"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("old"))
     db.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
 
     response = shop.hold(buyer, event.id, event.seat_ids[1:2], headers=_key("old"))
@@ -176,7 +178,7 @@ def test_keys_live_24_hours(shop: Any, accounts: Any, catalog: Any, db: Any) -> 
     event = catalog.event()
     buyer = accounts.create()
 
-    shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("ttl"))
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("ttl"))
 
     hours = db.value("SELECT extract(epoch FROM expires_at - created_at) / 3600 FROM idempotency_keys")
     assert round(float(hours)) == 24

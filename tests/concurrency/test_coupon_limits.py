@@ -1,13 +1,16 @@
-"""A coupon's limits hold when many bookings redeem it at the same moment, each in its own process."""
+"""A coupon's limits hold when many bookings redeem it at the same moment, each in its own process (all of
+them seen waiting for the coupon's row at once before any proceeds)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from tests.concurrency.two_sessions import connect, wait_until_sessions_wait
 from ticketing.coupons.service import apply_coupon, record_redemption
 from ticketing.db import transaction
 from ticketing.db.connection import close_connection
@@ -22,16 +25,13 @@ pytestmark = [
 CONTENDERS = 12
 
 
-def _redeem_at_once(start: Any, results: Any, user_id: str, event_id: str, booking_id: str) -> None:
-    """One booking transaction in a forked process: wait for the others, then redeem; report the outcome code."""
-    start.wait(timeout=30)
+def _redeem(results: Any, user_id: str, event_id: str, booking_id: str) -> None:
+    """One booking transaction in a forked process: redeem the coupon; report the outcome code."""
     try:
         with transaction() as tx:
             applied = apply_coupon(
                 tx, code="RUSH", user_id=UUID(user_id), event_id=UUID(event_id), subtotal=5000, currency="EUR"
             )
-            # The rest of a booking's transaction (items, booking row) takes a moment; races happen in it.
-            tx.execute("SELECT pg_sleep(0.05)")
             record_redemption(tx, applied, booking_id=UUID(booking_id), user_id=UUID(user_id))
         results.put("REDEEMED")
     except DomainError as error:
@@ -42,19 +42,30 @@ def _redeem_at_once(start: Any, results: Any, user_id: str, event_id: str, booki
         close_connection()
 
 
-def _race(bookings: list[tuple[str, str]], event_id: str) -> list[str]:
-    """Runs one process per (user, booking) against the same coupon, released together; answers their outcomes."""
+def _race(db: Any, bookings: list[tuple[str, str]], event_id: str) -> list[str]:
+    """Runs one process per (user, booking) against the same coupon; answers their outcomes.
+
+    This session holds the coupon's row lock until every contender is seen waiting for it in pg_stat_activity,
+    so all of them are provably in flight at once when the lock is let go.
+    """
     context = multiprocessing.get_context("fork")
-    start = context.Barrier(len(bookings))
     results = context.Queue()
+    holder = connect(os.environ["DATABASE_URL"])
+    holder.run("BEGIN")
+    holder.run("SELECT id FROM coupons WHERE code = 'RUSH' FOR UPDATE")
     # Each process must open its own connection, not inherit this one's socket.
     close_connection()
     processes = [
-        context.Process(target=_redeem_at_once, args=(start, results, user_id, event_id, booking_id))
+        context.Process(target=_redeem, args=(results, user_id, event_id, booking_id))
         for user_id, booking_id in bookings
     ]
     for process in processes:
         process.start()
+    try:
+        wait_until_sessions_wait(db, len(bookings), "FROM coupons WHERE code")
+    finally:
+        holder.run("ROLLBACK")
+        holder.close()
     outcomes = [results.get(timeout=60) for _ in processes]
     for process in processes:
         process.join(timeout=30)
@@ -87,7 +98,7 @@ def test_a_coupon_limited_to_n_redemptions_is_never_redeemed_more_than_n_times(
     customers = [accounts.create("USER").id for _ in range(CONTENDERS)]
     bookings = [(user_id, catalog.booking(event, user_id, status="PENDING")) for user_id in customers]
 
-    outcomes = _race(bookings, event.id)
+    outcomes = _race(db, bookings, event.id)
 
     assert outcomes == ["COUPON_EXHAUSTED"] * (CONTENDERS - 5) + ["REDEEMED"] * 5
     assert db.value("SELECT redeemed_count FROM coupons WHERE id = :id", id=coupon_id) == 5
@@ -102,7 +113,7 @@ def test_one_customer_racing_their_own_bookings_gets_only_the_per_user_limit(
     customer = accounts.create("USER").id
     bookings = [(customer, catalog.booking(event, customer, status="PENDING")) for _ in range(CONTENDERS)]
 
-    outcomes = _race(bookings, event.id)
+    outcomes = _race(db, bookings, event.id)
 
     assert outcomes == ["COUPON_LIMIT_REACHED"] * (CONTENDERS - 2) + ["REDEEMED"] * 2
     assert db.value("SELECT redeemed_count FROM coupons WHERE id = :id", id=coupon_id) == 2

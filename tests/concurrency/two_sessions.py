@@ -28,6 +28,24 @@ def _wait_until_blocked(db: Any, pid: int) -> None:
     raise AssertionError("the second session never waited for the first")
 
 
+def wait_until_sessions_wait(db: Any, count: int, statement_containing: str) -> None:
+    """Waits (bounded) until `count` sessions at once are blocked on a lock while running a statement whose
+    text contains `statement_containing`: the proof that that many contenders are in flight together."""
+    waiting = 0
+    for _ in range(_WAIT_POLLS):
+        waiting = int(
+            db.value(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND strpos(query, :statement) > 0 AND pid <> pg_backend_pid()",
+                statement=statement_containing,
+            )
+        )
+        if waiting >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"only {waiting} of {count} sessions ever waited together")
+
+
 def commit_while_blocked(
     db: Any,
     holder: pg8000.native.Connection,

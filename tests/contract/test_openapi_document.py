@@ -23,3 +23,24 @@ def test_the_openapi_document_describes_every_spec_path(database_url: str) -> No
     paths = build_openapi()["paths"]
 
     assert {"/api/auth/register", "/api/auth/login", "/api/users/profile", "/api/health"} <= set(paths)
+
+
+def test_every_operation_is_filed_under_exactly_one_described_group(database_url: str) -> None:
+    from ticketing.http.tags import ApiTag
+
+    document = build_openapi()
+    operations = [operation for path in document["paths"].values() for operation in path.values()]
+
+    untagged = [operation["operationId"] for operation in operations if len(operation.get("tags", [])) != 1]
+
+    assert untagged == [], "give the function's resolver its group: create_resolver(tag=ApiTag.<GROUP>)"
+    assert [tag["name"] for tag in document["tags"]] == [tag.value for tag in ApiTag]
+    assert all(tag["description"] for tag in document["tags"])
+    assert {operation["tags"][0] for operation in operations} == {tag.value for tag in ApiTag}
+
+
+def test_the_interactive_documentations_own_files_are_not_operations(database_url: str) -> None:
+    paths = build_openapi()["paths"]
+
+    assert [path for path in paths if path.startswith("/api/docs")] == []
+    assert "/api/openapi.json" in paths

@@ -220,3 +220,17 @@ def test_deleting_a_user_deletes_their_notifications(db: Any, accounts: Any) -> 
     db.execute("DELETE FROM users WHERE id = :id", id=leaving.id)
 
     assert db.rows("SELECT user_id::text FROM notifications") == [{"user_id": staying.id}]
+
+
+def test_every_key_to_users_is_classified_as_the_callers_or_not(db: Any) -> None:
+    """A new foreign key to users must be added to CALLER_ACCOUNT_KEYS (a deleted caller is then a 401) or here."""
+    from ticketing.db.errors import CALLER_ACCOUNT_KEYS
+
+    not_the_caller = {
+        "refresh_tokens_user_id_fkey",  # ON DELETE CASCADE; written only at sign-in, after the user was read
+        "tickets_holder_id_fkey",  # a transfer's recipient, looked up before the write
+    }
+
+    keys = db.value("SELECT array_agg(conname::text) FROM pg_constraint WHERE confrelid = CAST('users' AS regclass)")
+
+    assert set(keys) == CALLER_ACCOUNT_KEYS | not_the_caller

@@ -53,9 +53,10 @@ def test_a_customer_holds_books_and_pays_for_seats(http_api: Any, accounts: Any,
 def test_a_rival_buyer_gets_a_clear_409_over_http(http_api: Any, accounts: Any, catalog: Any) -> None:
     event = catalog.event()
     first, second = accounts.create(), accounts.create()
-    http_api.post(
+    held = http_api.post(
         "/api/bookings/hold-seats", json={"eventId": event.id, "seatIds": event.seat_ids[:1]}, token=first.token
     )
+    assert held.status == 200, held.body
 
     response = http_api.post(
         "/api/bookings/hold-seats", json={"eventId": event.id, "seatIds": event.seat_ids[:2]}, token=second.token
@@ -71,10 +72,13 @@ def test_the_scheduled_expiry_function_expires_an_unpaid_booking(
 ) -> None:
     event = catalog.event()
     buyer = accounts.create()
-    http_api.post(
+    held = http_api.post(
         "/api/bookings/hold-seats", json={"eventId": event.id, "seatIds": event.seat_ids[:1]}, token=buyer.token
     )
-    booking = http_api.post("/api/bookings/create", json={"eventId": event.id}, token=buyer.token).json()
+    assert held.status == 200, held.body
+    created = http_api.post("/api/bookings/create", json={"eventId": event.id}, token=buyer.token)
+    assert created.status == 201, created.body
+    booking = created.json()
     db.execute("UPDATE bookings SET expires_at = now() - interval '1 second' WHERE id = :id", id=booking["id"])
     scheduler = Scheduler(load_template(TEMPLATE), interval_seconds=0.2, result_log=lambda line: None)
 

@@ -93,6 +93,8 @@ def test_an_explicit_method_still_beats_the_any_event(http_api: Any, db: Any) ->
     response = http_api.get("/api/health")
 
     assert response.status == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.header("Allow") is None
 
 
 def test_a_preflight_is_still_answered_by_the_gateway(http_api: Any, db: Any) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -87,6 +87,26 @@ def release(gate: Path, word: str) -> None:
         writer.write(word + "\n")
 
 
+def running(gate: Path, within_seconds: float = 30) -> TextIO:
+    """The gate's write end, once its handler is blocked reading it: that request is running, right now.
+
+    Opening a FIFO for writing returns only when a reader has it open; the open runs in a thread so a
+    request that never reaches its handler fails the test instead of hanging it.
+    """
+    opened: queue.Queue[TextIO] = queue.Queue()
+    threading.Thread(target=lambda: opened.put(open(gate, "w")), daemon=True).start()  # noqa: SIM115 - closed by answer()
+    try:
+        return opened.get(timeout=within_seconds)
+    except queue.Empty:
+        os.close(os.open(gate, os.O_RDONLY | os.O_NONBLOCK))  # lets the waiting open finish
+        pytest.fail(f"no handler opened {gate.name} within {within_seconds} s")
+
+
+def answer(writer: TextIO, word: str) -> None:
+    with writer:
+        writer.write(word + "\n")
+
+
 def in_background(runner: Runner, path: str) -> Any:
     executor = ThreadPoolExecutor(max_workers=1)
     future = executor.submit(runner.get, path)
@@ -113,12 +133,13 @@ def test_hundreds_of_simultaneous_clients_are_all_answered_by_a_bounded_pool(run
 def test_a_busy_function_does_not_block_another_function(runner: Runner, gates: Any) -> None:
     gate = gates("gate")
     blocked = in_background(runner, f"/gate?fifo={gate}")
+    blocked_gate = running(gate)
 
     status, _ = runner.get("/items/1")
 
     assert status == 200
     assert not blocked.done()
-    release(gate, "go")
+    answer(blocked_gate, "go")
     status, body = blocked.result(timeout=30)
     assert (status, body["released"]) == (200, "go")
 
@@ -127,9 +148,12 @@ def test_a_second_concurrent_request_gets_a_second_environment(runner: Runner, g
     first_gate, second_gate = gates("first"), gates("second")
     first = in_background(runner, f"/gate?fifo={first_gate}")
     second = in_background(runner, f"/gate?fifo={second_gate}")
+    # Both handlers are blocked on their gates at the same moment before either is released.
+    first_writer, second_writer = running(first_gate), running(second_gate)
+    assert (first.done(), second.done()) == (False, False)
 
-    release(first_gate, "one")
-    release(second_gate, "two")
+    answer(first_writer, "one")
+    answer(second_writer, "two")
 
     pids = {first.result(timeout=30)[1]["pid"], second.result(timeout=30)[1]["pid"]}
     assert len(pids) == 2

@@ -126,12 +126,17 @@ def test_another_organizer_cannot_check_in_at_this_event(box_office: Any, accoun
     assert db.value("SELECT status FROM tickets") == "VALID"
 
 
-def test_an_admin_may_check_in_at_any_event(box_office: Any, accounts: Any, event: Any) -> None:
+def test_an_admin_may_check_in_at_any_event(box_office: Any, accounts: Any, event: Any, db: Any) -> None:
     [ticket] = box_office.buy(accounts.create(), event, event.seat_ids[:1]).tickets
+    admin = accounts.create("ADMIN")
 
-    answer = box_office.check_in(accounts.create("ADMIN"), event.id, ticket["code"])
+    answer = box_office.check_in(admin, event.id, ticket["code"])
 
     assert answer.status == 200, answer.body
+    assert answer.json()["ticket"]["id"] == ticket["id"]
+    assert db.rows("SELECT status, checked_in_by::text AS gate FROM tickets WHERE id = :id", id=ticket["id"]) == [
+        {"status": "CHECKED_IN", "gate": admin.id}
+    ]
 
 
 def test_a_scan_id_must_be_printable_text(box_office: Any, accounts: Any, organizer: Any, event: Any, db: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pg8000.exceptions import DatabaseError
 
-from ticketing.errors import Conflict, DomainError, SeatsLocked, ServiceUnavailable, ValidationFailed
+from ticketing.errors import Conflict, DomainError, SeatsLocked, ServiceUnavailable, Unauthorized, ValidationFailed
 
 LOCK_NOT_AVAILABLE = "55P03"
 UNIQUE_VIOLATION = "23505"
@@ -23,6 +23,22 @@ _UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
     "reviews_event_user_key": ("ALREADY_REVIEWED", "You have already reviewed this event."),
     "booking_items_live_seat_key": ("SEATS_UNAVAILABLE", "Some of these seats are already in another booking."),
 }
+
+# Foreign keys through which a request stores its caller's own id. Tokens are not looked up on every request,
+# so violating one means the caller's account was deleted after the token was issued: 401, as docs/errors.md
+# says for a deleted account's token. (tickets.holder_id is not here: a transfer's recipient is not the caller.)
+CALLER_ACCOUNT_KEYS = frozenset(
+    {
+        "bookings_user_id_fkey",
+        "coupon_redemptions_user_id_fkey",
+        "coupons_created_by_fkey",
+        "event_seats_held_by_fkey",
+        "events_organizer_id_fkey",
+        "idempotency_keys_user_id_fkey",
+        "reviews_user_id_fkey",
+        "tickets_checked_in_by_fkey",
+    }
+)
 
 
 def sqlstate(error: DatabaseError) -> str | None:
@@ -46,6 +62,8 @@ def to_domain_error(error: DatabaseError) -> DomainError | None:
         name = constraint_name(error) or ""
         error_code, message = _UNIQUE_CONFLICTS.get(name, ("CONFLICT", "This conflicts with existing data."))
         return Conflict(message, code=error_code)
+    if code == FOREIGN_KEY_VIOLATION and constraint_name(error) in CALLER_ACCOUNT_KEYS:
+        return Unauthorized("This account no longer exists.")
     if code in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED):
         return Conflict("Another request changed the same data; retry.", code="CONCURRENT_UPDATE")
     if code == QUERY_CANCELED:

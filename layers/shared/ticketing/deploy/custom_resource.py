@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.observability import logger
+from ticketing.time_budget import time_budget
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
@@ -78,9 +79,9 @@ class CloudFormationResponder:
 def handle(event: Mapping[str, Any], context: LambdaContext, *, physical_resource_id: str, work: Work) -> str:
     """Runs `work` for Create and Update (Delete only answers SUCCESS) and answers; returns the status sent."""
     responder = CloudFormationResponder(event, context, event.get("PhysicalResourceId") or physical_resource_id)
-    budget = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
+    budget = time_budget(context, keep_seconds=RESPONSE_MARGIN_SECONDS)
     watchdog = threading.Timer(
-        max(budget, 0.0),
+        budget,
         lambda: responder.send(FAILED, reason=f"Timed out: the work did not finish within {budget:.0f} s."),
     )
     watchdog.daemon = True

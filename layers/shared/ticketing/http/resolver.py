@@ -20,6 +20,7 @@ from ticketing.http.inbound import admitted_event, header
 from ticketing.http.operations import openapi_arguments
 from ticketing.http.responses import add_default_headers, error_body, error_response
 from ticketing.http.security import caller_rejection
+from ticketing.http.tags import ApiTag
 from ticketing.observability import instrumented, logger
 
 MAX_FIELD_ERRORS = 20
@@ -43,10 +44,12 @@ _ROUTE_PARAMETER = re.compile(r"<\w+>")
 class TicketingResolver(APIGatewayRestResolver):
     """The REST resolver plus what must hold for every response, errors included."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tag: ApiTag | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The methods this resolver serves per path pattern, recorded as routes register (for 405's `Allow`).
         self._served_methods: dict[re.Pattern[str], set[str]] = {}
+        self._served_routes: set[tuple[str, str]] = set()
+        self._tag = tag
         # The edge policies routes declare (ticketing.http.caching), per path pattern and method.
         self._edge_policies: dict[tuple[re.Pattern[str], str], EdgePolicy] = {}
         self._answers_preflight = kwargs.get("cors") is not None
@@ -57,9 +60,13 @@ class TicketingResolver(APIGatewayRestResolver):
         arguments.pop("self")
         methods = [method] if isinstance(method, str) else list(method)
 
+        if self._tag is not None and not arguments.get("tags"):
+            arguments["tags"] = [self._tag.value]
+
         def register(handler: Handler) -> Handler:
             pattern = _path_pattern(rule)
             self._served_methods.setdefault(pattern, set()).update(name.upper() for name in methods)
+            self._served_routes.update((name.upper(), rule) for name in methods)
             policy = declared_policy(handler)
             if policy is not None:
                 self._edge_policies.update({(pattern, name.upper()): policy for name in methods})
@@ -79,6 +86,10 @@ class TicketingResolver(APIGatewayRestResolver):
         self._apply_cache_policy(event, result)
         add_default_headers(result)
         return result
+
+    def served_routes(self) -> set[tuple[str, str]]:
+        """Every (METHOD, rule) this resolver serves, documented or not (`include_in_schema=False`)."""
+        return set(self._served_routes)
 
     def edge_policy(self, method: str, path: str) -> EdgePolicy | None:
         """The policy the route serving `method` on `path` declared with `edge_cached`, if any."""
@@ -120,7 +131,8 @@ class TicketingResolver(APIGatewayRestResolver):
         return {"statusCode": error.status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def create_resolver() -> TicketingResolver:
+def create_resolver(tag: ApiTag | None = None) -> TicketingResolver:
+    """The function's resolver; `tag` files its operations under their group in the API document."""
     settings = get_settings()
     origins = settings.cors_origins or ["*"]
     cors = CORSConfig(
@@ -130,7 +142,7 @@ def create_resolver() -> TicketingResolver:
         expose_headers=CORS_EXPOSE_HEADERS,
         max_age=600,
     )
-    app = TicketingResolver(enable_validation=True, cors=cors)
+    app = TicketingResolver(enable_validation=True, cors=cors, tag=tag)
     _register_error_handlers(app)
     return app
 

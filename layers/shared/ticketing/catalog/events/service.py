@@ -24,6 +24,7 @@ from ticketing.catalog.venues import repository as venues_repo
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ticketing.http.paging import page_offset
 from ticketing.models import Page, iso_utc
 from ticketing.notifications.repository import notify_ticket_holders
 from ticketing.tickets import repository as tickets_repo
@@ -108,7 +109,6 @@ def list_events(
     descending: bool,
     page: int,
     page_size: int,
-    offset: int,
 ) -> Page[EventSummary]:
     if starts_from is not None and starts_to is not None and starts_to < starts_from:
         raise ValidationFailed.for_field("to", "`to` must not be before `from`.")
@@ -126,7 +126,7 @@ def list_events(
             status=status,
             descending=descending,
             limit=page_size,
-            offset=offset,
+            offset=page_offset(page, page_size),
         )
     items = [EventSummary.from_row(row) for row in rows]
     return Page[EventSummary](items=items, page=page, page_size=page_size, total=total)

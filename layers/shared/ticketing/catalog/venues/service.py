@@ -8,6 +8,7 @@ from ticketing.catalog.venues import repository as venues_repo
 from ticketing.catalog.venues.models import SectionCreate, SectionOut, VenueCreate, VenueOut, VenueUpdate
 from ticketing.db import Session, transaction
 from ticketing.errors import NotFound
+from ticketing.http.paging import page_offset
 from ticketing.models import Page
 
 
@@ -27,9 +28,11 @@ def get_venue(venue_id: UUID) -> VenueOut:
         return _load_venue(tx, venue_id)
 
 
-def list_venues(*, city: str | None, q: str | None, page: int, page_size: int, offset: int) -> Page[VenueOut]:
+def list_venues(*, city: str | None, q: str | None, page: int, page_size: int) -> Page[VenueOut]:
     with transaction() as tx:
-        venues, total = venues_repo.list_venues(tx, city=city, q=q, limit=page_size, offset=offset)
+        venues, total = venues_repo.list_venues(
+            tx, city=city, q=q, limit=page_size, offset=page_offset(page, page_size)
+        )
         sections = venues_repo.sections_of(tx, [venue["id"] for venue in venues])
     items = [
         VenueOut.from_rows(venue, [section for section in sections if section["venue_id"] == venue["id"]])
