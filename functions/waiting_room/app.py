@@ -15,11 +15,12 @@ from ticketing.http.caching import edge_cached
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser, OrganizerOrAdmin
+from ticketing.http.tags import ApiTag
 from ticketing.snapstart import warm_before_snapshot
 from ticketing.waiting_room import service, tokens
 from ticketing.waiting_room.models import Place, RoomStats, RoomView
 
-app = create_resolver()
+app = create_resolver(tag=ApiTag.WAITING_ROOM)
 
 _UNAVAILABLE = {503: ["WAITING_ROOM_UNAVAILABLE"]}
 

@@ -12,20 +12,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ticketing.config import get_settings
-from ticketing.observability import logger, metrics
-from ticketing.snapstart import register_restore_hook
+from ticketing.observability import instrumented
+from ticketing.time_budget import time_budget
 from ticketing.waiting_room.controller import run_ticks
 
 # A tick may take a few seconds (a dealt pre-queue); none starts this close to the timeout.
 SAFETY_MARGIN_SECONDS = 8
 
-register_restore_hook()
 
-
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
-    budget = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
+    budget = time_budget(context, keep_seconds=SAFETY_MARGIN_SECONDS)
     decisions = run_ticks(settings.waiting_room_ticks_per_invocation, settings.waiting_room_tick_seconds, budget)
     return {"ticks": settings.waiting_room_ticks_per_invocation, "decisions": decisions}
+
+
+lambda_handler = instrumented(handle)

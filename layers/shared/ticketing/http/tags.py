@@ -16,6 +16,7 @@ class ApiTag(StrEnum):
     EVENTS = "Events"
     BOOKINGS = "Bookings"
     PAYMENTS = "Payments"
+    WAITING_ROOM = "Waiting room"
     TICKETS = "Tickets"
     COUPONS = "Coupons"
     REVIEWS = "Reviews"
@@ -33,6 +34,10 @@ DESCRIPTIONS: dict[ApiTag, str] = {
         " it. Hold, create, confirm and cancel accept an `Idempotency-Key`."
     ),
     ApiTag.PAYMENTS: "The payment provider's signed webhooks (no bearer token: the signature authenticates).",
+    ApiTag.WAITING_ROOM: (
+        "The waiting room in front of an on-sale: join, poll your place, and get the admission token the buying"
+        " calls of that event need; organizers watch, pause and resume it."
+    ),
     ApiTag.TICKETS: "A confirmed booking's signed tickets, QR codes and transfers, and check-in at the gates.",
     ApiTag.COUPONS: "Discount codes: admins and organizers create them; buyers apply them when creating a booking.",
     ApiTag.REVIEWS: "Ratings and comments of attendees after an event has started.",

@@ -6,10 +6,9 @@ The catalog owns these columns (migration 0020) and their SQL; the waiting room 
 
 from __future__ import annotations
 
-from functools import cache
-
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
 
