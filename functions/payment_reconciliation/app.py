@@ -24,12 +24,15 @@ MAX_BUDGET_SECONDS = 40
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     booking = event.get("bookingId")
+    try:
+        booking_id = UUID(str(booking)) if booking else None
+    except ValueError:
+        logger.error("bookingId is not a booking id", extra={"bookingId": str(booking)[:100]})
+        return {"error": "bookingId must be a booking's id (a UUID)"}
     budget = time_budget(
         context, keep_seconds=STOP_WITH_SECONDS_LEFT, at_least_seconds=1.0, at_most_seconds=MAX_BUDGET_SECONDS
     )
-    report = reconcile(
-        reconcile_payment, deadline=time.monotonic() + budget, booking_id=UUID(str(booking)) if booking else None
-    )
+    report = reconcile(reconcile_payment, deadline=time.monotonic() + budget, booking_id=booking_id)
     result = report.as_dict()
     logger.info("payment reconciliation", extra=result)
     return result

@@ -27,7 +27,7 @@ from ticketing.db.connection import Row
 from ticketing.errors import Conflict, DomainError, NotFound, PaymentDeclined, ServiceUnavailable, ValidationFailed
 from ticketing.payments import repository as payments
 from ticketing.payments.provider import ProviderUnavailable, payment_provider
-from ticketing.payments.states import CHARGED, PaymentStatus
+from ticketing.payments.states import CHARGED, IN_FLIGHT, OPEN, PaymentStatus
 
 PENDING = "PENDING"
 
@@ -61,7 +61,7 @@ def _provider_unavailable(payment_id: UUID) -> ServiceUnavailable:
 
 def _payable(tx: Session, principal: Principal, booking_id: UUID) -> Row:
     """The caller's booking, PENDING and inside its payment window."""
-    booking = visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=False)
+    booking = visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=True)
     _check_version(tx, booking, ExpectedVersion())
     return booking
 
@@ -121,11 +121,15 @@ def confirm(principal: Principal, booking_id: UUID, request: ConfirmRequest, exp
     return _answer(principal, booking_id, settled)
 
 
-def _check_version(tx: Session, booking: Row, expected: ExpectedVersion) -> None:
-    """The booking can be paid now, at the version the client expects; checked before anything is recorded."""
+def _check_version(tx: Session, booking: Row, expected: ExpectedVersion, *, payment_started: bool = False) -> None:
+    """The booking can be paid now, at the version the client expects; checked before anything is recorded.
+    With `payment_started` (a payment already with the provider), a PENDING booking past its window still is:
+    the provider's answer decides, as it would for the webhook (docs/payments.md)."""
     # A stale If-Match is 412 whatever happened; an expired booking says so rather than "version conflict".
     expected.check_if_match(booking)
-    if booking["status"] == EXPIRED or (booking["status"] == PENDING and booking["past_expiry"]):
+    if booking["status"] == EXPIRED or (
+        booking["status"] == PENDING and booking["past_expiry"] and not payment_started
+    ):
         raise expired(booking)
     expected.check_body(booking)
     if booking["status"] != PENDING:
@@ -147,7 +151,8 @@ def _confirm_payment(
         if payment["status"] in CHARGED and not payment["late_refund"] and booking["status"] != PENDING:
             # Already settled by this very payment (a webhook came first): the confirm answers the booking.
             return settlement.Settled(settlement.Outcome.ALREADY_SETTLED, payment)
-        _check_version(tx, booking, expected)
+        started = payment["status"] in OPEN and payment["reference"] is not None
+        _check_version(tx, booking, expected, payment_started=started)
     if payment["reference"] is None:
         raise PaymentRequiresAction(
             "This payment has not been started; call pay for its clientSecret.", details={"paymentId": str(payment_id)}
@@ -166,14 +171,24 @@ def _charge(
     called with the token, then settled."""
     token = request.payment_token or ""
     with transaction() as tx:
-        booking = visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=False)
-        _check_version(tx, booking, expected)
-        if request.amount != booking["total"]:
-            raise _amount_mismatch(booking)
-        payment, created = _attempt(tx, booking)
-        started = payments.begin_confirmation(
-            tx, payment["id"], reconcile_after_seconds=get_settings().payment_reconcile_after_seconds
+        # Locked until this commits: the expiry job (SKIP LOCKED) and a cancel cannot end the booking between the
+        # check and the attempt's record; once recorded, they see the payment in flight, or queue its refund.
+        booking = visible_booking(tx, principal, booking_id, admin_allowed=False, for_update=True)
+        in_flight = payments.open_attempt(tx, booking_id)
+        past_window_in_flight = (
+            in_flight is not None and in_flight["status"] in IN_FLIGHT and bool(booking["past_expiry"])
         )
+        # Past the window only the payment already with the provider may still complete the booking.
+        _check_version(tx, booking, expected, payment_started=past_window_in_flight)
+        if in_flight is not None and past_window_in_flight:
+            payment, created, started = in_flight, False, None
+        else:
+            if request.amount != booking["total"]:
+                raise _amount_mismatch(booking)
+            payment, created = _attempt(tx, booking)
+            started = payments.begin_confirmation(
+                tx, payment["id"], reconcile_after_seconds=get_settings().payment_reconcile_after_seconds
+            )
     if started is None:
         return _settle_in_progress(payment)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ticketing.payments.repository import payment_in_flight
+
 SEAT_STATE_COLUMNS = """
     id, status, held_by, held_until, booking_id, hold_extensions,
     (status = 'HELD' AND booking_id IS NULL AND held_until > now()) AS live_hold
@@ -19,5 +21,9 @@ SEAT_VIEW = """
 RELEASED_SEAT = "status = 'AVAILABLE', held_by = NULL, held_until = NULL, hold_extensions = 0"
 
 # Free for a new hold: available, or held by a hold that has run out (a PENDING booking past its payment
-# window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run.
-FREE_FOR_HOLD = "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()))"
+# window included: its seats' `held_until` is the booking's `expiresAt`), whether or not the job has run; but not
+# the seats of a booking whose payment is in flight, which keeps its window open (docs/payments.md).
+FREE_FOR_HOLD = (
+    "(es.status = 'AVAILABLE' OR (es.status = 'HELD' AND es.held_until <= now()"
+    f" AND (es.booking_id IS NULL OR NOT {payment_in_flight('es.booking_id')})))"
+)

@@ -32,7 +32,7 @@ from ticketing.notifications.repository import notify
 from ticketing.observability import count
 from ticketing.payments import repository as payments
 from ticketing.payments.provider import Intent, payment_provider
-from ticketing.payments.states import CHARGED, IN_FLIGHT, PaymentStatus
+from ticketing.payments.states import CHARGED, OPEN, PaymentStatus
 from ticketing.tickets import repository as tickets_repo
 
 
@@ -73,7 +73,11 @@ def settle(payment_id: UUID, intent: Intent | None) -> Settled:
         cancelled = payment_provider().cancel_intent(intent.id)
         if cancelled.status == PaymentStatus.SUCCEEDED:
             return finalise(payment_id)
-        return _fail(payment_id, intent.failure_code)
+        if cancelled.status == PaymentStatus.FAILED:
+            return _fail(payment_id, intent.failure_code)
+        # Not cancelled: the customer is paying it again right now (processing, 3-D Secure). It stays open and
+        # watched; the reconciliation asks again.
+        intent = cancelled
     after = get_settings().payment_reconcile_after_seconds
     with transaction() as tx:
         row = payments.mark_open(tx, payment_id, intent.status, reconcile_after_seconds=after) or _payment(
@@ -111,11 +115,12 @@ def finalise(payment_id: UUID) -> Settled:
         payment = payments.find(tx, payment_id, for_update=True) or _payment(tx, payment_id)
         if payment["status"] in CHARGED:
             return Settled(Outcome.ALREADY_SETTLED, payment)
-        # A payment in flight keeps its booking's window open (the expiry job waits for it), so it may confirm
-        # after expiresAt; one the customer had not started yet may not.
+        # A booking still PENDING past its expiresAt still owns its seats (a hold expires it before taking them,
+        # and the expiry job waits for a payment in flight): money the provider took for an open attempt confirms
+        # it; once the booking has EXPIRED, the guard fails and the money is refunded below.
         confirmed = (
             repo.confirm_booking(
-                tx, booking_id, payment["booking_version"], allow_past_expiry=payment["status"] in IN_FLIGHT
+                tx, booking_id, payment["booking_version"], allow_past_expiry=payment["status"] in OPEN
             )
             if event is not None and event["status"] == "PUBLISHED"
             else None

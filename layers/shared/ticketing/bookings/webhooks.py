@@ -14,7 +14,7 @@ from uuid import UUID
 from ticketing.bookings.settlement import settle
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
-from ticketing.errors import NotFound, ServiceUnavailable
+from ticketing.errors import NotFound, ServiceUnavailable, ValidationFailed
 from ticketing.observability import count, logger
 from ticketing.payments import repository as payments
 from ticketing.payments.provider import ProviderUnavailable, WebhookEvent, payment_provider
@@ -46,6 +46,11 @@ def handle_webhook(provider_name: str, payload: bytes, headers: dict[str, str]) 
             outcome = settle(payment["id"], provider.retrieve_intent(event.intent_id)).outcome.value
         except ProviderUnavailable as error:
             raise ServiceUnavailable("The payment provider did not answer; deliver the event again.") from error
+        except (ValidationFailed, LookupError):
+            # The provider does not know the intent it wrote to us about: nothing of ours to settle; the
+            # reconciliation keeps watching the payment itself.
+            outcome = "ignored"
+            logger.warning("webhook names an intent the provider does not know", extra={"eventId": event.id})
     with transaction() as tx:
         payments.record_webhook(tx, provider.name, event.id, event.type)
     count("PaymentWebhooks")

@@ -48,7 +48,9 @@ def run_round(
     """Claims, asks and settles one batch (every open payment of `booking_id`, due or not, when given)."""
     provider = provider or payment_provider()
     with transaction() as tx:
-        claimed = repo.claim_for_reconciliation(tx, limit=limit, lease_seconds=LEASE_SECONDS, booking_id=booking_id)
+        claimed = repo.claim_for_reconciliation(
+            tx, provider=provider.name, limit=limit, lease_seconds=LEASE_SECONDS, booking_id=booking_id
+        )
     report = ReconcileReport(claimed=len(claimed))
     for payment in claimed:
         try:
@@ -60,6 +62,11 @@ def run_round(
                 "provider did not answer; retried after the lease",
                 extra={"paymentId": str(payment["id"]), "error": str(error)},
             )
+            continue
+        except Exception:  # one payment's surprise must not stop the others: logged, counted, retried
+            report.unanswered += 1
+            count("PaymentReconcileErrors")
+            logger.exception("payment not reconciled; retried after the lease", extra={"paymentId": str(payment["id"])})
             continue
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     return report

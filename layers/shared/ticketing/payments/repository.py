@@ -24,12 +24,19 @@ _COLUMNS = (
 _OPEN = sql_list(OPEN)
 _CHARGED = sql_list(CHARGED)
 
+
 # For the bookings' expiry: the booking (alias `b`) has a payment in flight, so its window stays open until the
 # payment is settled (answered by the provider, or by the reconciliation). Uses payments_one_open_attempt_key.
-BOOKING_HAS_PAYMENT_IN_FLIGHT = (
-    "EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id"
-    f" AND p.status IN ({_OPEN}) AND p.status IN ({sql_list(IN_FLIGHT)}))"
-)
+def payment_in_flight(booking_id_column: str) -> str:
+    """SQL: the booking whose id is in `booking_id_column` has a payment in flight (one probe of
+    payments_one_open_attempt_key)."""
+    return (
+        f"EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = {booking_id_column}"
+        f" AND p.status IN ({_OPEN}) AND p.status IN ({sql_list(IN_FLIGHT)}))"
+    )
+
+
+BOOKING_HAS_PAYMENT_IN_FLIGHT = payment_in_flight("b.id")
 
 
 def find(tx: Session, payment_id: UUID, *, for_update: bool = False) -> Row | None:
@@ -207,20 +214,21 @@ def payments_of(tx: Session, booking_ids: Sequence[UUID]) -> list[Row]:
 
 
 def claim_for_reconciliation(
-    tx: Session, *, limit: int, lease_seconds: float, booking_id: UUID | None = None
+    tx: Session, *, provider: str, limit: int, lease_seconds: float, booking_id: UUID | None = None
 ) -> list[Row]:
-    """Open payments whose check is due (all of one booking's, due or not, when `booking_id` is given), oldest
-    first, skipping rows another transaction holds; each is pushed a lease ahead so that no other run takes it
-    while this one asks the provider."""
+    """`provider`'s open payments whose check is due (all of one booking's, due or not, when `booking_id` is
+    given), oldest first, skipping rows another transaction holds; each is pushed a lease ahead so that no other
+    run takes it while this one asks the provider."""
     return tx.rows(
         "UPDATE payments SET check_after = now() + make_interval(secs => :lease) WHERE id IN ("
-        f" SELECT id FROM payments WHERE status IN ({_OPEN})"
+        f" SELECT id FROM payments WHERE status IN ({_OPEN}) AND provider = :provider"
         "  AND ((CAST(:booking_id AS uuid) IS NULL AND check_after <= now()) OR booking_id = CAST(:booking_id AS uuid))"
         "  ORDER BY check_after LIMIT :limit FOR UPDATE SKIP LOCKED)"
         f" RETURNING {_COLUMNS}",
         lease=lease_seconds,
         limit=limit,
         booking_id=booking_id,
+        provider=provider,
     )
 
 

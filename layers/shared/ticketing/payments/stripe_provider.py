@@ -108,11 +108,14 @@ class StripePaymentProvider:
         current = self.retrieve_intent(intent_id)
         if current.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.REQUIRES_ACTION):
             return current
-        return _intent(
-            self._request(
+        try:
+            cancelled = self._request(
                 self._client.v1.payment_intents.cancel, intent_id, options={"idempotency_key": f"{intent_id}-cancel"}
             )
-        )
+        except ValidationFailed:
+            # It changed between our read and the cancel (the customer paid it just now): answer it as it is.
+            return self.retrieve_intent(intent_id)
+        return _intent(cancelled)
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
         refund = self._request(
