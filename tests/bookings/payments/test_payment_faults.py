@@ -16,6 +16,7 @@ from ticketing.bookings.settlement import reconcile_payment
 from ticketing.payments.reconciliation import run_round
 
 from .conftest import AnswerLost, checks_due, install
+from .test_checkout import a_pending_booking
 
 
 def money_is_accounted_for(db: Any) -> None:
@@ -38,9 +39,7 @@ def money_is_accounted_for(db: Any) -> None:
 def test_a_crash_between_the_providers_success_and_the_finalising_commit_is_finished_by_the_reconciliation(
     shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _, buyer, booking = a_pending_booking(shop, accounts, catalog)
     real_finalise = settlement.finalise
 
     def crash(payment_id: Any) -> Any:
@@ -66,9 +65,7 @@ def test_an_answer_lost_on_confirm_is_503_and_the_payment_is_settled_later(
     shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(monkeypatch, AnswerLost("confirm_intent"))
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _, buyer, booking = a_pending_booking(shop, accounts, catalog)
 
     lost = shop.confirm(buyer, booking)
 
@@ -90,9 +87,7 @@ def test_an_answer_lost_on_create_leaves_an_attempt_the_reconciliation_ends_and_
     shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(monkeypatch, AnswerLost("create_intent"))
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    _, buyer, booking = a_pending_booking(shop, accounts, catalog)
     assert shop.confirm(buyer, booking).status == 503
     assert db.rows("SELECT status, reference FROM payments") == [{"status": "PROCESSING", "reference": None}]
     assert checks_due(db) == 1
