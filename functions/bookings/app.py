@@ -40,7 +40,7 @@ from ticketing.http.tags import ApiTag
 from ticketing.models import ApiModel, Page
 from ticketing.snapstart import warm_before_snapshot
 from ticketing.waiting_room import tokens
-from ticketing.waiting_room.admission import buying_call
+from ticketing.waiting_room.admission import buying_call, session_released
 
 app = create_resolver(tag=ApiTag.BOOKINGS)
 
@@ -148,8 +148,11 @@ def hold_best(
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
 @answers(ReleaseResult, errors={409: ["SEATS_LOCKED"]})
 def release_seats(body: ReleaseRequest, caller: CurrentUser) -> ReleaseResult:
-    """All the caller's un-booked holds for the event when seatIds is absent; seats not held are ignored."""
-    return holds.release_hold(caller, body)
+    """All the caller's un-booked holds for the event when seatIds is absent; seats not held are ignored.
+    Releasing them all ends the caller's waiting-room session: the next buyer is admitted in its place."""
+    released = holds.release_hold(caller, body)
+    session_released(body.event_id, len(released.released_seat_ids), all_holds=body.seat_ids is None)
+    return released
 
 
 @app.post("/api/bookings/extend-hold", summary="Extend the caller's live holds for an event")

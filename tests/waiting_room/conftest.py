@@ -68,8 +68,11 @@ class Rooms:
 
     def tick(self, at: datetime | None = None) -> list[Any]:
         from ticketing.waiting_room.controller import run_tick
+        from ticketing.waiting_room.service import forget_rooms
 
-        return run_tick(at or datetime.now(UTC) + timedelta(seconds=5))
+        decisions = run_tick(at or datetime.now(UTC) + timedelta(seconds=5))
+        forget_rooms()
+        return decisions
 
     def admitted_token(self, account: Any, event_id: str) -> str:
         """Joins, lets the controller admit, and answers the admission token."""

@@ -6,8 +6,9 @@ cached room settings (room_cache) nothing is read, neither the database nor the 
 keeps working for admitted buyers while the room's store is down, and nobody new is admitted (fail closed:
 joining and polling answer 503). An event without a room is not touched.
 
-It also times each such call and counts the answers the controller backs off on (SEATS_LOCKED, 5xx) and the
-bookings made; each environment writes what it saw to the store at most every SAMPLE_SECONDS, so the
+It also times each such call and counts the answers the controller backs off on (SEATS_LOCKED, 5xx), the
+bookings made and the sessions released (`session_released`: a buyer who lets go of all its holds without
+booking; docs/decisions.md); each environment writes what it saw to the store at most every SAMPLE_SECONDS, so the
 crowd's health costs the store a few writes a minute per environment, never one per buyer. A sample that
 cannot be written is dropped (the controller then sees less traffic, not an error).
 """
@@ -40,19 +41,25 @@ class _Window:
     latencies_ms: list[float] = field(default_factory=list)
     bad: int = 0
     booked: int = 0
+    released: int = 0
 
     def sample(self) -> store.HealthSample:
         ordered = sorted(self.latencies_ms)
-        p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0.0
-        return store.HealthSample(calls=len(ordered), bad=self.bad, p95_ms=p95, booked=self.booked)
+        p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] if ordered else 0.0
+        return store.HealthSample(
+            calls=len(ordered), bad=self.bad, p99_ms=p99, booked=self.booked, released=self.released
+        )
 
 
 _windows: dict[UUID, _Window] = {}
 
 
-def _record(event_id: UUID, elapsed_ms: float, *, bad: bool, booked: bool) -> None:
+def _record(event_id: UUID, elapsed_ms: float | None, *, bad: bool = False, booked: bool = False) -> None:
     window = _windows.setdefault(event_id, _Window())
-    window.latencies_ms.append(elapsed_ms)
+    if elapsed_ms is None:
+        window.released += 1
+    else:
+        window.latencies_ms.append(elapsed_ms)
     window.bad += bad
     window.booked += booked
     if time.monotonic() - window.started < SAMPLE_SECONDS:
@@ -97,3 +104,12 @@ def buying_call(principal: Principal, event_id: UUID, token: str | None, *, book
     finally:
         elapsed_ms = (time.perf_counter() - started) * 1000
         _record(event_id, elapsed_ms, bad=outcome == "overloaded", booked=books and outcome == "done")
+
+
+def session_released(event_id: UUID, released_seats: int, *, all_holds: bool) -> None:
+    """A buyer let go of every seat it held for the event (release-seats without seatIds) and booked nothing:
+    its session ends, and the controller admits the next one in its place (events with a room only)."""
+    settings = room_settings(event_id)
+    if settings is None or not settings.enabled or not all_holds or not released_seats:
+        return
+    _record(event_id, None)

@@ -1,17 +1,19 @@
 """The controller's tick (every WAITING_ROOM_TICK_SECONDS; functions/waiting_room_controller/app.py).
 
 For every published event whose room is enabled and whose sale has not ended, one tick:
-1. before the sale starts, counts the pre-queue;
-2. at the first tick after the start, deals the pre-queue: places ordered by the uniformly random key each got
-   when it joined, so arriving early or refreshing fast gains nothing;
-3. gives the next places to those who joined since, in the order they joined (first come, first served);
+1. before the sale starts, counts the pre-queue (its arrival counters: a few small queries);
+2. at the first tick after the start, freezes the pre-queue's counts: its keys are dealt from the lowest, so
+   arriving early or refreshing fast gains nothing (watermarks.py);
+3. counts the line's arrivals of the seconds that ended since the last tick (a bounded range of counters);
 4. learns from the catalog whether any seat is left (available, or held: holds and pending bookings may still
    come back); none left is SOLD_OUT for everyone waiting, until seats come back;
-5. sets the rate from the buying path's health (AIMD, `next_rate`) and admits the next places at that rate,
-   unless the room is paused or sold out, and as long as the sessions open at once (admitted, not booked
-   yet, not expired) stay below ACTIVE_CEILING_MINUTES of the ceiling: each booking frees a place;
-6. writes the room's state (one item) and logs the decision with its inputs, and emits it as metrics.
+5. sets the rate from the buying path's health (AIMD, `next_rate`) and admits the next people at that rate by
+   moving the watermarks, unless the room is paused or sold out, never more than the seats still free, and as
+   long as the sessions open at once (admitted, not ended yet) stay below ACTIVE_CEILING_MINUTES of the
+   ceiling: a booking, released holds or an expired session frees a place;
+6. writes the room (one item) and logs the decision with its inputs, and emits it as metrics.
 
+Nothing here is per buyer: a tick costs the same few store calls for ten buyers or a million.
 The catalog is read in one short transaction for every room at once; the store is called after it commits.
 """
 
@@ -28,26 +30,24 @@ from ticketing.catalog.events.room_settings import rooms_open_at
 from ticketing.config import get_settings
 from ticketing.db import transaction
 from ticketing.observability import count, logger, metrics
-from ticketing.waiting_room import store
+from ticketing.waiting_room import store, watermarks
 from ticketing.waiting_room.models import RoomSettings
 
-# Joins written this recently may still be on their way to the line's index: they get places next tick.
+# Joins written this recently may still be on their way to the counters: their second is counted next tick.
 SKEW_MARGIN_SECONDS = 2.0
-# The rate follows the buying path's last HEALTH_WINDOW_SECONDS: it backs off when the p95 of hold and
+# The rate follows the buying path's last HEALTH_WINDOW_SECONDS: it backs off when the p99 of hold and
 # create calls passes WAITING_ROOM_LATENCY_TARGET_MS or more than BAD_SHARE_LIMIT of them are SEATS_LOCKED
-# or 5xx.
-HEALTH_WINDOW_SECONDS = 30
+# or 5xx. Steering on the p99 (not the p95) is what keeps the buying path's tail near its floor.
+HEALTH_WINDOW_SECONDS = 15
 BAD_SHARE_LIMIT = 0.05
 # Additive increase, multiplicative decrease, between FLOOR_SHARE of the ceiling and the ceiling.
 FLOOR_SHARE = 0.05
 START_SHARE = 0.25
 INCREASE_SHARE = 0.10
 DECREASE_FACTOR = 0.5
-# Sessions open at once (admitted, not booked, not expired) stay below this many minutes of the ceiling, so a
-# crowd that admits faster than it buys waits, and every booking frees a place for the next.
+# Sessions open at once (admitted, not ended) stay below this many minutes of the ceiling, so a crowd that is
+# admitted faster than it buys waits, and every session that ends frees a place for the next.
 ACTIVE_CEILING_MINUTES = 2
-# One place in SAMPLE_EVERY has its join time kept, to measure waits (stats p50/p95).
-SAMPLE_EVERY = 20
 MAX_WAITS = 2000
 ADMISSION_LOG_SECONDS = 30 * 60
 
@@ -56,10 +56,10 @@ ADMISSION_LOG_SECONDS = 30 * 60
 class Health:
     calls: int
     bad_share: float
-    p95_ms: float
+    p99_ms: float
 
     def healthy(self, latency_target_ms: float) -> bool:
-        return self.calls == 0 or (self.p95_ms <= latency_target_ms and self.bad_share <= BAD_SHARE_LIMIT)
+        return self.calls == 0 or (self.p99_ms <= latency_target_ms and self.bad_share <= BAD_SHARE_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,16 @@ class Decision:
     rate: float
     ceiling: int
     admitted: int
-    admitted_through: int
+    admitted_total: int
+    pre_queue_below: float
+    line_before_us: int
     waiting: int
+    active_sessions: int
     sold_out: bool
     paused: bool
     calls: int
     bad_share: float
-    p95_ms: float
+    p99_ms: float
     seats_available: int
     seats_held: int
 
@@ -113,107 +116,97 @@ def seats_left_of(event_ids: list[UUID]) -> dict[UUID, SeatsLeft]:
     return left
 
 
-def _health(event_id: UUID, room: store.RoomRecord, now: float) -> Health:
+def _health(event_id: UUID, control: store.RoomControl, now: float) -> Health:
     # Everything not counted yet (from the start the first time), and at least the last HEALTH_WINDOW_SECONDS.
-    since = min(room.health_cursor, store.moment_key(now - HEALTH_WINDOW_SECONDS))
+    since = min(control.health_cursor, store.moment_key(now - HEALTH_WINDOW_SECONDS))
     samples = store.health_samples(event_id, since)
     recent = [sample for key, sample in samples if key > store.moment_key(now - HEALTH_WINDOW_SECONDS)]
     for key, sample in samples:
-        if key > room.health_cursor:
-            room.booked += sample.booked
-            room.health_cursor = key
+        if key > control.health_cursor:
+            control.booked += sample.booked
+            control.released += sample.released
+            control.health_cursor = key
     calls = sum(sample.calls for sample in recent)
     bad = sum(sample.bad for sample in recent)
-    p95 = max((sample.p95_ms for sample in recent if sample.calls), default=0.0)
-    return Health(calls=calls, bad_share=bad / calls if calls else 0.0, p95_ms=p95)
+    p99 = max((sample.p99_ms for sample in recent if sample.calls), default=0.0)
+    return Health(calls=calls, bad_share=bad / calls if calls else 0.0, p99_ms=p99)
 
 
-def _give_places(room: store.RoomRecord, places: list[store.PlaceItem]) -> None:
-    places.sort(key=lambda place: place.line_key)
-    for place in places:
-        place.position = room.next_position
-        if room.next_position % SAMPLE_EVERY == 1 and len(room.wait_samples) < MAX_WAITS:
-            room.wait_samples[str(room.next_position)] = place.joined_us
-        room.next_position += 1
-    store.store_positions(places)
+def _count_arrivals(settings: RoomSettings, room: store.Room, moment: float) -> None:
+    public, control = room.public, room.control
+    if not public.dealt:
+        watermarks.deal(public, store.pre_queue_counts(settings.event_id))
+    if not control.line_counted_through and settings.sales_start_at is not None:
+        control.line_counted_through = int(settings.sales_start_at.timestamp()) - 1
+    through = int(moment - SKEW_MARGIN_SECONDS) - 1
+    counts = store.line_counts(settings.event_id, control.line_counted_through, through)
+    watermarks.count_line(public, control, counts, through)
 
 
-def _deal_pre_queue(event_id: UUID, room: store.RoomRecord) -> None:
-    """Everyone in the pre-queue gets a place, in the order of their random keys: a uniform shuffle."""
-    _give_places(room, list(store.places_in_line(event_id, pre_queue=True)))
-    room.dealt = True
-    room.pre_queue = 0
-
-
-def _place_new_joiners(event_id: UUID, room: store.RoomRecord, now: float) -> None:
-    cut = f"{int((now - SKEW_MARGIN_SECONDS) * 1e6):017d}"
-    joiners = list(store.places_in_line(event_id, pre_queue=False, after=room.line_cursor, before=cut))
-    if joiners:
-        _give_places(room, joiners)
-        room.line_cursor = max(place.line_key for place in joiners)
-
-
-def _admit(room: store.RoomRecord, admissions: int, now: float) -> None:
-    room.admitted_through += admissions
-    for position, joined_us in list(room.wait_samples.items()):
-        if int(position) <= room.admitted_through:
-            room.waits = [*room.waits[-(MAX_WAITS - 1) :], now - joined_us / 1e6]
-            del room.wait_samples[position]
-    room.admissions = [entry for entry in room.admissions if entry[0] >= now - ADMISSION_LOG_SECONDS]
-    if admissions:
-        room.admissions.append([now, admissions])
+def _admit(room: store.Room, wanted: int, now: float, sales_start: float) -> int:
+    admitted = 0
+    for joined_at, people in watermarks.admit(room.public, room.control, wanted):
+        admitted += people
+        wait = now - (sales_start if joined_at is None else joined_at)
+        room.control.waits = [*room.control.waits[-(MAX_WAITS - 1) :], [round(wait, 1), people]]
+    room.public.admitted += admitted
+    room.control.admissions = [entry for entry in room.control.admissions if entry[0] >= now - ADMISSION_LOG_SECONDS]
+    if admitted:
+        room.control.admissions.append([now, admitted])
+    return admitted
 
 
 def tick_room(settings: RoomSettings, seats: SeatsLeft, now: datetime) -> Decision:
     moment = now.timestamp()
     event_id = settings.event_id
     room = store.get_room(event_id)
-    previous_rate = room.rate
-    health = Health(calls=0, bad_share=0.0, p95_ms=0.0)
+    public, control = room.public, room.control
+    previous_rate = public.rate
+    health = Health(calls=0, bad_share=0.0, p99_ms=0.0)
     admitted = 0
+    active = control.active_sessions(settings.session_minutes, moment)
     if settings.sales_start_at is None or moment < settings.sales_start_at.timestamp() + SKEW_MARGIN_SECONDS:
         phase, reason = "pre-queue", "waiting for the sale to start"
-        room.pre_queue = sum(1 for _ in store.places_in_line(event_id, pre_queue=True))
+        public.pre_queue_waiting = sum(store.pre_queue_counts(event_id))
     else:
         phase = "line"
-        if not room.dealt:
-            _deal_pre_queue(event_id, room)
-        _place_new_joiners(event_id, room, moment)
-        room.sold_out = seats.available == 0 and seats.held == 0
-        health = _health(event_id, room, moment)
+        _count_arrivals(settings, room, moment)
+        public.sold_out = seats.available == 0 and seats.held == 0
+        health = _health(event_id, control, moment)
+        active = control.active_sessions(settings.session_minutes, moment)
         target = get_settings().waiting_room_latency_target_ms
-        room.rate, reason = next_rate(room.rate, settings.admit_per_minute, health, target)
+        public.rate, reason = next_rate(public.rate, settings.admit_per_minute, health, target)
         if room.paused:
             reason = "paused"
-        elif room.sold_out:
+        elif public.sold_out:
             reason = "sold out"
         else:
-            quota = room.rate * get_settings().waiting_room_tick_seconds / 60 + room.carry
-            waiting_placed = room.next_position - 1 - room.admitted_through
-            headroom = settings.admit_per_minute * ACTIVE_CEILING_MINUTES - room.active_sessions(
-                settings.session_minutes, moment
-            )
-            admitted = max(0, min(int(quota), waiting_placed, headroom))
-            if headroom < min(int(quota), waiting_placed):
-                reason = "sessions full"
-            room.carry = quota - int(quota) if admitted == int(quota) else 0.0
-        _admit(room, admitted, moment)
+            quota = public.rate * get_settings().waiting_room_tick_seconds / 60 + control.carry
+            headroom = settings.admit_per_minute * ACTIVE_CEILING_MINUTES - active
+            wanted = max(0, min(int(quota), public.waiting, headroom, seats.available))
+            if wanted < min(int(quota), public.waiting):
+                reason = "sessions full" if headroom <= seats.available else "no seat free"
+            admitted = _admit(room, wanted, moment, settings.sales_start_at.timestamp())
+            control.carry = quota - int(quota) if wanted == int(quota) else 0.0
     store.save_room(event_id, room)
     decision = Decision(
         event_id=str(event_id),
         phase=phase,
         reason=reason,
         previous_rate=round(previous_rate, 2),
-        rate=round(room.rate, 2),
+        rate=round(public.rate, 2),
         ceiling=settings.admit_per_minute,
         admitted=admitted,
-        admitted_through=room.admitted_through,
-        waiting=room.waiting,
-        sold_out=room.sold_out,
+        admitted_total=public.admitted,
+        pre_queue_below=public.pre_queue_below,
+        line_before_us=public.line_before_us,
+        waiting=public.waiting,
+        active_sessions=active,
+        sold_out=public.sold_out,
         paused=room.paused,
         calls=health.calls,
         bad_share=round(health.bad_share, 4),
-        p95_ms=round(health.p95_ms, 1),
+        p99_ms=round(health.p99_ms, 1),
         seats_available=seats.available,
         seats_held=seats.held,
     )

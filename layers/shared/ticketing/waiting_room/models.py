@@ -83,6 +83,14 @@ class Place(ApiModel):
     estimated_wait_seconds: int | None
     poll_after_seconds: int = Field(description="ask again after this long; grows with the distance")
     admission: Admission | None
+    joined_at_micros: int = Field(
+        description="when the caller joined (µs since the epoch); admitted once the room's joinedBeforeMicros "
+        "passes it (those who joined after the sale started)"
+    )
+    pre_queue_key: float | None = Field(
+        description="the caller's draw in the pre-queue's shuffle (joined before the sale started); admitted once "
+        "the room's preQueueKeyBelow passes it. null for those who joined after the start"
+    )
 
 
 class RoomView(ApiModel):
@@ -94,6 +102,13 @@ class RoomView(ApiModel):
     admitted_per_minute: int
     opens_at: UtcDateTime | None
     sales_start_at: UtcDateTime | None
+    admitted: int = Field(description="people admitted so far")
+    pre_queue_key_below: float = Field(
+        description="pre-queue places whose preQueueKey is below this are admitted (1: the whole pre-queue)"
+    )
+    joined_before_micros: int = Field(
+        description="places that joined after the start before this moment (µs since the epoch) are admitted"
+    )
 
 
 class WaitSeconds(ApiModel):

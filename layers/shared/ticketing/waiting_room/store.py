@@ -1,15 +1,20 @@
-"""The queue in DynamoDB (WAITING_ROOM_TABLE): one item per place, one per room, a few health samples.
+"""The queue in DynamoDB (WAITING_ROOM_TABLE): one item per place, arrival counters, one room item, health samples.
 
-Items (one table, string keys `pk`/`sk`; docs/waiting-room.md draws them):
+Nothing the controller does costs one write or one read per buyer: buyers are admitted by two watermarks that
+the room item carries, and the controller learns how many people each watermark step admits from arrival
+counters the joins add to. Items (one table, string keys `pk`/`sk`; docs/waiting-room.md draws them):
 - a place: pk `PLACE#<event>#<account>`. Its own partition, so joins spread over the table; joining is a
-  conditional put (`attribute_not_exists(pk)`): one place per account and event, whatever the tabs.
-  Its line key (GSI `line`: `lpk`, `lsk`) orders it: before the sale `PRE#<event>#<stripe>` with a random
-  key, after the sale's start `LINE#<event>#<stripe>` with its join time. Stripes (LINE_STRIPES) keep any
-  one index partition far below DynamoDB's ~1,000 writes/s per partition key; the controller merges them.
-- the room: pk `ROOM#<event>`, sk `STATE`: the controller's state as one JSON attribute, `paused` apart
-  (organizers set it, the controller only reads it). One write per tick, whatever the crowd.
+  conditional put (`attribute_not_exists(pk)`): one place per account and event, whatever the tabs. It holds
+  the join time (µs) and, for a pre-queue joiner, a uniformly random key in [0, 1): its order in the shuffle.
+- arrival counters: pk `ARRIVALS#<event>#<stripe>`, sk `PRE#<bucket>` (pre-queue keys in PRE_BUCKETS equal
+  slices of [0, 1)) or `LINE#<second>` (line joiners by the second they joined), each an `ADD n :1` made by the
+  join. Stripes (ARRIVAL_STRIPES partitions) keep any one counter far below DynamoDB's ~1,000 writes/s per
+  partition; a pre-queue bucket's stripe is its number, a line joiner's a random one.
+- the room: pk `ROOM#<event>`, sk `STATE`: `public` (what every poll reads: watermarks, counts, rate, sold
+  out), `control` (the controller's own bookkeeping), `paused` (organizers set it, the controller reads it).
+  One write per tick, whatever the crowd.
 - health samples: pk `HEALTH#<event>`, sk `<window>#<environment>`: what one buying environment saw in one
-  window (calls, bad answers, p95, bookings), written at most once per window per environment.
+  window (calls, bad answers, p99, bookings, releases), written at most once per window per environment.
 
 The client is created on first use with explicit timeouts and bounded retries, well inside any caller's own
 timeout; locally and in tests boto3 reaches moto's server through AWS_ENDPOINT_URL_DYNAMODB.
@@ -19,8 +24,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import zlib
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -32,31 +35,21 @@ from ticketing.errors import ServiceUnavailable
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LINE_STRIPES = 8
-LINE_INDEX = "line"
+ARRIVAL_STRIPES = 16
+PRE_BUCKETS = 256
 # Bounded in time, far below the 15 s of the shortest caller (the API functions): 1 s to connect, 2 s to read,
 # two attempts in all.
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
 MAX_ATTEMPTS = 2
-BATCH_WRITE_LIMIT = 25
 HEALTH_SAMPLE_TTL_SECONDS = 3600
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
         {"AttributeName": "pk", "AttributeType": "S"},
         {"AttributeName": "sk", "AttributeType": "S"},
-        {"AttributeName": "lpk", "AttributeType": "S"},
-        {"AttributeName": "lsk", "AttributeType": "S"},
     ],
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": LINE_INDEX,
-            "KeySchema": [{"AttributeName": "lpk", "KeyType": "HASH"}, {"AttributeName": "lsk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-    ],
     "BillingMode": "PAY_PER_REQUEST",
 }
 
@@ -109,6 +102,16 @@ def _call(operation: str, **arguments: Any) -> Any:
         raise StoreUnavailable() from error
 
 
+def _query_all(**arguments: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = _call("query", **arguments)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def create_table(name: str) -> None:
     """The table as template.yaml declares it (local runs and tests; CloudFormation creates it in AWS)."""
     client = _client()
@@ -119,28 +122,23 @@ def create_table(name: str) -> None:
 # --- places -------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlaceItem:
     event_id: UUID
     user_id: UUID
     joined_us: int
-    pre_queue: bool
-    line_key: str
-    position: int | None = None
+    # The pre-queue's shuffle: a uniformly random key in [0, 1); None for those who joined after the start.
+    pre_queue_key: float | None
     admitted_us: int | None = None
 
     def item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
             "pk": {"S": f"PLACE#{self.event_id}#{self.user_id}"},
             "sk": {"S": "PLACE"},
-            "lpk": {"S": f"{'PRE' if self.pre_queue else 'LINE'}#{self.event_id}#{stripe_of(self.user_id)}"},
-            "lsk": {"S": self.line_key},
             "joined": {"N": str(self.joined_us)},
         }
-        if self.position is not None:
-            item["position"] = {"N": str(self.position)}
-        if self.admitted_us is not None:
-            item["admitted"] = {"N": str(self.admitted_us)}
+        if self.pre_queue_key is not None:
+            item["key"] = {"N": repr(self.pre_queue_key)}
         return item
 
     @classmethod
@@ -150,36 +148,42 @@ class PlaceItem:
             event_id=UUID(event_id),
             user_id=UUID(user_id),
             joined_us=int(item["joined"]["N"]),
-            pre_queue=item["lpk"]["S"].startswith("PRE#"),
-            line_key=item["lsk"]["S"],
-            position=int(item["position"]["N"]) if "position" in item else None,
+            pre_queue_key=float(item["key"]["N"]) if "key" in item else None,
             admitted_us=int(item["admitted"]["N"]) if "admitted" in item else None,
         )
 
 
-def stripe_of(user_id: UUID) -> int:
-    return zlib.crc32(user_id.bytes) % LINE_STRIPES
+def shuffle_key() -> float:
+    """53 random bits from the operating system's CSPRNG as a float in [0, 1): the pre-queue's order (tests
+    seed a replacement)."""
+    return secrets.randbits(53) / (1 << 53)
 
 
-def shuffle_key() -> str:
-    """64 random bits from the operating system's CSPRNG: the pre-queue's order (tests seed a replacement)."""
-    return secrets.token_hex(8)
-
-
-def new_place(event_id: UUID, user_id: UUID, joined_us: int, *, pre_queue: bool) -> PlaceItem:
-    """A place not yet stored: in the pre-queue a uniformly random key orders it, in the line its join time."""
-    order = shuffle_key() if pre_queue else f"{joined_us:017d}"
-    return PlaceItem(event_id, user_id, joined_us, pre_queue, f"{order}#{user_id}")
+def pre_bucket(key: float) -> int:
+    return min(PRE_BUCKETS - 1, int(key * PRE_BUCKETS))
 
 
 def put_new_place(place: PlaceItem) -> bool:
-    """Stores the place unless the account has one already; True when this call stored it."""
+    """Stores the place unless the account has one already, and counts its arrival; True when this call stored
+    it. A count that cannot be written is lost (the controller's estimate of a step is off by one), the place
+    is not: admission goes by the watermarks, not by the counts."""
     from botocore.exceptions import ClientError
 
     try:
         _call("put_item", Item=place.item(), ConditionExpression="attribute_not_exists(pk)")
     except ClientError:
         return False
+    if place.pre_queue_key is not None:
+        bucket = pre_bucket(place.pre_queue_key)
+        stripe, sort_key = bucket % ARRIVAL_STRIPES, f"PRE#{bucket:04d}"
+    else:
+        stripe, sort_key = secrets.randbelow(ARRIVAL_STRIPES), f"LINE#{place.joined_us // 1_000_000:012d}"
+    _call(
+        "update_item",
+        Key={"pk": {"S": f"ARRIVALS#{place.event_id}#{stripe}"}, "sk": {"S": sort_key}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
     return True
 
 
@@ -209,113 +213,149 @@ def mark_admitted(place: PlaceItem, admitted_us: int) -> int:
     return admitted_us
 
 
-def places_in_line(
-    event_id: UUID, *, pre_queue: bool, after: str = "", before: str | None = None
-) -> Iterator[PlaceItem]:
-    """Every place of the pre-queue or the line, stripe by stripe, with `after < lsk < before`."""
-    kind = "PRE" if pre_queue else "LINE"
-    for stripe in range(LINE_STRIPES):
-        condition = "lpk = :lpk"
-        values: dict[str, Any] = {":lpk": {"S": f"{kind}#{event_id}#{stripe}"}}
-        if after and before is not None:
-            condition += " AND lsk BETWEEN :after AND :before"
-        elif after:
-            condition += " AND lsk > :after"
-        elif before is not None:
-            condition += " AND lsk < :before"
-        if after:
-            values[":after"] = {"S": after}
-        if before is not None:
-            values[":before"] = {"S": before}
-        arguments: dict[str, Any] = {
-            "IndexName": LINE_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        while True:
-            page = _call("query", **arguments)
-            for item in page["Items"]:
-                if item["lsk"]["S"] != after:
-                    yield PlaceItem.from_item(item)
-            if "LastEvaluatedKey" not in page:
-                break
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+# --- arrival counters ---------------------------------------------------------------------------------------
 
 
-def store_positions(places: list[PlaceItem]) -> None:
-    """Writes the places given their positions, 25 to a request; what DynamoDB leaves over is sent again."""
-    for start in range(0, len(places), BATCH_WRITE_LIMIT):
-        requests: list[Any] = [
-            {"PutRequest": {"Item": place.item()}} for place in places[start : start + BATCH_WRITE_LIMIT]
-        ]
-        for _ in range(10):
-            answer = _client().batch_write_item(RequestItems={_table(): requests})
-            requests = answer.get("UnprocessedItems", {}).get(_table(), [])
-            if not requests:
-                break
-        else:
-            raise StoreUnavailable()
+def pre_queue_counts(event_id: UUID) -> list[int]:
+    """Arrivals in each pre-queue bucket: one query per stripe, PRE_BUCKETS / ARRIVAL_STRIPES items each."""
+    counts = [0] * PRE_BUCKETS
+    for stripe in range(ARRIVAL_STRIPES):
+        for item in _query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :pre)",
+            ExpressionAttributeValues={":pk": {"S": f"ARRIVALS#{event_id}#{stripe}"}, ":pre": {"S": "PRE#"}},
+        ):
+            counts[int(item["sk"]["S"][4:])] += int(item["n"]["N"])
+    return counts
+
+
+def line_counts(event_id: UUID, after_second: int, through_second: int) -> dict[int, int]:
+    """Line arrivals per second joined, for the seconds in (after_second, through_second]: a bounded range,
+    one query per stripe, whatever the crowd that joined before."""
+    counts: dict[int, int] = {}
+    if through_second <= after_second:
+        return counts
+    for stripe in range(ARRIVAL_STRIPES):
+        for item in _query_all(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"ARRIVALS#{event_id}#{stripe}"},
+                ":first": {"S": f"LINE#{after_second + 1:012d}"},
+                ":last": {"S": f"LINE#{through_second:012d}"},
+            },
+        ):
+            second = int(item["sk"]["S"][5:])
+            counts[second] = counts.get(second, 0) + int(item["n"]["N"])
+    return counts
 
 
 # --- the room -----------------------------------------------------------------------------------------------
 
 
 @dataclass
-class RoomRecord:
-    """The controller's state of one room (one item, written once per tick)."""
+class RoomPublic:
+    """What every poll reads: who is admitted (the two watermarks) and enough counts to place a buyer."""
 
     dealt: bool = False
-    next_position: int = 1
-    admitted_through: int = 0
+    # Pre-queue joiners whose key is below this are admitted (1.0: all of them).
+    pre_queue_below: float = 0.0
+    # Line joiners who joined before this moment (µs) are admitted.
+    line_before_us: int = 0
+    admitted: int = 0
+    # Arrivals per pre-queue bucket, counted when the pre-queue was dealt (its places come from them).
+    pre_buckets: list[int] = field(default_factory=list)
+    # [second, arrivals before it, arrivals in it] of the line's counted seconds (the most recent MAX_MARKS).
+    line_marks: list[list[int]] = field(default_factory=list)
+    line_counted: int = 0
+    pre_queue_waiting: int = 0
     rate: float = 0.0
-    carry: float = 0.0
     sold_out: bool = False
-    line_cursor: str = ""
-    pre_queue: int = 0
-    unplaced: int = 0
-    # [moment (s), admitted] of the last 30 minutes' ticks: the rate now, active sessions.
-    admissions: list[list[float]] = field(default_factory=list)
-    # position -> join time (µs) of every SAMPLE_EVERY-th place not admitted yet; waits of those admitted.
-    wait_samples: dict[str, int] = field(default_factory=dict)
-    waits: list[float] = field(default_factory=list)
-    # Bookings the buying path reported, and the last health sample counted into them.
-    booked: int = 0
-    health_cursor: str = ""
-    paused: bool = False
+
+    @property
+    def pre_total(self) -> int:
+        return sum(self.pre_buckets)
 
     @property
     def waiting(self) -> int:
-        return self.pre_queue + self.unplaced + max(0, self.next_position - 1 - self.admitted_through)
+        joined = self.pre_total + self.line_counted if self.dealt else self.pre_queue_waiting
+        return max(0, joined - self.admitted)
+
+
+@dataclass
+class RoomControl:
+    """The controller's own bookkeeping (read and written by the controller alone)."""
+
+    # The last whole second whose line arrivals are counted.
+    line_counted_through: int = 0
+    # Where admission stands: the pre-queue bucket and the line's second being admitted, and how many of
+    # each are in already.
+    pre_bucket: int = 0
+    pre_given_in_bucket: int = 0
+    line_second: int = 0
+    line_given_in_second: int = 0
+    carry: float = 0.0
+    # [moment (s), admitted] of the last 30 minutes' ticks: the rate now, active sessions.
+    admissions: list[list[float]] = field(default_factory=list)
+    # [wait (s), people] of the last ticks' admissions (stats p50/p95).
+    waits: list[list[float]] = field(default_factory=list)
+    # What the buying path reported (bookings, released holds), and the last health sample counted into them.
+    booked: int = 0
+    released: int = 0
+    health_cursor: str = ""
+
+    def ended_sessions(self) -> int:
+        return self.booked + self.released
 
     def active_sessions(self, session_minutes: int, now: float) -> int:
-        """Admitted within the last `session_minutes`, less those who booked since (booking ends a session)."""
+        """Admitted within the last `session_minutes`, less the sessions that ended since (a booking, or holds
+        released): each of those frees a place at once, an expired one when it expires."""
         start = now - session_minutes * 60
         in_session = sum(admitted for moment, admitted in self.admissions if moment >= start)
-        return max(0, int(in_session) - self.booked)
+        return max(0, int(in_session) - self.ended_sessions())
+
+
+@dataclass
+class Room:
+    public: RoomPublic
+    control: RoomControl
+    paused: bool = False
 
 
 def _room_key(event_id: UUID) -> dict[str, Any]:
     return {"pk": {"S": f"ROOM#{event_id}"}, "sk": {"S": "STATE"}}
 
 
-def get_room(event_id: UUID) -> RoomRecord:
-    found = _call("get_item", Key=_room_key(event_id)).get("Item")
-    if not found:
-        return RoomRecord()
-    state = json.loads(found["state"]["S"]) if "state" in found else {}
-    state.pop("paused", None)
-    return RoomRecord(**state, paused=found.get("paused", {}).get("BOOL", False))
+def _public_of(found: dict[str, Any]) -> RoomPublic:
+    return RoomPublic(**json.loads(found["public"]["S"])) if "public" in found else RoomPublic()
 
 
-def save_room(event_id: UUID, room: RoomRecord) -> None:
-    state = asdict(room)
-    state.pop("paused")
+def get_public(event_id: UUID) -> tuple[RoomPublic, bool]:
+    """The room as polls see it, and whether it is paused: the public part only, not the controller's."""
+    found = _call(
+        "get_item",
+        Key=_room_key(event_id),
+        ProjectionExpression="#public, paused",
+        ExpressionAttributeNames={"#public": "public"},
+    ).get("Item", {})
+    return _public_of(found), found.get("paused", {}).get("BOOL", False)
+
+
+def get_room(event_id: UUID) -> Room:
+    found = _call("get_item", Key=_room_key(event_id)).get("Item", {})
+    control = RoomControl(**json.loads(found["control"]["S"])) if "control" in found else RoomControl()
+    return Room(_public_of(found), control, found.get("paused", {}).get("BOOL", False))
+
+
+def _json(value: Any) -> dict[str, str]:
+    return {"S": json.dumps(asdict(value), separators=(",", ":"))}
+
+
+def save_room(event_id: UUID, room: Room) -> None:
     _call(
         "update_item",
         Key=_room_key(event_id),
-        UpdateExpression="SET #state = :state",
-        ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":state": {"S": json.dumps(state, separators=(",", ":"))}},
+        UpdateExpression="SET #public = :public, control = :control",
+        ExpressionAttributeNames={"#public": "public"},
+        ExpressionAttributeValues={":public": _json(room.public), ":control": _json(room.control)},
     )
 
 
@@ -335,8 +375,9 @@ def set_paused(event_id: UUID, paused: bool) -> None:
 class HealthSample:
     calls: int
     bad: int
-    p95_ms: float
+    p99_ms: float
     booked: int
+    released: int = 0
 
 
 def put_health_sample(event_id: UUID, moment: int, environment: str, sample: HealthSample) -> None:
@@ -348,8 +389,9 @@ def put_health_sample(event_id: UUID, moment: int, environment: str, sample: Hea
             "sk": {"S": f"{moment:012d}#{environment}"},
             "calls": {"N": str(sample.calls)},
             "bad": {"N": str(sample.bad)},
-            "p95": {"N": f"{sample.p95_ms:.1f}"},
+            "p99": {"N": f"{sample.p99_ms:.1f}"},
             "booked": {"N": str(sample.booked)},
+            "released": {"N": str(sample.released)},
             "expires": {"N": str(moment + HEALTH_SAMPLE_TTL_SECONDS)},
         },
     )
@@ -357,25 +399,23 @@ def put_health_sample(event_id: UUID, moment: int, environment: str, sample: Hea
 
 def health_samples(event_id: UUID, after: str) -> list[tuple[str, HealthSample]]:
     """(key, sample) of the samples keyed after `after` (a key, or a moment as 12 digits), oldest first."""
-    arguments: dict[str, Any] = {
-        "KeyConditionExpression": "pk = :pk AND sk > :after",
-        "ExpressionAttributeValues": {":pk": {"S": f"HEALTH#{event_id}"}, ":after": {"S": after or "0"}},
-    }
-    samples: list[tuple[str, HealthSample]] = []
-    while True:
-        page = _call("query", **arguments)
-        samples += [
-            (
-                item["sk"]["S"],
-                HealthSample(
-                    int(item["calls"]["N"]), int(item["bad"]["N"]), float(item["p95"]["N"]), int(item["booked"]["N"])
-                ),
-            )
-            for item in page["Items"]
-        ]
-        if "LastEvaluatedKey" not in page:
-            return samples
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = _query_all(
+        KeyConditionExpression="pk = :pk AND sk > :after",
+        ExpressionAttributeValues={":pk": {"S": f"HEALTH#{event_id}"}, ":after": {"S": after or "0"}},
+    )
+    return [
+        (
+            item["sk"]["S"],
+            HealthSample(
+                int(item["calls"]["N"]),
+                int(item["bad"]["N"]),
+                float(item["p99"]["N"]),
+                int(item["booked"]["N"]),
+                int(item.get("released", {"N": "0"})["N"]),
+            ),
+        )
+        for item in items
+    ]
 
 
 def moment_key(moment: float) -> str:
