@@ -9,9 +9,9 @@ from uuid import UUID
 from ticketing.waiting_room.controller import Health, SeatsLeft, next_rate
 
 TARGET_MS = 1000.0
-HEALTHY = Health(calls=100, bad_share=0.0, p95_ms=120.0)
-SLOW = Health(calls=100, bad_share=0.0, p95_ms=2500.0)
-LOCKED = Health(calls=100, bad_share=0.2, p95_ms=120.0)
+HEALTHY = Health(calls=100, bad_share=0.0, p99_ms=120.0)
+SLOW = Health(calls=100, bad_share=0.0, p99_ms=2500.0)
+LOCKED = Health(calls=100, bad_share=0.2, p99_ms=120.0)
 
 
 def test_the_rate_starts_at_a_quarter_of_the_ceiling_and_grows_while_healthy() -> None:
@@ -39,7 +39,7 @@ def test_locked_seats_and_errors_halve_the_rate_down_to_the_floor() -> None:
 
 
 def test_no_traffic_counts_as_healthy() -> None:
-    assert next_rate(100.0, 600, Health(calls=0, bad_share=0.0, p95_ms=0.0), TARGET_MS) == (160.0, "grow")
+    assert next_rate(100.0, 600, Health(calls=0, bad_share=0.0, p99_ms=0.0), TARGET_MS) == (160.0, "grow")
 
 
 def _settings(event_id: str) -> Any:
@@ -53,22 +53,31 @@ def _settings(event_id: str) -> Any:
 def test_when_no_seat_is_left_everyone_waiting_is_sold_out_and_admission_resumes_when_seats_come_back(
     rooms: Any, accounts: Any
 ) -> None:
+    from ticketing.waiting_room import store
     from ticketing.waiting_room.controller import tick_room
+    from ticketing.waiting_room.service import forget_rooms
 
+    # Given one buyer admitted, and another who joins 15 s later (its place written with that join time)
     event = rooms.event(admit_per_minute=24)  # starts at 6 a minute: one admission a 10 s tick
     first, second = accounts.create(), accounts.create()
     rooms.join(first, event.id)
-    rooms.join(second, event.id)
     now = datetime.now(UTC) + timedelta(seconds=5)
     assert tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now).admitted == 1
+    later = int((now + timedelta(seconds=15)).timestamp() * 1e6)
+    assert store.put_new_place(store.PlaceItem(UUID(event.id), UUID(second.id), later, None))
+
+    # When no seat is left at the next tick, then seats come back
 
     sold_out = tick_room(_settings(event.id), SeatsLeft(available=0, held=0), now + timedelta(seconds=10))
 
     assert (sold_out.reason, sold_out.admitted) == ("sold out", 0)
+    forget_rooms()
     assert rooms.poll(second, event.id)["state"] == "SOLD_OUT"
     assert rooms.poll(first, event.id)["state"] == "ADMITTED"  # a session already given is kept
     back = tick_room(_settings(event.id), SeatsLeft(available=1, held=0), now + timedelta(seconds=20))
     assert back.admitted == 1
+    assert back.sold_out is False
+    forget_rooms()
     assert rooms.poll(second, event.id)["state"] == "ADMITTED"
 
 
@@ -110,11 +119,11 @@ def test_every_decision_is_logged_with_its_inputs(rooms: Any, accounts: Any, cap
     assert len(decisions) == 1
     logged = [record for record in caplog.records if record.getMessage() == "waiting room decision"]
     assert len(logged) == 1
-    for field in ("rate", "previous_rate", "ceiling", "p95_ms", "bad_share", "seats_available", "waiting", "reason"):
+    for field in ("rate", "previous_rate", "ceiling", "p99_ms", "bad_share", "seats_available", "waiting", "reason"):
         assert getattr(logged[0], field) == getattr(decisions[0], field)
 
 
-def test_open_sessions_cap_admission_and_each_booking_frees_a_place(rooms: Any, accounts: Any) -> None:
+def test_open_sessions_cap_admission_and_each_ended_session_frees_a_place(rooms: Any, accounts: Any) -> None:
     from ticketing.waiting_room import store
     from ticketing.waiting_room.controller import ACTIVE_CEILING_MINUTES, tick_room
 
@@ -123,14 +132,60 @@ def test_open_sessions_cap_admission_and_each_booking_frees_a_place(rooms: Any, 
     rooms.join(accounts.create(), event.id)
     now = datetime.now(UTC) + timedelta(seconds=5)
     room = store.get_room(UUID(event.id))
-    room.rate, room.admissions = 6.0, [[now.timestamp() - 60, 6 * ACTIVE_CEILING_MINUTES]]
+    room.public.rate, room.control.admissions = 6.0, [[now.timestamp() - 60, 6 * ACTIVE_CEILING_MINUTES]]
     store.save_room(UUID(event.id), room)
 
-    # When the controller ticks, and again after the buying path reported one booking
+    # When the controller ticks, and again after the buying path reported one session released (holds let go)
     full = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now)
-    store.put_health_sample(UUID(event.id), int(now.timestamp()), "test", store.HealthSample(1, 0, 50.0, 1))
+    store.put_health_sample(UUID(event.id), int(now.timestamp()), "test", store.HealthSample(1, 0, 50.0, 0, 1))
     freed = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now + timedelta(seconds=60))
 
-    # Then nobody is admitted while the sessions are full, and the booking lets the next one in
+    # Then nobody is admitted while the sessions are full, and the released session lets the next one in
     assert (full.reason, full.admitted) == ("sessions full", 0)
-    assert freed.admitted == 1
+    assert (freed.admitted, freed.active_sessions) == (1, 6 * ACTIVE_CEILING_MINUTES - 1)
+
+
+def test_no_more_are_admitted_than_seats_are_free(rooms: Any, accounts: Any) -> None:
+    from ticketing.waiting_room.controller import tick_room
+
+    # Given three buyers waiting and a high ceiling
+    event = rooms.event(admit_per_minute=600)
+    for _ in range(3):
+        rooms.join(accounts.create(), event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+
+    # When the controller ticks with one seat free
+    decision = tick_room(_settings(event.id), SeatsLeft(available=1, held=5), now)
+
+    # Then it admits one, and says why
+    assert (decision.admitted, decision.reason, decision.waiting) == (1, "no seat free", 2)
+
+
+def test_a_tick_costs_the_same_few_store_calls_whatever_the_crowd(rooms: Any, accounts: Any, monkeypatch: Any) -> None:
+    from ticketing.waiting_room import store
+    from ticketing.waiting_room.controller import tick_room
+
+    def calls_of_one_tick(event: Any, at: datetime) -> int:
+        made: list[str] = []
+        call = store._call
+
+        def counted(operation: str, **arguments: Any) -> Any:
+            made.append(operation)
+            return call(operation, **arguments)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(store, "_call", counted)
+            tick_room(_settings(event.id), SeatsLeft(available=1000, held=0), at)
+        return len(made)
+
+    # Given two rooms, one with 2 buyers in line and one with 40
+    small, large = rooms.event(), rooms.event()
+    for _ in range(2):
+        rooms.join(accounts.create(), small.id)
+    for _ in range(40):
+        rooms.join(accounts.create(), large.id)
+    at = datetime.now(UTC) + timedelta(seconds=5)
+
+    # When each ticks
+    # Then both cost the same number of store calls (no call per buyer)
+    assert calls_of_one_tick(small, at) == calls_of_one_tick(large, at)

@@ -183,7 +183,9 @@ def tick_room(settings: RoomSettings, seats: SeatsLeft, now: datetime) -> Decisi
         else:
             quota = public.rate * get_settings().waiting_room_tick_seconds / 60 + control.carry
             headroom = settings.admit_per_minute * ACTIVE_CEILING_MINUTES - active
-            wanted = max(0, min(int(quota), public.waiting, headroom, seats.available))
+            # Not capped by the count waiting: a join whose count was lost is still admitted once the line's
+            # watermark passes the second it joined in (watermarks.admit).
+            wanted = max(0, min(int(quota), headroom, seats.available))
             if wanted < min(int(quota), public.waiting):
                 reason = "sessions full" if headroom <= seats.available else "no seat free"
             admitted = _admit(room, wanted, moment, settings.sales_start_at.timestamp())
