@@ -85,7 +85,7 @@ class Settings(BaseModel):
     )
     database_instance_class: str = Field(default="db.serverless", alias="DATABASE_INSTANCE_CLASS")
     database_max_acu: float = Field(default=16, gt=0, le=256, alias="DATABASE_MAX_ACU")
-    # The buying path's p95 (hold-seats, hold-best, create) above which the waiting room halves its rate.
+    # The buying path's p99 (hold-seats, hold-best, create) above which the waiting room halves its rate.
     waiting_room_latency_target_ms: float = Field(default=1000, gt=0, le=60_000, alias="WAITING_ROOM_LATENCY_TARGET_MS")
 
     @property
