@@ -189,3 +189,23 @@ def test_a_tick_costs_the_same_few_store_calls_whatever_the_crowd(rooms: Any, ac
     # When each ticks
     # Then both cost the same number of store calls (no call per buyer)
     assert calls_of_one_tick(small, at) == calls_of_one_tick(large, at)
+
+
+def test_a_slow_spell_halves_the_rate_once_and_the_rate_holds_until_new_samples_come(rooms: Any, accounts: Any) -> None:
+    from ticketing.waiting_room import store
+    from ticketing.waiting_room.controller import tick_room
+
+    # Given a room admitting at its start rate, and one slow health sample written after that tick
+    event = rooms.event(admit_per_minute=600)
+    rooms.join(accounts.create(), event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+    start = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now)
+    store.put_health_sample(UUID(event.id), int(now.timestamp()) + 1, "test", store.HealthSample(50, 0, 60_000.0, 0))
+
+    # When the controller ticks twice, the sample still within its window both times
+    slow = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now + timedelta(seconds=2))
+    after = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now + timedelta(seconds=4))
+
+    # Then the rate halves once for that sample, and holds at the next tick
+    assert (start.rate, slow.reason, slow.rate) == (150.0, "back off", 75.0)
+    assert (after.reason, after.rate) == ("hold: no new health sample", 75.0)

@@ -116,19 +116,26 @@ def seats_left_of(event_ids: list[UUID]) -> dict[UUID, SeatsLeft]:
     return left
 
 
-def _health(event_id: UUID, control: store.RoomControl, now: float) -> Health:
+def _health(event_id: UUID, control: store.RoomControl, now: float) -> Health | None:
+    """The buying path's health over the samples written since the last tick; None when there are none new
+    but some within HEALTH_WINDOW_SECONDS (nothing new to judge: the rate holds, rather than backing off
+    twice for the same slow spell). No sample at all in the window is no traffic, which counts as healthy."""
     # Everything not counted yet (from the start the first time), and at least the last HEALTH_WINDOW_SECONDS.
     since = min(control.health_cursor, store.moment_key(now - HEALTH_WINDOW_SECONDS))
     samples = store.health_samples(event_id, since)
-    recent = [sample for key, sample in samples if key > store.moment_key(now - HEALTH_WINDOW_SECONDS)]
+    window_start = store.moment_key(now - HEALTH_WINDOW_SECONDS)
+    in_window = [key for key, _ in samples if key > window_start]
+    judged = [sample for key, sample in samples if key > window_start and key > control.health_cursor]
     for key, sample in samples:
         if key > control.health_cursor:
             control.booked += sample.booked
             control.released += sample.released
             control.health_cursor = key
-    calls = sum(sample.calls for sample in recent)
-    bad = sum(sample.bad for sample in recent)
-    p99 = max((sample.p99_ms for sample in recent if sample.calls), default=0.0)
+    if in_window and not judged:
+        return None
+    calls = sum(sample.calls for sample in judged)
+    bad = sum(sample.bad for sample in judged)
+    p99 = max((sample.p99_ms for sample in judged if sample.calls), default=0.0)
     return Health(calls=calls, bad_share=bad / calls if calls else 0.0, p99_ms=p99)
 
 
@@ -172,10 +179,14 @@ def tick_room(settings: RoomSettings, seats: SeatsLeft, now: datetime) -> Decisi
         phase = "line"
         _count_arrivals(settings, room, moment)
         public.sold_out = seats.available == 0 and seats.held == 0
-        health = _health(event_id, control, moment)
+        judged = _health(event_id, control, moment)
         active = control.active_sessions(settings.session_minutes, moment)
         target = get_settings().waiting_room_latency_target_ms
-        public.rate, reason = next_rate(public.rate, settings.admit_per_minute, health, target)
+        if judged is None:
+            reason = "hold: no new health sample"
+        else:
+            health = judged
+            public.rate, reason = next_rate(public.rate, settings.admit_per_minute, health, target)
         if room.paused:
             reason = "paused"
         elif public.sold_out:
