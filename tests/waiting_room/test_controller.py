@@ -209,3 +209,21 @@ def test_a_slow_spell_halves_the_rate_once_and_the_rate_holds_until_new_samples_
     # Then the rate halves once for that sample, and holds at the next tick
     assert (start.rate, slow.reason, slow.rate) == (150.0, "back off", 75.0)
     assert (after.reason, after.rate) == ("hold: no new health sample", 75.0)
+
+
+def test_a_room_whose_last_seats_are_all_held_ticks_four_times_as_often() -> None:
+    from dataclasses import replace
+
+    from ticketing.waiting_room.controller import Decision, seconds_to_next_tick
+
+    selling = Decision(
+        event_id="e", phase="line", reason="grow", previous_rate=1.0, rate=1.0, ceiling=1, admitted=0,
+        admitted_total=0, pre_queue_below=1.0, line_before_us=0, waiting=5, active_sessions=0, sold_out=False,
+        paused=False, calls=0, bad_share=0.0, p99_ms=0.0, seats_available=3, seats_held=2,
+    )  # fmt: skip
+    end_game = replace(selling, seats_available=0)
+    sold_out = replace(end_game, seats_held=0, sold_out=True)
+
+    assert seconds_to_next_tick([selling], 10) == 10
+    assert seconds_to_next_tick([selling, end_game], 10) == 2.5
+    assert seconds_to_next_tick([sold_out], 10) == 10
