@@ -30,6 +30,8 @@ import os
 import random
 import secrets
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -301,7 +303,8 @@ async def _crowd(
     pool = Pool(base_url, CONNECTIONS, tally)
     started = time.monotonic()
     done = asyncio.Event()
-    watch = PublicState(pool, watch_event) if watch_event else None
+    # The CDN has its own connection to the API: its fetches never queue behind the buyers' requests.
+    watch = PublicState(Pool(base_url, 1, tally), watch_event) if watch_event else None
     watcher = asyncio.create_task(watch.run(done)) if watch else None
 
     async def arrive(index: int, user: UUID, token: str) -> None:
@@ -320,34 +323,64 @@ async def _crowd(
 
 
 class Ticker:
-    """The controller, ticking in this process every TICK_SECONDS, faster in the end game (as the scheduled
-    function's loop does: controller.run_ticks)."""
+    """The controller in its own process (as the scheduled function runs in its own environment), ticking every
+    TICK_SECONDS, faster in the end game (controller.seconds_to_next_tick, as run_ticks does). The child
+    reports each tick on its stdout: when it started (the monotonic clock, shared by the processes), how long
+    it took, whether a room was sold out. Stopped by closing its stdin."""
 
     def __init__(self) -> None:
         self.sold_out_at: float | None = None
         self.durations: list[float] = []  # seconds each tick took
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="controller", daemon=True)
+        self._child: subprocess.Popen[str] | None = None
+        self._reader = threading.Thread(target=self._read, name="controller-reports", daemon=True)
 
     def __enter__(self) -> Ticker:
-        self._thread.start()
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", "from bench.waitingroom_bench import tick_until_stdin_closes as t; t()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        self._reader.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._child is not None and self._child.stdin is not None:
+            self._child.stdin.close()
+            self._child.wait(timeout=60)
+        self._reader.join()
 
-    def _run(self) -> None:
-        from ticketing.waiting_room.controller import run_tick, seconds_to_next_tick
+    def _read(self) -> None:
+        assert self._child is not None
+        assert self._child.stdout is not None
+        for line in self._child.stdout:
+            if not line.startswith("tick "):
+                continue  # the controller's own output (metrics flushed to stdout)
+            _, started, took, sold_out = line.split()
+            self.durations.append(float(took))
+            if sold_out == "1" and self.sold_out_at is None:
+                self.sold_out_at = float(started) + float(took)
 
-        wait = TICK_SECONDS
-        while not self._stop.wait(wait):
-            started = time.monotonic()
-            decisions = run_tick()
-            self.durations.append(time.monotonic() - started)
-            if self.sold_out_at is None and any(decision.sold_out for decision in decisions):
-                self.sold_out_at = time.monotonic()
-            wait = max(0.0, started + seconds_to_next_tick(decisions, TICK_SECONDS) - time.monotonic())
+
+def tick_until_stdin_closes() -> None:
+    """The Ticker's child: ticks until its parent closes its stdin."""
+    from ticketing.waiting_room.controller import run_tick, seconds_to_next_tick
+
+    stop = threading.Event()
+
+    def watch_stdin() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    wait = TICK_SECONDS
+    while not stop.wait(wait):
+        started = time.monotonic()
+        decisions = run_tick()
+        took = time.monotonic() - started
+        print(f"tick {started:.6f} {took:.6f} {int(any(d.sold_out for d in decisions))}", flush=True)
+        wait = max(0.0, started + seconds_to_next_tick(decisions, TICK_SECONDS) - time.monotonic())
 
 
 def _database_check(event_id: UUID) -> dict[str, Any]:
