@@ -81,6 +81,8 @@ class Tally:
     requests: int = 0
     me_retries: int = 0
     public_fetches: int = 0
+    public_fetch_seconds: list[float] = field(default_factory=list)
+    found_nothing: int = 0  # admitted buyers who found no seat left
 
     def count(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -162,6 +164,7 @@ class PublicState:
         self.sold_out_at: float | None = None
         self.max_age = 1.0
         self.fetches = 0
+        self.fetch_seconds: list[float] = []
         self._pre: list[tuple[float, int, asyncio.Future[str]]] = []
         self._line: list[tuple[int, int, asyncio.Future[str]]] = []
         self._tickets = 0
@@ -188,11 +191,13 @@ class PublicState:
             if time.monotonic() > deadline:
                 self._end_all("timeout")
                 return
+            started = time.monotonic()
             try:
                 status, headers, body = await self._pool.request("GET", self._path)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                 status, headers, body = 0, {}, None
             self.fetches += 1
+            self.fetch_seconds.append(time.monotonic() - started)
             if status == 200:
                 self._apply(body)
             max_age = headers.get("cache-control", "max-age=1").split("max-age=")[-1].split(",")[0]
@@ -286,11 +291,12 @@ async def _room_buyer(
             break
         tally.me_retries += 1
         await asyncio.sleep(MIN_RETRY_SECONDS)
-    ended = place["state"]
-    if ended == "ADMITTED":
-        ended = await _buy(pool, event_id, token, place["admission"]["token"], tally)
-    if ended in ("SOLD_OUT", "sold-out"):
+    if place["state"] == "SOLD_OUT":
         tally.sold_out_told.append(time.monotonic())
+    elif place["state"] == "ADMITTED" and await _buy(pool, event_id, token, place["admission"]["token"], tally) == (
+        "sold-out"
+    ):
+        tally.found_nothing += 1
 
 
 async def _crowd(
@@ -319,6 +325,7 @@ async def _crowd(
     if watch is not None:
         tally.admitted_order = watch.admitted_order
         tally.public_fetches = watch.fetches
+        tally.public_fetch_seconds = watch.fetch_seconds
     return time.monotonic() - started
 
 
@@ -600,6 +607,13 @@ def _write(
         row("connection errors", "0", str(room.tally.connection_errors), str(bare_tally.connection_errors)),
         row("5xx answers", "0", str(room.tally.server_errors), str(bare_tally.server_errors)),
         row("buyers left unanswered", "0", str(room.tally.unanswered), "-"),
+        row("admitted buyers who found no seat left", "-", str(room.tally.found_nothing), "-"),
+        row(
+            "public state fetch p50 / max (ms)",
+            "-",
+            f"{_ms(room.tally.public_fetch_seconds, 0.5)} / {_ms(room.tally.public_fetch_seconds, 1.0)}",
+            "-",
+        ),
         row("seats sold", "2,000", str(room.check["booked"]), str(bare_check["booked"])),
         row("oversold", "0", str(oversold(room.check)), str(oversold(bare_check))),
         row(
