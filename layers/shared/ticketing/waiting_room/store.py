@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 ARRIVAL_STRIPES = 16
 PRE_BUCKETS = 256
+# Stripe queries run this many at a time: below botocore's pool of 10 connections per client.
+STRIPE_QUERY_THREADS = 8
 # Bounded in time, far below the 15 s of the shortest caller (the API functions): 1 s to connect, 2 s to read,
 # two attempts in all.
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -218,14 +220,14 @@ def mark_admitted(place: PlaceItem, admitted_us: int) -> int:
 
 def _every_stripe(event_id: UUID, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     """The counters matching `condition` in every stripe: the stripes' queries run side by side, so a tick
-    waits for one round trip, not ARRIVAL_STRIPES of them."""
+    waits for two round trips, not ARRIVAL_STRIPES of them."""
     from concurrent.futures import ThreadPoolExecutor
 
     def stripe_items(stripe: int) -> list[dict[str, Any]]:
         stripe_values = {**values, ":pk": {"S": f"ARRIVALS#{event_id}#{stripe}"}}
         return _query_all(KeyConditionExpression=condition, ExpressionAttributeValues=stripe_values)
 
-    with ThreadPoolExecutor(max_workers=ARRIVAL_STRIPES) as pool:
+    with ThreadPoolExecutor(max_workers=STRIPE_QUERY_THREADS) as pool:
         return [item for items in pool.map(stripe_items, range(ARRIVAL_STRIPES)) for item in items]
 
 
