@@ -15,8 +15,8 @@ through the local runner (template.yaml's functions in their worker processes) w
 
 The floor: hold-best's p99 on an uncontended event (FLOOR_HOLDS buyers one after the other), same run.
 Cost per join, per poll and per public state read: CPU time per request through the handler, in-process (no
-HTTP). Fairness: Kendall tau between the order post-start joiners got their join answers and the order the
-public state admitted them. Results go to
+HTTP). Fairness: Kendall tau between the order post-start joiners asked to join and the order the public
+state admitted them. Results go to
 bench/results/waitingroom.md and docs/benchmarks.md.
 """
 
@@ -76,7 +76,7 @@ class Tally:
     bought: int = 0
     sold_out_told: list[float] = field(default_factory=list)  # when each buyer learnt it (bench clock)
     unanswered: int = 0
-    joined: list[tuple[float, str]] = field(default_factory=list)  # (join answered, user) after the start
+    joined: list[tuple[float, str]] = field(default_factory=list)  # (join asked, user) after the start
     admitted_order: list[str] = field(default_factory=list)  # post-start joiners, as the room admitted them
     requests: int = 0
     me_retries: int = 0
@@ -265,12 +265,13 @@ async def _buy(pool: Pool, event_id: UUID, token: str, admission: str | None, ta
 async def _room_buyer(
     pool: Pool, public: PublicState, event_id: UUID, user: str, token: str, sale_start: float, tally: Tally
 ) -> None:
+    asked = time.monotonic()  # the order they joined is the order they asked to
     status, _, place = await pool.request("POST", f"/api/events/{event_id}/queue", token)
     if status not in (200, 201):
         tally.unanswered += 1
         return
-    if time.monotonic() >= sale_start:
-        tally.joined.append((time.monotonic(), user))
+    if asked >= sale_start:
+        tally.joined.append((asked, user))
     if place["state"] in ("PRE_QUEUE", "WAITING"):
         outcome = await public.wait(place, user)
         if outcome == "sold-out":
@@ -457,8 +458,8 @@ def _with_room(base_url: str, buyers: list[tuple[UUID, str]]) -> RoomRun:
 
 
 def _admission_tau(tally: Tally) -> float | None:
-    """Kendall tau between the order post-start joiners got their join answers and the order the room's
-    public state admitted them (the first TAU_SAMPLE of them: the statistic is quadratic)."""
+    """Kendall tau between the order post-start joiners asked to join and the order the room's public state
+    admitted them (the first TAU_SAMPLE of them: the statistic is quadratic)."""
     joined = [user for _, user in sorted(tally.joined)]
     rank = {user: index for index, user in enumerate(tally.admitted_order)}
     ordered = [user for user in joined if user in rank][:TAU_SAMPLE]
