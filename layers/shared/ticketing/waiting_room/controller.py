@@ -1,10 +1,10 @@
 """The controller's tick (every WAITING_ROOM_TICK_SECONDS; functions/waiting_room_controller/app.py).
 
 For every published event whose room is enabled and whose sale has not ended, one tick:
-1. before the sale starts, counts the pre-queue (its arrival counters: a few small queries);
+1. before the sale starts, counts the pre-queue (its arrival counters, read by key: three batched reads);
 2. at the first tick after the start, freezes the pre-queue's counts: its keys are dealt from the lowest, so
    arriving early or refreshing fast gains nothing (watermarks.py);
-3. counts the line's arrivals of the seconds that ended since the last tick (a bounded range of counters);
+3. counts the line's arrivals of the seconds that ended since the last tick (their counters, read by key);
 4. learns from the catalog whether any seat is left (available, or held: holds and pending bookings may still
    come back); none left is SOLD_OUT for everyone waiting, until seats come back;
 5. sets the rate from the buying path's health (AIMD, `next_rate`) and admits the next people at that rate by
@@ -35,6 +35,8 @@ from ticketing.waiting_room.models import RoomSettings
 
 # Joins written this recently may still be on their way to the counters: their second is counted next tick.
 SKEW_MARGIN_SECONDS = 2.0
+# The most seconds of line arrivals one tick reads (x ARRIVAL_STRIPES point reads).
+MAX_COUNT_SECONDS = 30
 # The rate follows the buying path's last HEALTH_WINDOW_SECONDS: it backs off when the p99 of hold and
 # create calls passes WAITING_ROOM_LATENCY_TARGET_MS or more than BAD_SHARE_LIMIT of them are SEATS_LOCKED
 # or 5xx. Steering on the p99 (not the p95) is what keeps the buying path's tail near its floor.
@@ -145,9 +147,12 @@ def _count_arrivals(settings: RoomSettings, room: store.Room, moment: float) -> 
     public, control = room.public, room.control
     if not public.dealt:
         watermarks.deal(public, store.pre_queue_counts(settings.event_id))
-    if not control.line_counted_through and settings.sales_start_at is not None:
-        control.line_counted_through = int(settings.sales_start_at.timestamp()) - 1
     through = int(moment - SKEW_MARGIN_SECONDS) - 1
+    if not control.line_counted_through and settings.sales_start_at is not None:
+        control.line_counted_through = max(int(settings.sales_start_at.timestamp()), through - MAX_COUNT_SECONDS) - 1
+    # A controller that was stopped catches up MAX_COUNT_SECONDS a tick (joins it has not counted yet are
+    # still admitted when the watermark passes them: watermarks.admit).
+    through = min(through, control.line_counted_through + MAX_COUNT_SECONDS)
     counts = store.line_counts(settings.event_id, control.line_counted_through, through)
     watermarks.count_line(public, control, counts, through)
 

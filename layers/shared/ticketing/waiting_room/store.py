@@ -9,7 +9,8 @@ counters the joins add to. Items (one table, string keys `pk`/`sk`; docs/waiting
 - arrival counters: pk `ARRIVALS#<event>#<stripe>`, sk `PRE#<bucket>` (pre-queue keys in PRE_BUCKETS equal
   slices of [0, 1)) or `LINE#<second>` (line joiners by the second they joined), each an `ADD n :1` made by the
   join. Stripes (ARRIVAL_STRIPES partitions) keep any one counter far below DynamoDB's ~1,000 writes/s per
-  partition; a pre-queue bucket's stripe is its number, a line joiner's a random one.
+  partition; a pre-queue bucket's stripe is its number, a line joiner's a random one. Their keys are known
+  (stripe x bucket or second), so the controller reads them by key (BatchGetItem), never by a query.
 - the room: pk `ROOM#<event>`, sk `STATE`: `public` (what every poll reads: watermarks, counts, rate, sold
   out), `control` (the controller's own bookkeeping), `paused` (organizers set it, the controller reads it).
   One write per tick, whatever the crowd.
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 ARRIVAL_STRIPES = 16
 PRE_BUCKETS = 256
-# Stripe queries run this many at a time: below botocore's pool of 10 connections per client.
-STRIPE_QUERY_THREADS = 8
+BATCH_GET_LIMIT = 100
+BATCH_ROUNDS = 5
 # Bounded in time, far below the 15 s of the shortest caller (the API functions): 1 s to connect, 2 s to read,
 # two attempts in all.
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -91,11 +92,15 @@ def _table() -> str:
 
 
 def _call(operation: str, **arguments: Any) -> Any:
-    """One DynamoDB call; any failure of the store itself is a 503 WAITING_ROOM_UNAVAILABLE."""
+    """One DynamoDB call on the table; any failure of the store itself is a 503 WAITING_ROOM_UNAVAILABLE."""
+    return _guarded(operation, TableName=_table(), **arguments)
+
+
+def _guarded(operation: str, **arguments: Any) -> Any:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return getattr(_client(), operation)(TableName=_table(), **arguments)
+        return getattr(_client(), operation)(**arguments)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             raise
@@ -218,35 +223,45 @@ def mark_admitted(place: PlaceItem, admitted_us: int) -> int:
 # --- arrival counters ---------------------------------------------------------------------------------------
 
 
-def _every_stripe(event_id: UUID, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The counters matching `condition` in every stripe: the stripes' queries run side by side, so a tick
-    waits for two round trips, not ARRIVAL_STRIPES of them."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def stripe_items(stripe: int) -> list[dict[str, Any]]:
-        stripe_values = {**values, ":pk": {"S": f"ARRIVALS#{event_id}#{stripe}"}}
-        return _query_all(KeyConditionExpression=condition, ExpressionAttributeValues=stripe_values)
-
-    with ThreadPoolExecutor(max_workers=STRIPE_QUERY_THREADS) as pool:
-        return [item for items in pool.map(stripe_items, range(ARRIVAL_STRIPES)) for item in items]
+def _get_counters(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The counters of these keys that exist: point reads, BATCH_GET_LIMIT to a request; what DynamoDB leaves
+    over is asked again, a bounded number of times."""
+    table = _table()
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: Any = {
+            "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[start : start + BATCH_GET_LIMIT]]
+        }
+        for _ in range(BATCH_ROUNDS):
+            answer = _guarded("batch_get_item", RequestItems={table: request})
+            items += answer["Responses"].get(table, [])
+            request = answer.get("UnprocessedKeys", {}).get(table)
+            if not request:
+                break
+        else:
+            raise StoreUnavailable()
+    return items
 
 
 def pre_queue_counts(event_id: UUID) -> list[int]:
-    """Arrivals in each pre-queue bucket: one query per stripe, PRE_BUCKETS / ARRIVAL_STRIPES items each."""
+    """Arrivals in each pre-queue bucket: PRE_BUCKETS point reads, in a few batches."""
+    keys = [(f"ARRIVALS#{event_id}#{bucket % ARRIVAL_STRIPES}", f"PRE#{bucket:04d}") for bucket in range(PRE_BUCKETS)]
     counts = [0] * PRE_BUCKETS
-    for item in _every_stripe(event_id, "pk = :pk AND begins_with(sk, :pre)", {":pre": {"S": "PRE#"}}):
+    for item in _get_counters(keys):
         counts[int(item["sk"]["S"][4:])] += int(item["n"]["N"])
     return counts
 
 
 def line_counts(event_id: UUID, after_second: int, through_second: int) -> dict[int, int]:
-    """Line arrivals per second joined, for the seconds in (after_second, through_second]: a bounded range,
-    one query per stripe, whatever the crowd that joined before."""
+    """Line arrivals per second joined, for the seconds in (after_second, through_second]: one point read per
+    second and stripe (the caller bounds the range), whatever the crowd that joined before."""
+    keys = [
+        (f"ARRIVALS#{event_id}#{stripe}", f"LINE#{second:012d}")
+        for second in range(after_second + 1, through_second + 1)
+        for stripe in range(ARRIVAL_STRIPES)
+    ]
     counts: dict[int, int] = {}
-    if through_second <= after_second:
-        return counts
-    bounds = {":first": {"S": f"LINE#{after_second + 1:012d}"}, ":last": {"S": f"LINE#{through_second:012d}"}}
-    for item in _every_stripe(event_id, "pk = :pk AND sk BETWEEN :first AND :last", bounds):
+    for item in _get_counters(keys):
         second = int(item["sk"]["S"][5:])
         counts[second] = counts.get(second, 0) + int(item["n"]["N"])
     return counts
