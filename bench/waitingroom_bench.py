@@ -83,6 +83,7 @@ class Tally:
     public_fetches: int = 0
     public_fetch_seconds: list[float] = field(default_factory=list)
     found_nothing: int = 0  # admitted buyers who found no seat left
+    gave_up: dict[str, int] = field(default_factory=dict)  # why admitted buyers stopped after their hold
 
     def count(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -253,12 +254,17 @@ async def _buy(pool: Pool, event_id: UUID, token: str, admission: str | None, ta
         return "gave-up"
     status, _, booking = await pool.request("POST", "/api/bookings/create", token, {"eventId": str(event_id)}, extra)
     if status != 201:
+        tally.gave_up[f"create {status}"] = tally.gave_up.get(f"create {status}", 0) + 1
+        # A buyer who gives up lets go of its seats (and so ends its session), as docs/waiting-room.md asks.
+        await pool.request("POST", "/api/bookings/release-seats", token, {"eventId": str(event_id)})
         return "gave-up"
     pay = {"paymentToken": "tok_visa", "amount": booking["total"], "version": booking["version"]}
     status, _, _ = await pool.request("POST", f"/api/bookings/{booking['id']}/confirm", token, pay)
     if status == 200:
         tally.bought += 1
         return "bought"
+    tally.gave_up[f"confirm {status}"] = tally.gave_up.get(f"confirm {status}", 0) + 1
+    await pool.request("POST", f"/api/bookings/{booking['id']}/cancel", token, {})
     return "gave-up"
 
 
@@ -609,6 +615,12 @@ def _write(
         row("5xx answers", "0", str(room.tally.server_errors), str(bare_tally.server_errors)),
         row("buyers left unanswered", "0", str(room.tally.unanswered), "-"),
         row("admitted buyers who found no seat left", "-", str(room.tally.found_nothing), "-"),
+        row(
+            "buyers who gave up after their hold (the call that failed)",
+            "-",
+            ", ".join(f"{why}: {n}" for why, n in sorted(room.tally.gave_up.items())) or "0",
+            ", ".join(f"{why}: {n}" for why, n in sorted(bare_tally.gave_up.items())) or "0",
+        ),
         row(
             "public state fetch p50 / max (ms)",
             "-",
