@@ -15,11 +15,16 @@ from typing import Any
 
 import pytest
 
+from ticketing.signing_keys import parse_key_ring
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 
 # Settings are read lazily, on first use, so setting them here (before any test runs) is enough.
-os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+# Access tokens (docs/security.md): the private key ring only the auth function holds, and the public keys every
+# function verifies with, as in AWS.
+os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+os.environ.setdefault("JWT_PUBLIC_KEYS", "".join(pem for _, pem in parse_key_ring(os.environ["JWT_SIGNING_KEY"]).public_keys_pem()))
 # A seed for the Ed25519 ticket key ring (docs/tickets.md), shared by every process the tests start.
 os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
 # The same for the waiting room's admission tokens (docs/waiting-room.md), a key of their own.

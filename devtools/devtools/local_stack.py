@@ -11,7 +11,6 @@ import argparse
 import errno
 import logging
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -47,22 +46,12 @@ def local_database(data_dir: Path = DATA_DIR) -> Iterator[str]:
         yield ensure_database(server_url, DATABASE_NAME)
 
 
-def _local_jwt_secret() -> str:
-    """A signing key generated once per checkout, so tokens survive restarts of `make run`."""
-    path = LOCAL_DIR / "jwt-secret"
-    if not path.exists():
-        LOCAL_DIR.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 def _local_signing_key(file_name: str) -> str:
-    """An Ed25519 key generated once per checkout, so ticket codes and admission tokens stay valid across
-    restarts of `make run` (each kind has its own key)."""
+    """An Ed25519 key generated once per checkout, so access tokens, ticket codes and admission tokens stay
+    valid across restarts of `make run` (each kind has its own key)."""
     path = LOCAL_DIR / file_name
     if not path.exists():
-        from ticketing.tickets.codes import generate_private_key_pem
+        from ticketing.signing_keys import generate_private_key_pem
 
         LOCAL_DIR.mkdir(exist_ok=True)
         path.write_text(generate_private_key_pem())
@@ -72,7 +61,7 @@ def _local_signing_key(file_name: str) -> str:
 
 def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
+    os.environ.setdefault("JWT_SIGNING_KEY", _local_signing_key("jwt-signing-key.pem"))
     os.environ.setdefault("TICKET_SIGNING_KEY", _local_signing_key("ticket-signing-key.pem"))
     os.environ.setdefault("ADMISSION_SIGNING_KEY", _local_signing_key("admission-signing-key.pem"))
     from ticketing.db.migrate import apply_migrations

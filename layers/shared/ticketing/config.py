@@ -24,9 +24,14 @@ class Settings(BaseModel):
     db_ssl: bool = Field(default=True, alias="DB_SSL")
     # The RDS CA bundle for direct Aurora connections; None trusts the system CAs (enough for RDS Proxy).
     db_ssl_ca_file: str | None = Field(default=None, alias="DB_SSL_CA_FILE")
-    db_statement_timeout_ms: int = Field(default=20_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
-    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
-    jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
+    # Below the shortest function timeout (15 s) with room for the answer: tests/contract/test_time_bounds.py.
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
+    # Access tokens (docs/security.md, "Tokens"): the Ed25519 key ring that signs them, held by the auth function
+    # only (PEM, same format as the ticket key ring), or the secret holding it; and the public keys every other
+    # function verifies with (PEM public keys; unset, the signing ring's own keys verify: local runs and tests).
+    jwt_signing_key: str | None = Field(default=None, alias="JWT_SIGNING_KEY")
+    jwt_signing_key_arn: str | None = Field(default=None, alias="JWT_SIGNING_KEY_ARN")
+    jwt_public_keys: str | None = Field(default=None, alias="JWT_PUBLIC_KEYS")
     # Ed25519 key ring that signs ticket codes (PEM; see docs/tickets.md), or the secret holding it.
     ticket_signing_key: str | None = Field(default=None, alias="TICKET_SIGNING_KEY")
     ticket_signing_key_arn: str | None = Field(default=None, alias="TICKET_SIGNING_KEY_ARN")
