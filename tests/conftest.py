@@ -9,12 +9,13 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ticketing.db import Session
 from ticketing.signing_keys import parse_key_ring
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -48,25 +49,43 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPat
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    from devtools.embedded_db import embedded_server, scratch_database
+    """The test database as its owner (migrations, scratch databases, TRUNCATE); everything else, the functions
+    and `db` included, connects as the application role through DATABASE_URL, so a missing grant fails a test
+    (docs/security.md, "Database roles")."""
+    from devtools.embedded_db import (
+        application_role_url,
+        embedded_server,
+        scratch_database,
+        wait_until_passwords_are_checked,
+    )
+    from ticketing.db.dsn import parse_database_url
+    from ticketing.db.migrate import apply_migrations, enable_app_login
 
     with ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL")
+        embedded = not server_url
         if not server_url:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ticketing-test-"))) / "pgdata"
             server_url = stack.enter_context(embedded_server(data_dir, keep_data=False))
         url = stack.enter_context(scratch_database(server_url, "ticketing_test"))
-        os.environ["DATABASE_URL"] = url
+        apply_migrations(parse_database_url(url))
+        app_password = secrets.token_urlsafe(24)
+        enable_app_login(app_password, parse_database_url(url))
+        app_url = application_role_url(url, app_password)
+        if embedded:
+            wait_until_passwords_are_checked(app_url)
+        os.environ["DATABASE_URL"] = app_url
         from ticketing.config import get_settings
-        from ticketing.db.migrate import apply_migrations
 
         get_settings.cache_clear()
-        apply_migrations()
         yield url
 
 
 class Database:
-    """Direct SQL for Given steps and for asserting database state."""
+    """Direct SQL for Given steps and for asserting database state, as the application role."""
+
+    def __init__(self, owner_url: str) -> None:
+        self._owner_url = owner_url
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         from ticketing.db import transaction
@@ -85,18 +104,36 @@ class Database:
 
         with transaction() as tx:
             return tx.execute(sql, **params)
+    @contextmanager
+    def as_owner(self) -> Iterator[Session]:
+        """A transaction as the tables' owner, for what the application role may not do (TRUNCATE, ALTER TABLE)."""
+        import pg8000.native
+
+        from ticketing.db.dsn import parse_database_url
+
+        connection = pg8000.native.Connection(**parse_database_url(self._owner_url).as_pg8000_kwargs())
+        try:
+            connection.run("BEGIN")
+            yield Session(connection)
+            connection.run("COMMIT")
+        finally:
+            connection.close()
+
+    def empty_tables(self) -> None:
+        tables = [
+            row["tablename"]
+            for row in self.rows(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        with self.as_owner() as owner:
+            owner.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE")
 
 
 @pytest.fixture
 def db(database_url: str) -> Database:
-    database = Database()
-    tables = [
-        row["tablename"]
-        for row in database.rows(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-        )
-    ]
-    database.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE")
+    database = Database(database_url)
+    database.empty_tables()
     return database
 
 

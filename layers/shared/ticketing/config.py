@@ -24,6 +24,9 @@ class Settings(BaseModel):
     db_ssl: bool = Field(default=True, alias="DB_SSL")
     # The RDS CA bundle for direct Aurora connections; None trusts the system CAs (enough for RDS Proxy).
     db_ssl_ca_file: str | None = Field(default=None, alias="DB_SSL_CA_FILE")
+    # The migration function only (docs/security.md, "Database roles"): the secret of the application role,
+    # whose password it gives the role after migrating; every other function connects with that secret.
+    app_db_secret_arn: str | None = Field(default=None, alias="APP_DB_SECRET_ARN")
     # Below the shortest function timeout (15 s) with room for the answer: tests/contract/test_time_bounds.py.
     db_statement_timeout_ms: int = Field(default=10_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
     # Access tokens (docs/security.md, "Tokens"): the Ed25519 key ring that signs them, held by the auth function
