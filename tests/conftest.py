@@ -25,7 +25,9 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 # Access tokens (docs/security.md): the private key ring only the auth function holds, and the public keys every
 # function verifies with, as in AWS.
 os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
-os.environ.setdefault("JWT_PUBLIC_KEYS", "".join(pem for _, pem in parse_key_ring(os.environ["JWT_SIGNING_KEY"]).public_keys_pem()))
+os.environ.setdefault(
+    "JWT_PUBLIC_KEYS", "".join(pem for _, pem in parse_key_ring(os.environ["JWT_SIGNING_KEY"]).public_keys_pem())
+)
 # A seed for the Ed25519 ticket key ring (docs/tickets.md), shared by every process the tests start.
 os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
 # The same for the waiting room's admission tokens (docs/waiting-room.md), a key of their own.
@@ -104,6 +106,7 @@ class Database:
 
         with transaction() as tx:
             return tx.execute(sql, **params)
+
     @contextmanager
     def as_owner(self) -> Iterator[Session]:
         """A transaction as the tables' owner, for what the application role may not do (TRUNCATE, ALTER TABLE)."""

@@ -13,8 +13,8 @@ def demo(database_url: str) -> dict[str, Any]:
     """Demo data loaded twice into empty tables, once for this module (the stadium takes a while); the table
     sizes after each load. The tests here read it through `demo_api` and never empty the tables themselves."""
     from devtools.demo_data import load_demo_data
-    from ticketing.db import transaction
     from tests.conftest import Database
+    from ticketing.db import transaction
 
     Database(database_url).empty_tables()
     sizes = (

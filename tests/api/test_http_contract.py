@@ -10,8 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
 from tests.access_tokens import access_claims, signed
+from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
 
 REGISTER = "/api/auth/register"
 PROFILE = "/api/users/profile"

@@ -12,9 +12,7 @@ def _venue_count(db: Any) -> int:
     return int(db.value("SELECT count(*) FROM venues"))
 
 
-def test_a_demoted_admin_is_refused_at_once_though_the_token_still_says_admin(
-    api: Any, accounts: Any, db: Any
-) -> None:
+def test_a_demoted_admin_is_refused_at_once_though_the_token_still_says_admin(api: Any, accounts: Any, db: Any) -> None:
     admin = accounts.create("ADMIN")
     assert api.post("/api/venues", json=VENUE, token=admin.token).status == 201
     assert db.execute("UPDATE users SET role = 'USER' WHERE id = :id", id=admin.id) == 1

@@ -1,4 +1,4 @@
-"""In AWS the database credentials and the JWT signing key come from Secrets Manager (moto), via Powertools Parameters."""
+"""In AWS the database credentials and the JWT signing key come from Secrets Manager (moto), via Parameters."""
 
 from __future__ import annotations
 

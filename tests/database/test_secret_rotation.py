@@ -28,7 +28,8 @@ def deployed(db: Any, database_url: str, fresh_settings: pytest.MonkeyPatch) -> 
     """This process configured as a deployed function: the application role's secret (moto) and the host. The
     role's password is put back afterwards, as the rest of the suite logs in with it."""
     app = parse_database_url(os.environ["DATABASE_URL"])
-    assert app.user == APP_ROLE and app.password
+    assert app.user == APP_ROLE
+    assert app.password
     with mock_aws():
         client = boto3.client("secretsmanager", region_name="us-east-1")
         arn = client.create_secret(

@@ -61,7 +61,9 @@ def issue_access_token(principal: Principal, ring: KeyRing | None = None) -> str
         "exp": now + get_settings().access_token_ttl_seconds,
         "jti": secrets.token_hex(8),
     }
-    return jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid, "typ": TOKEN_TYPE})
+    return jwt.encode(
+        claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.signing_kid, "typ": TOKEN_TYPE}
+    )
 
 
 def _invalid() -> Unauthorized:
