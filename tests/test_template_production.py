@@ -15,7 +15,9 @@ TEMPLATE = read_template(Path(__file__).resolve().parents[1] / "template.yaml")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE["Globals"]["Function"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-DB_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
+MASTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
+# What every function but the migration function connects with (docs/security.md, "Database roles").
+DB_SECRET = {"Ref": "AppDatabaseSecret"}
 
 
 def of_type(resource_type: str) -> dict[str, Any]:
@@ -113,8 +115,8 @@ def test_no_plain_secret_is_in_the_environment() -> None:
     for function in FUNCTIONS.values():
         variables = {**variables, **function["Properties"].get("Environment", {}).get("Variables", {})}
 
-    assert not {"JWT_SECRET", "DATABASE_URL", "DB_PASSWORD", "TICKET_SIGNING_KEY"} & set(variables)
-    assert variables["JWT_SECRET_ARN"] == {"Ref": "JwtSecret"}
+    assert not {"JWT_SIGNING_KEY", "DATABASE_URL", "DB_PASSWORD", "TICKET_SIGNING_KEY"} & set(variables)
+    assert variables["JWT_PUBLIC_KEYS"] == {"Ref": "JwtPublicKeys"}
 
 
 def test_no_policy_grants_secrets_manager_on_every_resource() -> None:
@@ -142,9 +144,18 @@ def test_every_function_may_read_exactly_the_secrets_it_uses(name: str) -> None:
 
     if name in FUNCTIONS_WITHOUT_DATABASE:
         assert secret_arns == []
+    elif name == "MigrationFunction":
+        assert secret_arns == [MASTER_SECRET, DB_SECRET]
     else:
         assert DB_SECRET in secret_arns
-    known = (DB_SECRET, {"Ref": "JwtSecret"}, {"Ref": "TicketSigningKey"}, {"Ref": "AdmissionSigningKey"})
+        assert MASTER_SECRET not in secret_arns
+    known = (
+        MASTER_SECRET,
+        DB_SECRET,
+        {"Ref": "JwtSigningKey"},
+        {"Ref": "TicketSigningKey"},
+        {"Ref": "AdmissionSigningKey"},
+    )
     assert all(arn in known for arn in secret_arns)
 
 

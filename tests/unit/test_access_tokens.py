@@ -125,3 +125,18 @@ def test_the_auth_key_ring_signs_with_its_first_key_and_verifies_with_all_during
 def test_a_private_key_in_the_public_key_set_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="public keys only"):
         parse_public_keys(generate_private_key_pem())
+
+
+def test_the_one_line_public_keys_ops_pass_as_a_parameter_verify_what_the_ring_signs(
+    trust: Callable[..., None], fresh_settings: pytest.MonkeyPatch
+) -> None:
+    from devtools.jwt_keys import public_keys_line
+
+    seed = "a-random-seed-as-cloudformation-generates-it"  # what the JwtSigningKey secret holds at first
+    ring = parse_key_ring(seed)
+    user = Principal(user_id=uuid4(), role=Role.USER)
+    fresh_settings.setenv("JWT_PUBLIC_KEYS", public_keys_line(seed))
+    get_settings.cache_clear()
+
+    assert "\n" not in public_keys_line(seed)
+    assert verify_access_token(issue_access_token(user, ring)) == user
