@@ -11,6 +11,7 @@ import argparse
 import errno
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -68,6 +69,25 @@ def prepare_database(database_url: str) -> None:
 
     applied = apply_migrations()
     print(f"database ready ({len(applied)} new migration(s))", file=sys.stderr, flush=True)
+
+
+def connect_as_the_application_role(owner_url: str) -> None:
+    """The functions connect as `ticketing_app`, as in AWS (docs/security.md, "Database roles"), with a password
+    generated once per checkout; the embedded server's owner keeps migrating, resetting and `make psql`."""
+    from devtools.embedded_db import application_role_url
+    from ticketing.config import get_settings
+    from ticketing.db.dsn import parse_database_url
+    from ticketing.db.migrate import enable_app_login
+
+    path = LOCAL_DIR / "app-db-password"
+    if not path.exists():
+        LOCAL_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    enable_app_login(password, parse_database_url(owner_url))
+    os.environ["DATABASE_URL"] = application_role_url(owner_url, password)
+    get_settings.cache_clear()
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -169,6 +189,8 @@ def _serve(port: int, data_dir: Path) -> None:
         dynamodb_server() as dynamodb_url,
     ):
         prepare_database(database_url)
+        if not own_database:
+            connect_as_the_application_role(database_url)
         # The waiting room's queue (docs/waiting-room.md): one tick per scheduled firing, so a tick lasts as long.
         use_local_dynamodb(dynamodb_url)
         os.environ.setdefault("WAITING_ROOM_TICKS_PER_INVOCATION", "1")
