@@ -43,6 +43,8 @@ class Journey:
         self.run_id = run_id
         self.email = f"smoke-{run_id.lower()}@{options.email_domain}"
         self.password = secrets.token_urlsafe(18)
+        # Registering and logging in each open a session (a refresh-token family); the cleanup ends both.
+        self.sessions: list[Session] = []
         self.customer: Session | None = None
         self.organizer: Session | None = None
         self.event: dict[str, Any] | None = None
@@ -89,10 +91,12 @@ class Journey:
             201,
         )
         self.customer = Session(body["accessToken"], body["refreshToken"])
+        self.sessions.append(self.customer)
         return self.email
 
     def login(self) -> str:
         self.customer = self._log_in(self.email, self.password)
+        self.sessions.append(self.customer)
         return "customer signed in"
 
     def organizer_login(self) -> str:
@@ -284,8 +288,8 @@ class Journey:
             self.run.cleanup("cancel booking", lambda: self._cancel(self._booking)["status"])
         if self.created_event_id:
             self.run.cleanup("cancel event", self._cancel_event)
-        if self.customer:
-            self.run.cleanup("log out", lambda: self._log_out(self.customer))
+        if self.sessions:
+            self.run.cleanup("log out", self._log_out_customer)
         if self.organizer:
             self.run.cleanup("organizer log out", lambda: self._log_out(self.organizer))
 
@@ -301,6 +305,11 @@ class Journey:
         if event["status"] != "CANCELLED":
             raise StepFailed(f"event is {event['status']} after cancel")
         return f"{self.created_event_id} CANCELLED"
+
+    def _log_out_customer(self) -> str:
+        for session in self.sessions:
+            self._log_out(session)
+        return f"{len(self.sessions)} session(s) revoked"
 
     def _log_out(self, session: Session | None) -> str:
         if session is None:
