@@ -20,8 +20,6 @@ always reaches its report.
 from __future__ import annotations
 
 import json
-import logging
-import os
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,8 +29,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-logger = logging.getLogger()
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+from ticketing.observability import instrumented, logger
 
 # Control-plane calls (get_deployment, get_function_configuration, list_tags, the report): quick, retried once.
 CONTROL_CONNECT_SECONDS, CONTROL_READ_SECONDS, CONTROL_ATTEMPTS = 2, 4, 2
@@ -251,7 +248,7 @@ def check_version(target: Target) -> str:
     return judge(check, result)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+def check_and_report(event: dict[str, Any], context: Any) -> dict[str, str]:
     """CodeDeploy's lifecycle hook: check the target version, then report; every failure is reported as Failed."""
     deployment_id = event["DeploymentId"]
     status, reason = "Succeeded", ""
@@ -266,10 +263,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
         # Whatever went wrong, CodeDeploy must hear it now rather than wait an hour for a report that never comes.
         logger.exception("pre-traffic check crashed")
         status, reason = "Failed", f"the hook failed: {type(error).__name__}: {error}"
-    logger.info(json.dumps({"deploymentId": deployment_id, "status": status, "reason": reason}))
+    logger.info("pre-traffic check", extra={"deploymentId": deployment_id, "status": status, "reason": reason})
     _codedeploy().put_lifecycle_event_hook_execution_status(
         deploymentId=deployment_id,
         lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
         status=status,
     )
     return {"status": status, "reason": reason}
+
+
+lambda_handler = instrumented(check_and_report)
+# The name the template declares (`Handler: app.handler`); the same instrumented handler.
+handler = lambda_handler

@@ -24,6 +24,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+from devtools.lambda_context import LambdaContext
 from devtools.sam_template import load_template
 from devtools.server import invoke
 
@@ -205,7 +206,8 @@ def reports() -> list[dict[str, Any]]:
 
 def _run_hook(deployment_id: str) -> dict[str, str]:
     event = {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": "hook-execution-1"}
-    result: dict[str, str] = hook.handler(event, None)
+    context = LambdaContext("PreTrafficHookFunction", 256, hook.HOOK_BUDGET_SECONDS)
+    result: dict[str, str] = hook.handler(event, context)
     return result
 
 
