@@ -84,17 +84,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     arguments = parser.parse_args(argv)
     if bool(arguments.organizer_email) != bool(arguments.organizer_password):
         parser.error("--organizer-email and --organizer-password go together")
-    return Options(
-        url=arguments.url.rstrip("/"),
-        timeout=arguments.timeout,
-        email_domain=arguments.email_domain,
-        organizer_email=arguments.organizer_email,
-        organizer_password=arguments.organizer_password,
-        event_id=arguments.event_id,
-        payment_token=arguments.payment_token,
-        admission_timeout=arguments.admission_timeout,
-        cancellation_cutoff_hours=arguments.cancellation_cutoff_hours,
-    )
+    return Options(**{**vars(arguments), "url": arguments.url.rstrip("/")})
 
 
 def main(argv: list[str] | None = None) -> None:
