@@ -7,8 +7,8 @@ The journey itself (what a working deployment must do) is `devtools.smoke_journe
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -103,29 +103,27 @@ class SmokeRun:
         self.api = api
         self.report = report
 
-    @contextmanager
-    def _timed(self, name: str, results: list[str]) -> Iterator[None]:
+    def step(self, name: str, action: Callable[[], str]) -> None:
+        """Runs `action` (it answers the detail to print) and reports it; a failure stops the run (Stop)."""
+        self.api.last_status = None
         started = time.perf_counter()
         try:
-            yield
+            detail = action()
         except StepFailed as error:
-            self._record(name, False, started, str(error))
-            raise Stop from error
+            failure = str(error)
         except OSError as error:  # refused, reset, timed out, unknown host: urllib's URLError is an OSError
-            self._record(name, False, started, f"no answer: {getattr(error, 'reason', error)}")
-            raise Stop from error
-        self._record(name, True, started, results[0] if results else "")
+            failure = f"no answer: {getattr(error, 'reason', error)}"
+        except (ValueError, LookupError, TypeError) as error:  # not JSON, or not the shape the API promises
+            failure = f"unexpected answer: {type(error).__name__}: {error}"
+        else:
+            self._record(name, True, started, detail)
+            return
+        self._record(name, False, started, failure)
+        raise Stop(failure)
 
     def _record(self, name: str, passed: bool, started: float, detail: str) -> None:
         millis = (time.perf_counter() - started) * 1000
         self.report.add(StepResult(name, passed, self.api.last_status, millis, detail))
-
-    def step(self, name: str, action: Callable[[], str]) -> None:
-        """Runs `action` (it answers the detail to print); a failure stops the run (Stop)."""
-        self.api.last_status = None
-        outcome: list[str] = []
-        with self._timed(name, outcome):
-            outcome.append(action())
 
     def cleanup(self, name: str, action: Callable[[], str]) -> None:
         """Like `step`, but a failure is reported and the remaining cleanup still runs."""

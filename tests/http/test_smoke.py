@@ -3,10 +3,12 @@ live behind, and fails with exit code 1 and a report naming the broken step when
 
 from __future__ import annotations
 
+import http.server
 import io
 import socket
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -138,3 +140,39 @@ def test_make_smoke_exits_1_with_a_clear_report_when_nothing_answers_at_the_url(
     assert "no answer" in finished.stdout
     assert "Connection refused" in finished.stdout
     assert "SMOKE FAILED: health" in finished.stdout
+
+
+class _NotTheApi(http.server.BaseHTTPRequestHandler):
+    """Some other web server (a wrong port, a login page): 200 with HTML for every path."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_url_that_is_not_the_api_fails_at_health_with_a_report_not_a_traceback() -> None:
+    # Given a web server that answers HTML
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotTheApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # When the smoke test runs against it
+        exit_code, report = _smoke(Options(url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # Then it fails at the first step, saying the answer was not what the API gives
+    assert exit_code == 1
+    [failed_line] = [line for line in report.splitlines() if line.lstrip().startswith("FAIL")]
+    assert "health" in failed_line
+    assert "200" in failed_line
+    assert "unexpected answer: JSONDecodeError" in failed_line
+    assert "SMOKE FAILED: health" in report
