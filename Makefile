@@ -16,7 +16,8 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build jwt-public-keys openapi db-migrate db-reset psql bench fuzz clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate build jwt-public-keys openapi smoke db-migrate db-reset psql \
+	bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -67,6 +68,10 @@ psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (st
 jwt-public-keys: venv ## The JwtPublicKeys parameter for a stack: make jwt-public-keys SECRET=<JwtSigningKey secret ARN>
 	@test -n "$(SECRET)" || { echo "usage: make jwt-public-keys SECRET=<arn of the stack's JwtSigningKey>"; exit 2; }
 	@$(BIN)/python -m devtools.jwt_keys public --secret-id "$(SECRET)"
+
+smoke: venv ## End-to-end check of a deployment over HTTP: make smoke URL=http://127.0.0.1:3000 (docs/smoke.md)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<base URL of the deployment, e.g. http://127.0.0.1:3000>"; exit 2; }
+	@$(BIN)/python -m devtools.smoke "$(URL)"
 
 openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
 	$(BIN)/python -m devtools.openapi --write
