@@ -1,3 +1,5 @@
+-- compatible: the previous release connects as the master user, which owns every object; the REVOKEs only take
+-- from PUBLIC (creating in the schema, which no release does at run time) and from the new role ticketing_app.
 -- The application role (docs/security.md, "Database roles"): what every function but the migration function
 -- connects as. It may read and write the rows of the application's tables, use their sequences and call their
 -- functions; it owns nothing, so it cannot DROP, ALTER or TRUNCATE, and it may not create objects. The
