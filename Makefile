@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench fuzz clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql check-invariants bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -60,6 +60,9 @@ db-reset: venv ## Replace the local embedded database with a fresh one holding t
 
 psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (started if needed)
 	@$(BIN)/python -m devtools.local_stack psql
+
+check-invariants: venv ## Report every violated invariant with its rows (DATABASE_URL, else the local database); exit 0 when all hold
+	@$(BIN)/python -m devtools.local_stack check-invariants
 
 openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
 	$(BIN)/python -m devtools.openapi --write
