@@ -38,6 +38,7 @@ class Answer:
     ended: float
     status: int  # 0: no answer (connection refused or reset, or the client's timeout)
     in_envelope: bool
+    code: str | None  # the error envelope's code
 
     @property
     def seconds(self) -> float:
@@ -97,7 +98,8 @@ class Client:
             status, payload = error.code, _json(error.read())
         except (OSError, TimeoutError):
             status = 0
-        self.journal.add(Answer(step, started, time.monotonic(), status, _in_envelope(payload)))
+        code = payload["error"]["code"] if _in_envelope(payload) else None
+        self.journal.add(Answer(step, started, time.monotonic(), status, code is not None, code))
         return status, payload
 
 

@@ -87,6 +87,8 @@ def summary_lines(outcome: Outcome) -> list[str]:
     db = outcome.db_recoveries()
     db_text = ", ".join("none" if value is None else f"{value:.2f} s" for value in db) or "-"
     statuses = ", ".join(f"{status or 'no answer'}: {n}" for status, n in sorted(outcome.by_status().items()))
+    codes = Counter(f"{a.status} {a.code}" for a in outcome.answers if a.code)
+    errors = ", ".join(f"{code}: {n}" for code, n in codes.most_common())
     lines = [
         f"Seed {outcome.seed}; storm {outcome.storm_seconds:.0f} s, then a quiet minute; "
         f"{len(outcome.answers)} requests; event cancelled during the storm: {outcome.event_cancelled}.",
@@ -109,6 +111,8 @@ def summary_lines(outcome: Outcome) -> list[str]:
     lines += [
         "",
         f"Requests by status: {statuses}.",
+        "",
+        f"Errors by code: {errors}.",
         "",
         f"Bookings at the end: {dict(sorted(outcome.bookings.items()))}; "
         f"payments: {dict(sorted(outcome.payments.items()))}.",
