@@ -30,7 +30,7 @@ from bench.chaos_faults import Fault, Injector, run_schedule, schedule
 from bench.chaos_report import Outcome, write_outcome
 
 SEED = int(os.environ.get("BENCH_CHAOS_SEED", "25"))
-STORM_SECONDS = float(os.environ.get("BENCH_CHAOS_SECONDS", "150"))
+STORM_SECONDS = float(os.environ.get("BENCH_CHAOS_SECONDS", "160"))
 QUIET_SECONDS = float(os.environ.get("BENCH_CHAOS_QUIET_SECONDS", "60"))
 BUYERS = 300
 CLIENTS = 16

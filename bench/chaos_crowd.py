@@ -98,7 +98,7 @@ class Client:
             status, payload = error.code, _json(error.read())
         except (OSError, TimeoutError):
             status = 0
-        code = payload["error"]["code"] if _in_envelope(payload) else None
+        code = payload["error"]["code"] if isinstance(payload, dict) and _in_envelope(payload) else None
         self.journal.add(Answer(step, started, time.monotonic(), status, code is not None, code))
         return status, payload
 

@@ -41,7 +41,17 @@ PROVIDER_GAP_SECONDS = 5.0
 DB_DOWN_SECONDS = (5.0, 30.0)
 DB_RESTART_AT = 0.4  # of the storm
 DELIVERY_DELAY_SECONDS = (2.0, 15.0)
-API_FUNCTIONS_KILLED = ("BookingsFunction", "BookingsFunction", "BookingsFunction", "EventsFunction")
+API_FUNCTIONS_KILLED = (
+    "BookingsFunction",
+    "BookingsFunction",
+    "BookingsFunction",
+    "BookingsFunction",
+    "EventsFunction",
+)
+# The database restart's recovery is measured alone: no kill or provider fault from a little before it until
+# CLEAR_AFTER_SECONDS after it came back (a kill a moment before would have the restart measure a cold start).
+KEPT_CLEAR = (WORKER_KILL, PROVIDER_LATENCY, PROVIDER_TIMEOUT, PROVIDER_5XX, OUTBOX_KILL, REFUNDS_KILL)
+CLEAR_BEFORE_RESTART_SECONDS, CLEAR_AFTER_SECONDS = 10.0, 10.0
 # A worker to kill must be busy: how long to look for one before the kill is given up (not counted).
 BUSY_WAIT_SECONDS = 2.0
 
@@ -84,7 +94,15 @@ def schedule(seed: int, storm_seconds: float, app: SamApp) -> list[Fault]:
             else:
                 faults.append(Fault(at, kind, "OutboxPublisherFunction" if kind == OUTBOX_KILL else "RefundsFunction"))
             at += rng.expovariate(1 / gap)
-    return sorted(faults, key=lambda fault: fault.at)
+    restart = faults[0]
+    clear_from, clear_until = (
+        restart.at - CLEAR_BEFORE_RESTART_SECONDS,
+        restart.at + restart.seconds + CLEAR_AFTER_SECONDS,
+    )
+    return sorted(
+        (f for f in faults if f is restart or f.kind not in KEPT_CLEAR or not clear_from < f.at < clear_until),
+        key=lambda fault: fault.at,
+    )
 
 
 # Functions fed by domain events, and the event EventBridge brings them.

@@ -73,6 +73,19 @@ class Outcome:
         """5xx answers that are not 502/503/504 in the error envelope."""
         return sum(a.status >= 500 and (a.status not in ALLOWED_5XX or not a.in_envelope) for a in self.answers)
 
+    def after_restart(self, seconds: int = 10) -> list[str]:
+        """Per second after the database came back, the answers that ended then, by status."""
+        lines = []
+        for fault in self.injected:
+            if fault.kind != DB_RESTART or fault.ended is None:
+                continue
+            back = fault.ended
+            for second in range(-1, seconds):
+                ended = [a for a in self.answers if back + second <= a.ended < back + second + 1]
+                tally = Counter(a.status for a in ended)
+                lines.append(f"| {second:+d} s | {', '.join(f'{s}: {n}' for s, n in sorted(tally.items())) or '-'} |")
+        return lines
+
     def db_recoveries(self) -> list[float | None]:
         return [self.recovery_seconds(fault) for fault in self.injected if fault.kind == DB_RESTART]
 
@@ -116,6 +129,12 @@ def summary_lines(outcome: Outcome) -> list[str]:
         "",
         f"Bookings at the end: {dict(sorted(outcome.bookings.items()))}; "
         f"payments: {dict(sorted(outcome.payments.items()))}.",
+        "",
+        "Answers around the database's return (second 0 starts when `pg_ctl start` returned):",
+        "",
+        "| second | answers by status |",
+        "|---|---|",
+        *outcome.after_restart(),
         "",
         "Invariant check after the quiet minute:",
         "",

@@ -145,6 +145,34 @@ def test_an_abandoned_in_flight_key_is_taken_over_by_its_retry(shop: Any, accoun
     assert db.value("SELECT response_status FROM idempotency_keys") == 200
 
 
+def test_a_key_abandoned_by_a_killed_worker_is_taken_over_once_no_invocation_can_still_run_it(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    # Given a hold whose worker was killed mid-request 31 s ago (API Gateway gave up on it at 29 s)
+    event = catalog.event()
+    buyer = accounts.create()
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
+    db.execute("UPDATE idempotency_keys SET response_status = NULL, created_at = now() - interval '31 seconds'")
+    assert shop.released(buyer, event.id) == [event.seat_ids[0]]
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
+
+    assert response.status == 200, response.body
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_the_in_flight_lease_outlasts_every_api_functions_timeout() -> None:
+    from pathlib import Path
+
+    from devtools.sam_template import load_template
+    from ticketing.http.idempotency import IN_FLIGHT_LEASE_SECONDS
+
+    api_functions = [f for f in load_template(Path(__file__).parents[2] / "template.yaml").functions if f.api_events]
+
+    assert api_functions
+    assert max(function.timeout for function in api_functions) < IN_FLIGHT_LEASE_SECONDS
+
+
 def test_a_transient_error_is_not_stored_so_the_retry_runs(
     shop: Any, accounts: Any, catalog: Any, db: Any, row_locker: Any
 ) -> None:

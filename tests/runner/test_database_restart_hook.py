@@ -30,7 +30,7 @@ def in_own_thread(work: Callable[[], Any]) -> Any:
     def run() -> None:
         try:
             result["value"] = work()
-        except Exception as error:  # noqa: BLE001 - handed to the test, which asserts on it
+        except Exception as error:
             result["error"] = error
 
     thread = threading.Thread(target=run)
