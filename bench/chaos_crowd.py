@@ -39,6 +39,7 @@ class Answer:
     status: int  # 0: no answer (connection refused or reset, or the client's timeout)
     in_envelope: bool
     code: str | None  # the error envelope's code
+    message: str | None  # and its message (a 503 says which part was unavailable)
 
     @property
     def seconds(self) -> float:
@@ -98,8 +99,9 @@ class Client:
             status, payload = error.code, _json(error.read())
         except (OSError, TimeoutError):
             status = 0
-        code = payload["error"]["code"] if isinstance(payload, dict) and _in_envelope(payload) else None
-        self.journal.add(Answer(step, started, time.monotonic(), status, code is not None, code))
+        error = payload["error"] if isinstance(payload, dict) and _in_envelope(payload) else {}
+        code, message = error.get("code"), error.get("message")
+        self.journal.add(Answer(step, started, time.monotonic(), status, code is not None, code, message))
         return status, payload
 
 

@@ -100,7 +100,11 @@ def summary_lines(outcome: Outcome) -> list[str]:
     db = outcome.db_recoveries()
     db_text = ", ".join("none" if value is None else f"{value:.2f} s" for value in db) or "-"
     statuses = ", ".join(f"{status or 'no answer'}: {n}" for status, n in sorted(outcome.by_status().items()))
-    codes = Counter(f"{a.status} {a.code}" for a in outcome.answers if a.code)
+    codes = Counter(
+        f"{a.status} {a.code}" + (f" ({a.message})" if a.code == "SERVICE_UNAVAILABLE" else "")
+        for a in outcome.answers
+        if a.code
+    )
     errors = ", ".join(f"{code}: {n}" for code, n in codes.most_common())
     lines = [
         f"Seed {outcome.seed}; storm {outcome.storm_seconds:.0f} s, then a quiet minute; "
