@@ -95,12 +95,12 @@ class Client:
         try:
             with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT_SECONDS) as response:
                 status, payload = response.status, _json(response.read())
-        except urllib.error.HTTPError as error:
-            status, payload = error.code, _json(error.read())
+        except urllib.error.HTTPError as refused:
+            status, payload = refused.code, _json(refused.read())
         except (OSError, TimeoutError):
             status = 0
-        error = payload["error"] if isinstance(payload, dict) and _in_envelope(payload) else {}
-        code, message = error.get("code"), error.get("message")
+        envelope = payload["error"] if isinstance(payload, dict) and _in_envelope(payload) else {}
+        code, message = envelope.get("code"), envelope.get("message")
         self.journal.add(Answer(step, started, time.monotonic(), status, code is not None, code, message))
         return status, payload
 
