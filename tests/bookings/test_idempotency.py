@@ -117,12 +117,23 @@ def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any
     assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == second.id
 
 
-def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+def a_hold_left_in_flight(shop: Any, accounts: Any, catalog: Any, db: Any, key: str, since: str) -> tuple[Any, Any]:
+    """A Given step: a hold whose key reads as in flight since `since` ago (its answer never stored, as when its
+    invocation is still running or died), its seat released again; the event and the buyer."""
     event = catalog.event()
     buyer = accounts.create()
-    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
-    db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL")
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key(key))
+    db.execute(
+        "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL,"
+        " created_at = now() - CAST(:since AS interval)",
+        since=since,
+    )
     assert shop.released(buyer, event.id) == [event.seat_ids[0]]
+    return event, buyer
+
+
+def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "busy", since="0 seconds")
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
 
@@ -149,11 +160,7 @@ def test_a_key_abandoned_by_a_killed_worker_is_taken_over_once_no_invocation_can
     shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
     # Given a hold whose worker was killed mid-request 31 s ago (API Gateway gave up on it at 29 s)
-    event = catalog.event()
-    buyer = accounts.create()
-    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
-    db.execute("UPDATE idempotency_keys SET response_status = NULL, created_at = now() - interval '31 seconds'")
-    assert shop.released(buyer, event.id) == [event.seat_ids[0]]
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "killed", since="31 seconds")
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
 
