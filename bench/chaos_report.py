@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.chaos_crowd import Answer
-from bench.chaos_faults import DB_RESTART, KINDS, Fault
+from bench.chaos_faults import (
+    CLEAR_AFTER_SECONDS,
+    CLEAR_BEFORE_RESTART_SECONDS,
+    DB_DOWN_SECONDS,
+    DB_RESTART,
+    DB_RESTART_AT,
+    KINDS,
+    MEAN_GAP_SECONDS,
+    PROVIDER_WINDOW_SECONDS,
+    Fault,
+)
 from bench.harness import replace_doc_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -159,11 +169,13 @@ def write_outcome(outcome: Outcome, postgres_version: str) -> None:
     body = [*machine_lines(postgres_version), "", *summary_lines(outcome)]
     RESULTS.write_text("\n".join(["# Chaos: an on-sale under injected faults", "", *body, "", "## Schedule", "",
                                   *schedule, ""]))  # fmt: skip
-    replace_doc_section("Chaos", [*_doc_intro(), *body, "", "The whole schedule: bench/results/chaos.md."])
+    replace_doc_section("Chaos", [*_doc_intro(outcome), *body, "", "The whole schedule: bench/results/chaos.md."])
     print(RESULTS.read_text())
 
 
-def _doc_intro() -> list[str]:
+def _doc_intro(outcome: Outcome) -> list[str]:
+    restarts = [fault.line() for fault in outcome.faults if fault.kind == DB_RESTART]
+    gaps = ", ".join(f"{kind} {gap:g} s" for kind, gap in MEAN_GAP_SECONDS.items())
     return [
         "`python -m bench chaos` (bench/chaos_bench.py): a crowd of 300 buyers (16 at a time) holds, picks best",
         "available, books, pays, and cancels through the local runner while the organizer cancels one of the two",
@@ -173,5 +185,12 @@ def _doc_intro() -> list[str]:
         "deliveries of scheduled ticks and domain events (EventBridge and SES in moto's server), the outbox publisher",
         "and the refunds worker killed mid-batch. After the storm and a quiet minute `make check-invariants`'s",
         "check runs. Recovery: from a fault's end to the first successful answer to a request sent after it.",
+        "",
+        f"The schedule (bench/chaos_faults.py, all drawn from seed {outcome.seed}): one database restart at"
+        f" {DB_RESTART_AT:.0%} of the storm, down a uniform {DB_DOWN_SECONDS[0]:g}-{DB_DOWN_SECONDS[1]:g} s"
+        f" ({'; '.join(restarts)}), with no kill or provider fault from {CLEAR_BEFORE_RESTART_SECONDS:g} s before"
+        f" it to {CLEAR_AFTER_SECONDS:g} s after it is back; back-to-back provider windows of"
+        f" {PROVIDER_WINDOW_SECONDS[0]:g}-{PROVIDER_WINDOW_SECONDS[1]:g} s (latency 1.5-4 s on every call, or"
+        f" timeouts / 5xx on 60 % of calls); the other kinds at exponential gaps of mean {gaps}.",
         "",
     ]
