@@ -17,7 +17,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
 .PHONY: help venv run invoke test test-pg15 lint format validate build jwt-public-keys openapi smoke db-migrate db-reset psql \
-	bench fuzz clean \
+	check-invariants bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -72,6 +72,9 @@ jwt-public-keys: venv ## The JwtPublicKeys parameter for a stack: make jwt-publi
 smoke: venv ## End-to-end check of a deployment over HTTP: make smoke URL=http://127.0.0.1:3000 (docs/smoke.md)
 	@test -n "$(URL)" || { echo "usage: make smoke URL=<base URL of the deployment, e.g. http://127.0.0.1:3000>"; exit 2; }
 	@$(BIN)/python -m devtools.smoke "$(URL)"
+
+check-invariants: venv ## Report every violated invariant with its rows (DATABASE_URL, else the local database); exit 0 when all hold
+	@$(BIN)/python -m devtools.local_stack check-invariants
 
 openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
 	$(BIN)/python -m devtools.openapi --write

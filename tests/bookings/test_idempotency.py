@@ -117,12 +117,23 @@ def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any
     assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == second.id
 
 
-def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+def a_hold_left_in_flight(shop: Any, accounts: Any, catalog: Any, db: Any, key: str, since: str) -> tuple[Any, Any]:
+    """A Given step: a hold whose key reads as in flight since `since` ago (its answer never stored, as when its
+    invocation is still running or died), its seat released again; the event and the buyer."""
     event = catalog.event()
     buyer = accounts.create()
-    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
-    db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL")
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key(key))
+    db.execute(
+        "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL,"
+        " created_at = now() - CAST(:since AS interval)",
+        since=since,
+    )
     assert shop.released(buyer, event.id) == [event.seat_ids[0]]
+    return event, buyer
+
+
+def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "busy", since="0 seconds")
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
 
@@ -143,6 +154,30 @@ def test_an_abandoned_in_flight_key_is_taken_over_by_its_retry(shop: Any, accoun
     assert response.status == 200
     assert response.header("Idempotent-Replayed") is None
     assert db.value("SELECT response_status FROM idempotency_keys") == 200
+
+
+def test_a_key_abandoned_by_a_killed_worker_is_taken_over_once_no_invocation_can_still_run_it(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    # Given a hold whose worker was killed mid-request 31 s ago (API Gateway gave up on it at 29 s)
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "killed", since="31 seconds")
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
+
+    assert response.status == 200, response.body
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_the_in_flight_lease_outlasts_every_api_functions_timeout() -> None:
+    from pathlib import Path
+
+    from devtools.sam_template import load_template
+    from ticketing.http.idempotency import IN_FLIGHT_LEASE_SECONDS
+
+    api_functions = [f for f in load_template(Path(__file__).parents[2] / "template.yaml").functions if f.api_events]
+
+    assert api_functions
+    assert max(function.timeout for function in api_functions) < IN_FLIGHT_LEASE_SECONDS
 
 
 def test_a_transient_error_is_not_stored_so_the_retry_runs(

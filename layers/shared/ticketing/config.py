@@ -60,6 +60,8 @@ class Settings(BaseModel):
     payment_reconcile_after_seconds: int = Field(default=120, ge=1, alias="PAYMENT_RECONCILE_AFTER_SECONDS")
     # Local benchmarks only: how long each call to the test provider takes, as a real provider's would.
     payment_test_latency_ms: int = Field(default=0, ge=0, le=10_000, alias="PAYMENT_TEST_LATENCY_MS")
+    # Local fault injection only (`python -m bench chaos`): a JSON file the test provider reads on every call.
+    payment_test_faults_file: str | None = Field(default=None, alias="PAYMENT_TEST_FAULTS_FILE")
     cors_allow_origins: str = Field(default="*", alias="CORS_ALLOW_ORIGINS")
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")

@@ -26,8 +26,10 @@ from ticketing.http import idempotency_keys as keys
 from ticketing.http.responses import error_body
 
 KEY_TTL_SECONDS = 24 * 3600
-# An in-flight key older than this was abandoned (a crashed invocation; Lambda times out long before).
-IN_FLIGHT_LEASE_SECONDS = 120
+# An in-flight key older than this was abandoned: its invocation crashed or was killed (no API invocation outlives
+# API Gateway's 29 s, nor its function's timeout). Longer only keeps the customer's retry at 409 for nothing after
+# a crash (the chaos bench's worker kills found retries refused for two minutes).
+IN_FLIGHT_LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
