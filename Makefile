@@ -40,7 +40,8 @@ invoke: venv ## Run one function on one event, like sam local invoke: make invok
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	@$(BIN)/python -m devtools.invoke "$(FN)" "$(EVENT)"
 
-test: venv ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
+# The permission test expands the template with the SAM translator of $(SAM_VENV) (its pydantic pin is not ours).
+test: venv $(SAM_VENV)/.installed ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
 	$(BIN)/python -m pytest
 
 test-pg15: venv ## The whole suite again on PostgreSQL 15 (Debian's package; installed when missing, as root)

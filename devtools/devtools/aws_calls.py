@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 # Powertools Parameters helpers and the IAM action each calls.
-POWERTOOLS_PARAMETERS = {
+PARAMETERS_HELPERS = {
     "get_secret": "secretsmanager:GetSecretValue",
     "get_secrets_by_name": "secretsmanager:GetSecretValue",
     "get_parameter": "ssm:GetParameter",
@@ -186,8 +186,8 @@ def _aws_calls(module: _Module, node: ast.AST) -> set[AwsCall]:
         return set()
     calls = set()
     line = getattr(node, "lineno", 0)
-    if isinstance(node, ast.Attribute) and named in POWERTOOLS_PARAMETERS and _names_parameters(module, node):
-        action = POWERTOOLS_PARAMETERS[named]
+    if isinstance(node, ast.Attribute) and named in PARAMETERS_HELPERS and _names_parameters(module, node):
+        action = PARAMETERS_HELPERS[named]
         calls.add(AwsCall(action, action.split(":")[0], module.name, line))
     for service in module.services:
         operation = _operations(service).get(named)

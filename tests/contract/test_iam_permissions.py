@@ -10,8 +10,10 @@ hook's deployment) needs a statement naming resources, never `*`.
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -45,24 +47,38 @@ LAMBDA_SERVICE_POLICIES = {"DeadLetterQueuePolicy"}
 WITHOUT_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"}
 
 
+# The SAM transform, run by aws-sam-cli's own translator (in its virtual environment: its pins are not ours).
+SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"
+TRANSFORM = """
+import json, sys
+from samtranslator.translator.transform import transform
+class NoManagedPolicies:
+    def load(self):
+        return {}
+json.dump(transform(json.load(sys.stdin), {}, NoManagedPolicies())["Resources"], sys.stdout)
+"""
+
+
 @cache
 def roles() -> dict[str, Any]:
     """The template after the SAM transform, as CloudFormation receives it (code locations as after packaging)."""
-    from samtranslator.translator.transform import transform
-
+    assert SAM_PYTHON.exists(), "the permission test uses aws-sam-cli's translator: run `make validate` once"
     template = read_template(REPO_ROOT / "template.yaml")
     template["Transform"] = "AWS::Serverless-2016-10-31"
     for name, resource in template["Resources"].items():
         for key in ("CodeUri", "ContentUri"):
             if key in resource.get("Properties", {}):
                 resource["Properties"][key] = f"s3://packaged/{name}.zip"
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    resources: dict[str, Any] = transform(template, {}, NoManagedPolicies())["Resources"]
+    translated = subprocess.run(
+        [str(SAM_PYTHON), "-c", TRANSFORM],
+        input=json.dumps(template),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    resources: dict[str, Any] = json.loads(translated.stdout)
     return resources
 
 
