@@ -13,10 +13,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins its own AWS tooling ranges: its own virtual environment too.
+CHECKOV_VENV := .venv-checkov
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench fuzz clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate checkov build openapi db-migrate db-reset psql bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -78,6 +80,19 @@ validate: venv $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on tem
 	$(SAM) validate --lint --region us-east-1
 	$(BIN)/cfn-lint template.yaml
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "Installing checkov into $(CHECKOV_VENV) (the first time takes a minute)"
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# checkov reads SAM's Globals only in a template without Fn::ForEach: it scans the template as CloudFormation
+# expands it. Skips: on their resources in template.yaml, function-wide ones in .checkov.yaml.
+checkov: venv $(CHECKOV_VENV)/.installed ## checkov on template.yaml (every finding fixed or skipped with its reason)
+	@mkdir -p .aws-sam
+	$(BIN)/python -m devtools.sam_template template.yaml > .aws-sam/template.expanded.json
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download -f .aws-sam/template.expanded.json
+
 build: $(SAM_VENV)/.installed ## sam build (python3.12); prints its log only when it fails
 	@mkdir -p .aws-sam
 	@PATH="$(SAM_PATH)" $(SAM) build --region us-east-1 > .aws-sam/build.log 2>&1 \
@@ -100,4 +115,4 @@ bench: venv ## Benchmarks; results land in bench/results/
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtual environments, build output and local data
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local

@@ -164,6 +164,9 @@ def test_only_the_tickets_function_reads_the_ticket_signing_key() -> None:
     }
 
 
+OWN_SUBNETS = [{"Ref": "PrivateSubnet0"}, {"Ref": "PrivateSubnet1"}]
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_runs_in_the_vpc_and_logs_with_retention(name: str) -> None:
     properties = {**GLOBAL_FUNCTION, **FUNCTIONS[name]["Properties"]}
@@ -171,7 +174,11 @@ def test_every_function_runs_in_the_vpc_and_logs_with_retention(name: str) -> No
     assert properties["VpcConfig"] == {
         "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}],
         "SubnetIds": {
-            "Fn::If": ["CreateNetwork", [{"Ref": "PrivateSubnet0"}, {"Ref": "PrivateSubnet1"}], {"Ref": "PrivateSubnetIds"}]
+            "Fn::If": [
+                "CreateNetwork",
+                [{"Ref": "PrivateSubnet0"}, {"Ref": "PrivateSubnet1"}],
+                {"Ref": "PrivateSubnetIds"},
+            ]
         },
     }
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}

@@ -29,7 +29,9 @@ def services_called() -> set[str]:
     """The endpoint names (com.amazonaws.<region>.<name>) of every service the functions' code reaches."""
     services = set()
     for function in FUNCTIONS:
-        calls = calls_of_function(REPO_ROOT / RESOURCES[function]["Properties"]["CodeUri"], [REPO_ROOT / "layers/shared"])
+        calls = calls_of_function(
+            REPO_ROOT / RESOURCES[function]["Properties"]["CodeUri"], [REPO_ROOT / "layers/shared"]
+        )
         services |= {endpoint_prefix(call.service) for call in calls.calls}
         services |= {service for module, service in URL_CALLS.items() if module in calls.modules}
     return services
