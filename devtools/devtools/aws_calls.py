@@ -89,6 +89,8 @@ def calls_of_function(code_dir: Path, layer_dirs: list[Path]) -> FunctionCalls:
         reached.add((module_name, definition))
         pending.append((module_name, definition))
         reach(module_name, "")  # a definition runs in an imported module: its body ran first
+        if "." in module_name:
+            reach(module_name.rsplit(".", 1)[0], "")  # and so did its package's
 
     own_modules = sorted(path.stem for path in code_dir.glob("*.py"))
     for name in own_modules:
@@ -107,16 +109,12 @@ def calls_of_function(code_dir: Path, layer_dirs: list[Path]) -> FunctionCalls:
             found.calls |= _aws_calls(module, node)
             if isinstance(node, ast.Attribute) and node.attr in settings_fields:
                 found.settings_read.add(settings_fields[node.attr])
-        if isinstance(module.definitions.get(definition), ast.ClassDef):
-            for base in module.definitions[definition].bases:  # type: ignore[attr-defined]
-                for target_module, target in _references(module, base, roots):
-                    reach(target_module, target)
     return found
 
 
 def _body_of(module: _Module, definition: str) -> list[ast.AST]:
     if definition:
-        return [module.definitions[definition]]
+        return [module.definitions[definition]]  # a class with its bases and all its methods
     # The module body without the bodies of its definitions (decorators and defaults do run on import).
     body: list[ast.AST] = []
     for statement in module.tree.body:
