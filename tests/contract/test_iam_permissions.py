@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import pytest
 
 from devtools.aws_calls import FunctionCalls, calls_of_function
+from devtools.sam_cli import run_in_sam_cli
 from devtools.sam_template import read_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +46,7 @@ LAMBDA_SERVICE_POLICIES = {"DeadLetterQueuePolicy"}
 WITHOUT_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"}
 
 
-# The SAM transform, run by aws-sam-cli's own translator (in its virtual environment: its pins are not ours).
-SAM_PYTHON = REPO_ROOT / ".venv-sam" / "bin" / "python"
+# The SAM transform, run by aws-sam-cli's own translator.
 TRANSFORM = """
 import json, sys
 from samtranslator.translator.transform import transform
@@ -62,23 +60,13 @@ json.dump(transform(json.load(sys.stdin), {}, NoManagedPolicies())["Resources"],
 @cache
 def roles() -> dict[str, Any]:
     """The template after the SAM transform, as CloudFormation receives it (code locations as after packaging)."""
-    assert SAM_PYTHON.exists(), "the permission test uses aws-sam-cli's translator: run `make validate` once"
     template = read_template(REPO_ROOT / "template.yaml")
     template["Transform"] = "AWS::Serverless-2016-10-31"
     for name, resource in template["Resources"].items():
         for key in ("CodeUri", "ContentUri"):
             if key in resource.get("Properties", {}):
                 resource["Properties"][key] = f"s3://packaged/{name}.zip"
-    translated = subprocess.run(
-        [str(SAM_PYTHON), "-c", TRANSFORM],
-        input=json.dumps(template),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-    )
-    resources: dict[str, Any] = json.loads(translated.stdout)
+    resources: dict[str, Any] = json.loads(run_in_sam_cli(TRANSFORM, json.dumps(template)))
     return resources
 
 
