@@ -79,6 +79,17 @@ def _get(path: str, *accepted: Answer, query: dict[str, str] | None = None) -> R
     return ReadCheck("GET", path, path, accepted, query=query or {})
 
 
+def _of_no_event(resource: str) -> ReadCheck:
+    """GET of an event's sub-resource for an event nobody has: a 404 after one read."""
+    return ReadCheck(
+        "GET",
+        f"/api/events/{NO_SUCH_ID}/{resource}",
+        f"/api/events/{{id}}/{resource}",
+        (Answer(404, "NOT_FOUND"),),
+        path_parameters={"id": NO_SUCH_ID},
+    )
+
+
 # One read-only request per API function, keyed by its logical id in template.yaml. A test invokes each against
 # the local code (tests/contract/test_pre_traffic_hook.py) and fails when an API function has none.
 READ_CHECKS: dict[str, ReadCheck] = {
@@ -92,13 +103,7 @@ READ_CHECKS: dict[str, ReadCheck] = {
     "VenuesFunction": _get("/api/venues", Answer(200), query={"pageSize": "1"}),
     "EventsFunction": _get("/api/events", Answer(200), query={"pageSize": "1"}),
     "CouponsFunction": _get("/api/coupons", Answer(401, "UNAUTHORIZED")),
-    "ReviewsFunction": ReadCheck(
-        "GET",
-        f"/api/events/{NO_SUCH_ID}/reviews",
-        "/api/events/{id}/reviews",
-        (Answer(404, "NOT_FOUND"),),
-        path_parameters={"id": NO_SUCH_ID},
-    ),
+    "ReviewsFunction": _of_no_event("reviews"),
     "BookingsFunction": _get("/api/bookings", Answer(401, "UNAUTHORIZED")),
     "TicketsFunction": _get("/api/tickets/public-key", Answer(200)),
     # Unsigned, so refused before anything is read or written (404 where Stripe is not the provider).
@@ -110,13 +115,7 @@ READ_CHECKS: dict[str, ReadCheck] = {
         path_parameters={"provider": "stripe"},
         body="{}",
     ),
-    "WaitingRoomFunction": ReadCheck(
-        "GET",
-        f"/api/events/{NO_SUCH_ID}/queue",
-        "/api/events/{id}/queue",
-        (Answer(404, "NOT_FOUND"),),
-        path_parameters={"id": NO_SUCH_ID},
-    ),
+    "WaitingRoomFunction": _of_no_event("queue"),
 }
 
 
