@@ -130,7 +130,8 @@ def test_no_policy_grants_secrets_manager_on_every_resource() -> None:
 
 
 # Serves the OpenAPI document and Swagger UI only (functions/docs/app.py): no database, no secret.
-FUNCTIONS_WITHOUT_DATABASE = {"DocsFunction"}
+# The pre-traffic hook reads CodeDeploy and Lambda, never the database.
+FUNCTIONS_WITHOUT_DATABASE = {"DocsFunction", "PreTrafficHookFunction"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -174,13 +175,22 @@ def test_only_the_tickets_function_reads_the_ticket_signing_key() -> None:
     }
 
 
+OWN_SUBNETS = [{"Ref": "PrivateSubnet0"}, {"Ref": "PrivateSubnet1"}]
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_runs_in_the_vpc_and_logs_with_retention(name: str) -> None:
     properties = {**GLOBAL_FUNCTION, **FUNCTIONS[name]["Properties"]}
 
     assert properties["VpcConfig"] == {
         "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}],
-        "SubnetIds": {"Ref": "PrivateSubnetIds"},
+        "SubnetIds": {
+            "Fn::If": [
+                "CreateNetwork",
+                [{"Ref": "PrivateSubnet0"}, {"Ref": "PrivateSubnet1"}],
+                {"Ref": "PrivateSubnetIds"},
+            ]
+        },
     }
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     assert properties["Tracing"] == "Active"
