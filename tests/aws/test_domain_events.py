@@ -264,11 +264,11 @@ class WakeUps:
     database session saw at that moment: whether the cancellation was committed."""
 
     def __init__(self, db: Any) -> None:
-        from ticketing.wake import _lambda_client
+        from ticketing.aws_clients import aws_client
 
         self.calls: list[dict[str, Any]] = []
         self._db = db
-        _lambda_client().meta.events.register("before-call.lambda.Invoke", self._record)
+        aws_client("lambda").meta.events.register("before-call.lambda.Invoke", self._record)
 
     def _record(self, params: dict[str, Any], **_: Any) -> None:
         with ThreadPoolExecutor(max_workers=1) as other_session:

@@ -21,7 +21,7 @@ def jwt_signing_key() -> str:
         return settings.jwt_secret
     if settings.jwt_secret_arn:
         # Imported here so functions that never sign or verify tokens do not load boto3.
-        from aws_lambda_powertools.utilities import parameters
+        from ticketing.aws_clients import get_secret
 
-        return str(parameters.get_secret(settings.jwt_secret_arn, max_age=settings.secrets_max_age_seconds))
+        return str(get_secret(settings.jwt_secret_arn, max_age=settings.secrets_max_age_seconds))
     return _generated_local_key()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ticketing.aws_clients import aws_client
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
@@ -28,11 +28,9 @@ SWEEP_BATCH = 100
 FRESH_LIMIT = PUT_EVENTS_BATCH
 
 
-@lru_cache(maxsize=1)
 def _events_client() -> EventBridgeClient:
-    import boto3
-
-    return boto3.client("events")
+    client: EventBridgeClient = aws_client("events")
+    return client
 
 
 def publish_pending(limit: int = SWEEP_BATCH) -> int:

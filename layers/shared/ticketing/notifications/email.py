@@ -7,11 +7,11 @@ the e-mail is sent, so a changed address is honoured and a deleted account gets 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ticketing import domain_events
+from ticketing.aws_clients import aws_client
 from ticketing.config import ConfigurationError, get_settings
 from ticketing.db import transaction
 from ticketing.observability import count, logger
@@ -46,11 +46,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-@lru_cache(maxsize=1)
 def _ses_client() -> SESClient:
-    import boto3
-
-    return boto3.client("ses")
+    client: SESClient = aws_client("ses")
+    return client
 
 
 def compose(event_type: str, detail: dict[str, Any], *, to: str, name: str) -> Email | None:
