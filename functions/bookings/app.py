@@ -32,6 +32,7 @@ from ticketing.bookings.models import (
 )
 from ticketing.bookings.service import ExpectedVersion
 from ticketing.http import idempotency
+from ticketing.http.limits import BuyingCaller
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
@@ -106,7 +107,7 @@ def _once(
 )
 def hold_seats(
     body: HoldRequest,
-    caller: CurrentUser,
+    caller: BuyingCaller,
     idempotency_key: IdempotencyKey = None,
     admission_token: AdmissionToken = None,
 ) -> Response[str]:
@@ -133,7 +134,7 @@ def hold_seats(
 )
 def hold_best(
     body: HoldBestRequest,
-    caller: CurrentUser,
+    caller: BuyingCaller,
     idempotency_key: IdempotencyKey = None,
     admission_token: AdmissionToken = None,
 ) -> Response[str]:

@@ -31,11 +31,7 @@ def _own_client_calls(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            if (
-                node.func.attr in _CLIENT_CONSTRUCTORS
-                and isinstance(owner, ast.Name)
-                and owner.id in _CLIENT_OWNERS
-            ):
+            if node.func.attr in _CLIENT_CONSTRUCTORS and isinstance(owner, ast.Name) and owner.id in _CLIENT_OWNERS:
                 found.append(f"{owner.id}.{node.func.attr} (line {node.lineno})")
         if isinstance(node, ast.ImportFrom) and node.module == "aws_lambda_powertools.utilities.parameters":
             found.append(f"from {node.module} import ... (line {node.lineno})")
@@ -116,7 +112,7 @@ def test_the_client_carries_its_budget(service: str, monkeypatch: pytest.MonkeyP
         # Then it has the explicit timeouts and the standard retry mode with the budget's attempts
         expected = budget(service)
         assert (config.connect_timeout, config.read_timeout) == (expected.connect_timeout, expected.read_timeout)
-        assert config.retries == {"max_attempts": expected.max_attempts, "mode": "standard"}
+        assert config.retries == {"total_max_attempts": expected.max_attempts, "mode": "standard"}
     finally:
         forget_clients()
 

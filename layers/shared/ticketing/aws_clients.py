@@ -15,7 +15,7 @@ bounded Secrets Manager client.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ticketing.config import ConfigurationError
@@ -28,7 +28,8 @@ _MAX_BACKOFF_SECONDS = 20.0
 class CallBudget:
     connect_timeout: float
     read_timeout: float
-    max_attempts: int  # total attempts, the first included (botocore's `max_attempts` in standard mode)
+    max_attempts: int  # total attempts, the first included (botocore's `total_max_attempts`; its `max_attempts`
+    # counts retries only)
 
     @property
     def worst_case_seconds(self) -> float:
@@ -56,7 +57,7 @@ def budget(service: str) -> CallBudget:
         raise ConfigurationError(f"no call budget for AWS service {service!r}: add one to BUDGETS") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_client(service: str) -> Any:
     """The bounded boto3 client of `service` for this execution environment (its endpoint from the environment,
     e.g. AWS_ENDPOINT_URL_DYNAMODB locally)."""
@@ -67,7 +68,7 @@ def aws_client(service: str) -> Any:
     config = Config(
         connect_timeout=limits.connect_timeout,
         read_timeout=limits.read_timeout,
-        retries={"max_attempts": limits.max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": limits.max_attempts, "mode": "standard"},
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
