@@ -79,7 +79,8 @@ def test_a_recorded_event_lands_on_the_bus_with_the_documented_shape(db: Any, bu
     [message] = bus.received()
     assert message["source"] == "ticketing"
     assert message["detail-type"] == "BookingConfirmed"
-    assert message["detail"] == payload
+    # The detail is the payload plus the outbox row's id, which consumers deduplicate on
+    assert message["detail"] == {**payload, "domainEventId": str(db.value("SELECT id FROM outbox_events"))}
     [row] = outbox(db)
     assert row["published_at"] is not None
     assert row["attempts"] == 0
@@ -217,6 +218,8 @@ def test_an_event_cancellation_reaches_the_bus_with_a_booking_cancelled_per_book
         (message["detail"] for message in received if message["detail-type"] == "BookingCancelled"),
         key=lambda detail: detail["bookingId"],
     )
+    # each with its own deduplication key (checked here, compared without it below)
+    assert len({detail.pop("domainEventId") for detail in booking_events}) == len(bookings)
     assert booking_events == [
         {
             "bookingId": booking_id,

@@ -9,7 +9,9 @@ An event cancellation records one EventCancelled row marked to expand into its p
 events (`expand_bookings`), then `wake_publisher_after_commit()` has the outbox publisher write and publish
 them at once (`expansion`; docs/refunds.md).
 
-On the bus an event is `source: "ticketing"`, `detail-type: <event type>`, `detail: <payload>`.
+On the bus an event is `source: "ticketing"`, `detail-type: <event type>`, `detail: <payload>` plus
+`domainEventId`, the outbox row's id: an event may be published more than once (docs/security.md,
+"Exactly-once delivery"), and consumers deduplicate on it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ EVENT_TYPES = (
     TICKET_TRANSFERRED,
 )
 
+
+# The key consumers deduplicate on, added to every event's detail when it is published.
+DEDUPLICATION_KEY = "domainEventId"
 
 # detail-type of the payload that wakes the outbox publisher (it drains the outbox whatever the payload).
 EXPANSION_QUEUED = "BookingEventsToExpand"
