@@ -1,6 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything installs from this repo's files.
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
+# The template generates its per-function alarms with Fn::ForEach: SAM CLI expands AWS::LanguageExtensions locally
+# only when asked (`--language-extensions`); CloudFormation itself always does.
+export SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS := 1
 .DEFAULT_GOAL := help
 
 # Lambda runs python3.12, so the virtual environment does too (pyenv's 3.12 when present).

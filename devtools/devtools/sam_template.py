@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,69 @@ for _tag in _SHORT_FORM_TAGS:
 
 
 def read_template(path: Path | str) -> dict[str, Any]:
-    """Parse a SAM YAML file; short-form tags become long-form dicts like {"Ref": x}."""
+    """Parse a SAM YAML file as CloudFormation's AWS::LanguageExtensions hands it on: short-form tags become
+    long-form dicts like {"Ref": x}, and every `Fn::ForEach` is expanded."""
     with open(path, encoding="utf-8") as stream:
         template = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader
     if not isinstance(template, dict):
         raise TemplateError(f"{path} is not a mapping")
-    return template
+    expanded: dict[str, Any] = expand_for_each(template, {})
+    return _resolve_find_in_map(expanded, expanded.get("Mappings") or {})
+
+
+_FOR_EACH = "Fn::ForEach::"
+
+
+def expand_for_each(node: Any, bindings: dict[str, str]) -> Any:
+    """Expand `Fn::ForEach` loops the way AWS::LanguageExtensions does for the forms the template uses: the
+    collection is a literal list of strings; `${Identifier}` (and `&{Identifier}`, alphanumerics only) is
+    replaced in keys and in `Fn::Sub` strings, `Ref: Identifier` becomes the value, and a `Fn::Sub` left
+    without variables becomes its plain string."""
+    if isinstance(node, list):
+        return [expand_for_each(item, bindings) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if bindings and set(node) == {"Ref"} and isinstance(ref := expand_for_each(node["Ref"], bindings), str):
+        return bindings.get(ref, {"Ref": ref})
+    if bindings and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+        text = _bind(node["Fn::Sub"], bindings)
+        return text if "${" not in text else {"Fn::Sub": text}
+    expanded: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(key, str) and key.startswith(_FOR_EACH):
+            identifier, collection, fragment = value
+            if not isinstance(collection, list) or not all(isinstance(item, str) for item in collection):
+                raise TemplateError(f"{key}: the local reader expands literal lists of strings only")
+            for item in collection:
+                generated = expand_for_each(fragment, {**bindings, identifier: item})
+                if duplicated := set(generated) & set(expanded):
+                    raise TemplateError(f"{key} generates {sorted(duplicated)} twice")
+                expanded.update(generated)
+        else:
+            expanded[_bind(key, bindings) if isinstance(key, str) else key] = expand_for_each(value, bindings)
+    return expanded
+
+
+def _resolve_find_in_map(node: Any, mappings: dict[str, Any]) -> Any:
+    """`Fn::FindInMap` with literal keys becomes its value, or its `DefaultValue` (LanguageExtensions)."""
+    if isinstance(node, list):
+        return [_resolve_find_in_map(item, mappings) for item in node]
+    if not isinstance(node, dict):
+        return node
+    arguments = node.get("Fn::FindInMap")
+    if len(node) == 1 and isinstance(arguments, list) and all(isinstance(key, str) for key in arguments[:3]):
+        found = (mappings.get(arguments[0]) or {}).get(arguments[1], {}).get(arguments[2])
+        default = next((option["DefaultValue"] for option in arguments[3:] if "DefaultValue" in option), None)
+        if found is not None or default is not None:
+            return found if found is not None else default
+    return {key: _resolve_find_in_map(value, mappings) for key, value in node.items()}
+
+
+def _bind(text: str, bindings: dict[str, str]) -> str:
+    for identifier, value in bindings.items():
+        text = text.replace(f"${{{identifier}}}", value)
+        text = text.replace(f"&{{{identifier}}}", re.sub("[^0-9A-Za-z]", "", value))
+    return text
 
 
 def load_template(path: Path | str) -> SamApp:

@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from devtools.sam_template import read_template
 from ticketing.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,15 +46,8 @@ def names_in_code() -> dict[str, str]:
     return found
 
 
-class _IgnoreIntrinsics(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (`!Ref`, `!GetAtt`, ...) as plain values."""
-
-
-_IgnoreIntrinsics.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
 def names_in_template() -> set[str]:
-    template: dict[str, Any] = yaml.load((REPO_ROOT / "template.yaml").read_text(), Loader=_IgnoreIntrinsics)
+    template: dict[str, Any] = read_template(REPO_ROOT / "template.yaml")
     environments = [template.get("Globals", {}).get("Function", {}).get("Environment", {})]
     environments += [
         resource.get("Properties", {}).get("Environment", {})

@@ -191,3 +191,37 @@ def test_the_projects_template_serves_the_same_routes_with_its_conditional_distr
     assert ApiRoute("GET", "/api/events/{id}/seats/status") in [
         route for function in functions for route in function.api_events
     ]
+
+
+def test_given_a_for_each_loop_when_read_then_it_is_expanded_like_language_extensions(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        """
+Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Mappings:
+  Limits:
+    SlowFunction: {Seconds: 29}
+Resources:
+  Fn::ForEach::Alarms:
+    - Function
+    - [FastFunction, SlowFunction]
+    - ${Function}Alarm:
+        Type: AWS::CloudWatch::Alarm
+        Properties:
+          AlarmDescription: !Sub "${Function} in ${AWS::StackName}"
+          Dimensions: [{Name: FunctionName, Value: {Ref: !Sub "${Function}"}}]
+          Name: !Ref Function
+          Threshold: !FindInMap [Limits, !Ref Function, Seconds, DefaultValue: 3]
+""",
+        encoding="utf-8",
+    )
+
+    resources = read_template(template)["Resources"]
+
+    assert sorted(resources) == ["FastFunctionAlarm", "SlowFunctionAlarm"]
+    slow = resources["SlowFunctionAlarm"]["Properties"]
+    assert slow["AlarmDescription"] == {"Fn::Sub": "SlowFunction in ${AWS::StackName}"}
+    assert slow["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SlowFunction"}}]
+    assert slow["Name"] == "SlowFunction"
+    assert slow["Threshold"] == 29
+    assert resources["FastFunctionAlarm"]["Properties"]["Threshold"] == 3
