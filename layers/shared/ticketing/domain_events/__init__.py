@@ -21,6 +21,7 @@ from uuid import UUID
 
 from ticketing.config import get_settings
 from ticketing.db import Session
+from ticketing.db.connection import in_transaction
 from ticketing.domain_events import repository
 
 BOOKING_CONFIRMED = "BookingConfirmed"
@@ -65,7 +66,9 @@ def publish_after_commit() -> int:
     Safe anywhere: a no-op without EVENT_BUS_NAME (local runs, tests) and it never raises, because the
     change is already committed and the sweep retries whatever is left. Answers how many were published.
     """
-    if not get_settings().event_bus_name:
+    if not get_settings().event_bus_name or in_transaction():
+        # Inside a unit of work (ticketing.db.unit_of_work) nothing is committed yet: whoever opened it publishes
+        # after its commit, and the sweep takes what nobody did.
         return 0
     # Imported here: only deployed functions that publish load boto3.
     from ticketing.domain_events.publisher import publish_fresh
