@@ -14,10 +14,10 @@ writes nothing. A client can fit up to twice the limit across a window boundary;
 write per call (a sliding window needs two items or a read). 0 turns a limit off, and without
 WAITING_ROOM_TABLE (unit tests, a stack without the table) there are no limits.
 
-When the store does not answer, the call is **allowed** (fail open) and counted (`RateLimitStoreErrors`): a
-DynamoDB outage must not take logins and sales down with it, and the stage-wide throttle and the WAF still
-stand in front. Every refusal is a 429 RATE_LIMITED with `Retry-After` and a metric (`RateLimited`, or
-`LoginsDelayed` for the login delay).
+When the store does not answer (the bounded client gives up within 4 s), the call is **allowed** (fail
+open) and counted (`RateLimitStoreErrors`): a DynamoDB outage must not take logins and sales down with it, and
+the stage-wide throttle and the WAF still stand in front. Every refusal is a 429 RATE_LIMITED with
+`Retry-After` and a metric (`RateLimited`, or `LoginsDelayed` for the login delay).
 """
 
 from __future__ import annotations
