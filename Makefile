@@ -16,7 +16,7 @@ SAM := $(SAM_VENV)/bin/sam
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench fuzz clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate build openapi smoke db-migrate db-reset psql bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -63,6 +63,10 @@ db-reset: venv ## Replace the local embedded database with a fresh one holding t
 
 psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (started if needed)
 	@$(BIN)/python -m devtools.local_stack psql
+
+smoke: venv ## End-to-end check of a deployment over HTTP: make smoke URL=http://127.0.0.1:3000 (docs/smoke.md)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<base URL of the deployment, e.g. http://127.0.0.1:3000>"; exit 2; }
+	@$(BIN)/python -m devtools.smoke "$(URL)"
 
 openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
 	$(BIN)/python -m devtools.openapi --write
