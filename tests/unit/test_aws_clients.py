@@ -39,7 +39,7 @@ def _own_client_calls(path: Path) -> list[str]:
 
 
 def _services_used() -> set[str]:
-    """The service names passed to aws_client("...") anywhere in the code."""
+    """The service names passed to aws_client("...") anywhere in the code, without a budget of their own."""
     services = set()
     for path in _python_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -47,7 +47,8 @@ def _services_used() -> set[str]:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
                 and node.func.id == "aws_client"
-                and node.args
+                and len(node.args) == 1
+                and not node.keywords
                 and isinstance(node.args[0], ast.Constant)
             ):
                 services.add(str(node.args[0].value))
@@ -120,6 +121,18 @@ def test_the_client_carries_its_budget(service: str, monkeypatch: pytest.MonkeyP
 def test_a_service_without_a_budget_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="no call budget"):
         budget("s3")
+
+
+def test_budgets_of_their_own_are_only_in_functions_that_hold_them_below_their_timeout() -> None:
+    # A budget besides the layer's (a function whose Timeout is not the API's) lives in that function's module
+    owners = {
+        str(path.relative_to(REPO_ROOT))
+        for path in _python_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "CallBudget"
+    }
+    # (tests/aws/test_pre_traffic_hook.py holds the hook's worst case below its own Timeout)
+    assert owners == {"functions/pre_traffic_hook/app.py"}
 
 
 def test_the_files_left_to_switch_at_merge_still_create_their_own_client() -> None:

@@ -58,13 +58,14 @@ def budget(service: str) -> CallBudget:
 
 
 @cache
-def aws_client(service: str) -> Any:
+def aws_client(service: str, limits: CallBudget | None = None) -> Any:
     """The bounded boto3 client of `service` for this execution environment (its endpoint from the environment,
-    e.g. AWS_ENDPOINT_URL_DYNAMODB locally)."""
+    e.g. AWS_ENDPOINT_URL_DYNAMODB locally), with the service's budget, or `limits`: a function whose timeout is
+    not the API's (the pre-traffic hook) sizes its own and holds it below its own Timeout."""
     import boto3
     from botocore.config import Config
 
-    limits = budget(service)
+    limits = limits or budget(service)
     config = Config(
         connect_timeout=limits.connect_timeout,
         read_timeout=limits.read_timeout,
