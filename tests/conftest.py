@@ -36,6 +36,11 @@ os.environ.setdefault("BCRYPT_ROUNDS", "4")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("CORS_ALLOW_ORIGINS", "https://tickets.example.com,https://admin.example.com")
+# Every test client calls from one address and many tests buy fast: the limits are off unless a test (tests/limits)
+# turns them on. They apply only where the limit store (WAITING_ROOM_TABLE) is configured anyway.
+os.environ.setdefault("RATE_LIMIT_ACCOUNT_PER_MINUTE", "0")
+os.environ.setdefault("RATE_LIMIT_ADDRESS_PER_MINUTE", "0")
+os.environ.setdefault("LOGIN_FAILURES_BEFORE_DELAY", "0")
 
 
 @pytest.fixture
@@ -138,6 +143,17 @@ def db(database_url: str) -> Database:
     database = Database(database_url)
     database.empty_tables()
     return database
+
+
+@pytest.fixture(scope="session")
+def dynamodb(database_url: str) -> Iterator[str]:
+    """moto's DynamoDB server (a child process, real boto3 calls) with the waiting room's table, which the rate
+    limits share."""
+    from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
+
+    with dynamodb_server() as url:
+        use_local_dynamodb(url, table=f"waiting-room-test-{secrets.token_hex(3)}")
+        yield url
 
 
 @pytest.fixture(scope="session")

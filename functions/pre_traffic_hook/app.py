@@ -25,30 +25,19 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ticketing.aws_clients import CallBudget, aws_client
 from ticketing.observability import instrumented, logger
 
 # Control-plane calls (get_deployment, get_function_configuration, list_tags, the report): quick, retried once.
-CONTROL_CONNECT_SECONDS, CONTROL_READ_SECONDS, CONTROL_ATTEMPTS = 2, 4, 2
-CONTROL_CONFIG = Config(
-    connect_timeout=CONTROL_CONNECT_SECONDS,
-    read_timeout=CONTROL_READ_SECONDS,
-    retries={"total_max_attempts": CONTROL_ATTEMPTS, "mode": "standard"},
-)
+CONTROL = CallBudget(connect_timeout=2, read_timeout=4, max_attempts=2)
 CONTROL_CALLS = 4
 # The check's invocation: a cold start (SnapStart restore) plus one database round trip. Not retried: a new
 # version too slow to answer once is a failed one.
-CHECK_CONNECT_SECONDS, CHECK_READ_SECONDS = 2, 25
-CHECK_CONFIG = Config(
-    connect_timeout=CHECK_CONNECT_SECONDS, read_timeout=CHECK_READ_SECONDS, retries={"total_max_attempts": 1}
-)
-# Standard-mode retries wait at most 1 s before the second attempt.
-WORST_CASE_SECONDS = CONTROL_CALLS * (CONTROL_ATTEMPTS * (CONTROL_CONNECT_SECONDS + CONTROL_READ_SECONDS) + 1) + (
-    CHECK_CONNECT_SECONDS + CHECK_READ_SECONDS
-)
+CHECK = CallBudget(connect_timeout=2, read_timeout=25, max_attempts=1)
+# Each budget's worst case counts every attempt and the backoff between them (ticketing.aws_clients).
+WORST_CASE_SECONDS = CONTROL_CALLS * CONTROL.worst_case_seconds + CHECK.worst_case_seconds
 # The function's Timeout in the template: above the worst case, so the hook always reaches its report.
 HOOK_BUDGET_SECONDS = 90
 CLOUDFORMATION_LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
@@ -135,17 +124,17 @@ class CheckFailed(Exception):
 
 @cache
 def _codedeploy() -> Any:
-    return boto3.client("codedeploy", config=CONTROL_CONFIG)
+    return aws_client("codedeploy", CONTROL)
 
 
 @cache
 def _lambda_control() -> Any:
-    return boto3.client("lambda", config=CONTROL_CONFIG)
+    return aws_client("lambda", CONTROL)
 
 
 @cache
 def _lambda_check() -> Any:
-    return boto3.client("lambda", config=CHECK_CONFIG)
+    return aws_client("lambda", CHECK)
 
 
 def proxy_event(check: ReadCheck) -> dict[str, Any]:

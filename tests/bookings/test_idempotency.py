@@ -227,3 +227,52 @@ def test_an_overlong_key_is_a_validation_error(shop: Any, accounts: Any, catalog
 
     assert response.status == 422
     assert db.value("SELECT count(*) FROM idempotency_keys") == 0
+
+
+def test_a_crash_before_the_answer_is_stored_leaves_no_work_without_its_answer(
+    shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: Any
+) -> None:
+    # Given a hold whose invocation dies after the hold's statements, just before the answer is written
+    from ticketing.http import idempotency_keys
+
+    event = catalog.event()
+    buyer = accounts.create()
+    real_store = idempotency_keys.store_answer
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the function died here")
+
+    monkeypatch.setattr(idempotency_keys, "store_answer", crash)
+    crashed = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    assert crashed.status == 500
+    # Then neither the hold nor the key was committed
+    assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == "AVAILABLE"
+    assert db.value("SELECT count(*) FROM idempotency_keys") == 0
+    # When the client retries with the same key, and once more
+    monkeypatch.setattr(idempotency_keys, "store_answer", real_store)
+    retried = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    replayed = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    # Then the retry does the work once, and the next one replays its answer
+    assert (retried.status, replayed.status) == (200, 200)
+    assert replayed.header("Idempotent-Replayed") == "true"
+    assert replayed.json() == retried.json()
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_the_answer_commits_in_the_same_transaction_as_the_hold(
+    shop: Any, accounts: Any, catalog: Any, db: Any, statements: list[str]
+) -> None:
+    # Given a buyer and a free seat
+    event = catalog.event()
+    buyer = accounts.create()
+    statements.clear()
+    # When it holds the seat with a key
+    held = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("one-commit"))
+    # Then the claim, the hold and the answer ran with no COMMIT between them
+    assert held.status == 200, held.body
+    claim = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO idempotency_keys"))
+    hold = next(i for i, sql in enumerate(statements) if i > claim and "UPDATE event_seats" in sql)
+    answer = next(i for i, sql in enumerate(statements) if i > hold and sql.startswith("UPDATE idempotency_keys"))
+    assert [sql for sql in statements[claim:answer] if sql in {"BEGIN", "COMMIT", "ROLLBACK"}] == []
+    assert "COMMIT" in statements[answer + 1 :]
+    assert db.value("SELECT response_status FROM idempotency_keys") == 200

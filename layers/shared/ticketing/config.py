@@ -63,6 +63,13 @@ class Settings(BaseModel):
     # Local fault injection only (`python -m bench chaos`): a JSON file the test provider reads on every call.
     payment_test_faults_file: str | None = Field(default=None, alias="PAYMENT_TEST_FAULTS_FILE")
     cors_allow_origins: str = Field(default="*", alias="CORS_ALLOW_ORIGINS")
+    # Rate limits (docs/security.md, "Rate limits"), kept in the waiting room's table; 0 turns one off.
+    rate_limit_account_per_minute: int = Field(default=60, ge=0, alias="RATE_LIMIT_ACCOUNT_PER_MINUTE")
+    rate_limit_address_per_minute: int = Field(default=300, ge=0, alias="RATE_LIMIT_ADDRESS_PER_MINUTE")
+    login_failures_before_delay: int = Field(default=5, ge=0, alias="LOGIN_FAILURES_BEFORE_DELAY")
+    # A header the stack's own proxy sets to the caller's address (CloudFront-Viewer-Address behind the CDN);
+    # unset, the address is the one API Gateway saw (requestContext.identity.sourceIp).
+    client_address_header: str | None = Field(default=None, alias="CLIENT_ADDRESS_HEADER")
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")
     bcrypt_rounds: int = Field(default=12, ge=4, le=31, alias="BCRYPT_ROUNDS")

@@ -142,13 +142,13 @@ def _process_key_text(variable: str) -> str:
 
 def load_key_ring(text: str | None, secret_arn: str | None, variable: str) -> KeyRing:
     """The key ring in `text`, else in the Secrets Manager secret `secret_arn` (read through Powertools
-    Parameters, cached), else one generated for this process (`variable` names the setting in its warning)."""
+    Parameters and the bounded client, cached), else one generated for this process (`variable` names the setting in its warning)."""
     if text:
         return parse_key_ring(text)
     if secret_arn:
         # Imported here so functions that never sign or verify do not load boto3.
-        from aws_lambda_powertools.utilities import parameters
+        from ticketing.aws_clients import get_secret
 
-        secret = parameters.get_secret(secret_arn, max_age=get_settings().secrets_max_age_seconds)
+        secret = get_secret(secret_arn, max_age=get_settings().secrets_max_age_seconds)
         return parse_key_ring(str(secret))
     return parse_key_ring(_process_key_text(variable))

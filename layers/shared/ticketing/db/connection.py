@@ -125,8 +125,14 @@ def in_transaction() -> bool:
 def transaction() -> Iterator[Session]:
     """One explicit transaction: commits when the block succeeds, rolls back on any exception.
 
-    Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised.
+    Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised. Inside
+    `unit_of_work()` it joins that transaction as a savepoint instead (rolled back alone when it fails).
     """
+    outer: Session | None = getattr(_local, "unit_of_work", None)
+    if outer is not None:
+        with _savepoint(outer) as session:
+            yield session
+        return
     connection = _begin()
     _local.in_transaction = True
     try:
@@ -146,6 +152,37 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         _local.in_transaction = False
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction that every `transaction()` opened inside the block joins, so their work and what the
+    block itself writes commit together or not at all (an idempotent answer with the work it answers for:
+    ticketing.http.idempotency). No external call may run inside it, as inside any transaction."""
+    with transaction() as session:
+        _local.unit_of_work = session
+        try:
+            yield session
+        finally:
+            _local.unit_of_work = None
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[Session]:
+    connection = session._connection
+    connection.run("SAVEPOINT joined")
+    try:
+        yield session
+        connection.run("RELEASE SAVEPOINT joined")
+    except DatabaseError as error:
+        connection.run("ROLLBACK TO SAVEPOINT joined")
+        domain_error = to_domain_error(error)
+        if domain_error is None:
+            raise
+        raise domain_error from error
+    except BaseException:
+        connection.run("ROLLBACK TO SAVEPOINT joined")
+        raise
 
 
 def _rollback(connection: pg8000.native.Connection) -> None:

@@ -59,7 +59,7 @@ def connection_parameters(settings: Settings, *, fresh_secret: bool = False) -> 
     if settings.database_url:
         return parse_database_url(settings.database_url)
     # Imported here: only functions running in AWS pay for Parameters and boto3.
-    from aws_lambda_powertools.utilities import parameters
+    from ticketing.aws_clients import get_secret
 
     assert settings.db_secret_arn is not None
     assert settings.db_host is not None
@@ -67,7 +67,7 @@ def connection_parameters(settings: Settings, *, fresh_secret: bool = False) -> 
         raise ConfigurationError(
             f"DB_SSL_CA_FILE={settings.db_ssl_ca_file} does not exist: run `make rds-ca-bundle` before `sam build`"
         )
-    secret: dict[str, Any] = parameters.get_secret(
+    secret: dict[str, Any] = get_secret(
         settings.db_secret_arn, transform="json", max_age=settings.secrets_max_age_seconds, force_fetch=fresh_secret
     )
     return ConnectionParameters(

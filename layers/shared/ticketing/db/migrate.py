@@ -89,9 +89,9 @@ def enable_app_login(password: str, params: ConnectionParameters | None = None) 
 def enable_app_login_from_secret(secret_arn: str) -> None:
     """enable_app_login with the password of the application role's secret (AWS: APP_DB_SECRET_ARN)."""
     # Imported here: only the migration function in AWS reads this secret.
-    from aws_lambda_powertools.utilities import parameters
+    from ticketing.aws_clients import get_secret
 
-    secret: dict[str, Any] = parameters.get_secret(secret_arn, transform="json", force_fetch=True)
+    secret: dict[str, Any] = get_secret(secret_arn, transform="json", max_age=0, force_fetch=True)
     if secret.get("username") != APP_ROLE:
         raise ConfigurationError(f"APP_DB_SECRET_ARN's secret must name the user {APP_ROLE}")
     enable_app_login(str(secret["password"]))
