@@ -142,7 +142,8 @@ def _process_key_text(variable: str) -> str:
 
 def load_key_ring(text: str | None, secret_arn: str | None, variable: str) -> KeyRing:
     """The key ring in `text`, else in the Secrets Manager secret `secret_arn` (read through Powertools
-    Parameters and the bounded client, cached), else one generated for this process (`variable` names the setting in its warning)."""
+    Parameters and the bounded client, cached), else one generated for this process (`variable` names the
+    setting in its warning)."""
     if text:
         return parse_key_ring(text)
     if secret_arn:
