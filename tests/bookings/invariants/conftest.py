@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ticketing.db import Session, transaction
+from ticketing.db import Session
 from ticketing.ops.invariants import Report, check_in
 
 COUPON = "CHAOS10"
@@ -26,18 +26,19 @@ class _Undo(Exception):
 
 
 @pytest.fixture
-def corrupted(world: World) -> Callable[[list[str]], Report]:
+def corrupted(db: Any, world: World) -> Callable[[list[str]], Report]:
     """`corrupted(statements)`: the check's report on the world with those statements applied."""
-    return lambda statements: _report_after(world, statements)
+    return lambda statements: _report_after(db, world, statements)
 
 
-def _report_after(world: World, statements: list[str]) -> Report:
-    """Runs the corrupting statements with triggers and foreign keys off (replica mode; constraints a statement
-    must get past are dropped by the statements themselves), checks inside the same transaction, then rolls
-    it all back, so no test leaves the schema or the data broken for the next."""
+def _report_after(db: Any, world: World, statements: list[str]) -> Report:
+    """Runs the corrupting statements as the tables' owner with triggers and foreign keys off (replica mode,
+    which the application role may not set; constraints a statement must get past are dropped by the
+    statements themselves), checks inside the same transaction, then rolls it all back, so no test leaves
+    the schema or the data broken for the next."""
     report: Report | None = None
     try:
-        with transaction() as tx:
+        with db.as_owner() as tx:
             tx.execute("SET LOCAL session_replication_role = replica")
             for statement in statements:
                 _run(tx, statement, world)
