@@ -6,9 +6,10 @@ runs on import, a reached class brings its methods, and `("package.module", "Nam
 done by name (importlib) when configured. In every reached
 definition it collects
 
-- boto3 calls: an operation of a service whose client (or resource) the same module creates, named either as
-  an attribute (`client.put_events(`) or as a string (`getattr(client, "put_item")`);
-- Powertools Parameters: `parameters.get_secret(` and friends;
+- boto3 calls: an operation of a service whose client (or resource) the same module creates (`boto3.client(
+  "events")`, or the layer's bounded factory `aws_client("events")`), named either as an attribute
+  (`client.put_events(`) or as a string (`getattr(client, "put_item")`);
+- Powertools Parameters: `parameters.get_secret(` and friends, and the layer's `get_secret` on top of them;
 - the `Settings` fields read (`settings.jwt_secret_arn`), which name the environment variables, and so the
   template resources, the calls go to.
 
@@ -33,6 +34,9 @@ PARAMETERS_HELPERS = {
     "get_parameters_by_name": "ssm:GetParameters",
     "get_app_config": "appconfig:GetLatestConfiguration",
 }
+# The layer's bounded wrappers (ticketing/aws_clients.py): the factory of clients, and its secret reader.
+CLIENT_FACTORIES = ("client", "resource", "aws_client")
+LAYER_SECRET_READER = "ticketing.aws_clients:get_secret"
 # Where an operation's IAM action has another name than the operation.
 IAM_ACTION_OF_OPERATION = {"lambda:Invoke": "lambda:InvokeFunction"}
 
@@ -173,6 +177,8 @@ def _import_targets(module_name: str, node: ast.Import | ast.ImportFrom, roots: 
 
 
 def _aws_calls(module: _Module, node: ast.AST) -> set[AwsCall]:
+    if isinstance(node, ast.Name) and module.aliases.get(node.id) == LAYER_SECRET_READER:
+        return {AwsCall("secretsmanager:GetSecretValue", "secretsmanager", module.name, node.lineno)}
     named = (
         node.attr
         if isinstance(node, ast.Attribute)
@@ -280,10 +286,17 @@ def _target(statement: ast.Assign | ast.AnnAssign) -> ast.expr | None:
 
 
 def _creates_client(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    called = (
+        node.func.attr
+        if isinstance(node.func, ast.Attribute)
+        else node.func.id
+        if isinstance(node.func, ast.Name)
+        else ""
+    )
     return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("client", "resource")
+        called in CLIENT_FACTORIES
         and bool(node.args)
         and isinstance(node.args[0], ast.Constant)
         and isinstance(node.args[0].value, str)

@@ -203,9 +203,9 @@ def test_the_reader_finds_the_calls_the_code_is_known_to_make() -> None:
     assert "secretsmanager:GetSecretValue" in code_calls("HealthFunction").actions
     assert "ses:SendEmail" in code_calls("NotificationFunction").actions
     assert resources_used("PaymentsFunction")["secretsmanager"] == {
-        "DatabaseCluster",
+        "AppDatabaseSecret",
         "StripeSecretKeyArn",
         "StripeWebhookSecretArn",
     }
     assert resources_used("EventsFunction")["lambda"] == {"RefundsFunction", "OutboxPublisherFunction"}
-    assert "JwtSecret" not in resources_used("HealthFunction").get("secretsmanager", set())
+    assert "JwtSigningKey" not in resources_used("HealthFunction").get("secretsmanager", set())
