@@ -13,10 +13,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins its own AWS tooling ranges: its own virtual environment too.
+CHECKOV_VENV := .venv-checkov
 # sam build resolves the python3.12 runtime from PATH.
 SAM_PATH := $(dir $(PYTHON)):$(PATH)
 
-.PHONY: help venv run invoke test test-pg15 lint format validate build openapi db-migrate db-reset psql bench fuzz clean \
+.PHONY: help venv run invoke test test-pg15 lint format validate checkov build jwt-public-keys openapi smoke db-migrate db-reset \
+	psql check-invariants bench fuzz clean \
 	rds-ca-bundle
 
 help: ## List the targets
@@ -40,7 +43,8 @@ invoke: venv ## Run one function on one event, like sam local invoke: make invok
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	@$(BIN)/python -m devtools.invoke "$(FN)" "$(EVENT)"
 
-test: venv ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
+# The permission test expands the template with the SAM translator of $(SAM_VENV) (its pydantic pin is not ours).
+test: venv $(SAM_VENV)/.installed ## Run the whole suite against a real PostgreSQL (DATABASE_URL, else an embedded one)
 	$(BIN)/python -m pytest
 
 test-pg15: venv ## The whole suite again on PostgreSQL 15 (Debian's package; installed when missing, as root)
@@ -64,6 +68,17 @@ db-reset: venv ## Replace the local embedded database with a fresh one holding t
 psql: venv ## Open psql on DATABASE_URL, else on the local embedded database (started if needed)
 	@$(BIN)/python -m devtools.local_stack psql
 
+jwt-public-keys: venv ## The JwtPublicKeys parameter for a stack: make jwt-public-keys SECRET=<JwtSigningKey secret ARN>
+	@test -n "$(SECRET)" || { echo "usage: make jwt-public-keys SECRET=<arn of the stack's JwtSigningKey>"; exit 2; }
+	@$(BIN)/python -m devtools.jwt_keys public --secret-id "$(SECRET)"
+
+smoke: venv ## End-to-end check of a deployment over HTTP: make smoke URL=http://127.0.0.1:3000 (docs/smoke.md)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<base URL of the deployment, e.g. http://127.0.0.1:3000>"; exit 2; }
+	@$(BIN)/python -m devtools.smoke "$(URL)"
+
+check-invariants: venv ## Report every violated invariant with its rows (DATABASE_URL, else the local database); exit 0 when all hold
+	@$(BIN)/python -m devtools.local_stack check-invariants
+
 openapi: venv ## Regenerate docs/openapi.json (and the copy /api/openapi.json serves) from the resolvers
 	$(BIN)/python -m devtools.openapi --write
 
@@ -76,6 +91,19 @@ $(SAM_VENV)/.installed:
 validate: venv $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on template.yaml
 	$(SAM) validate --lint --region us-east-1
 	$(BIN)/cfn-lint template.yaml
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "Installing checkov into $(CHECKOV_VENV) (the first time takes a minute)"
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# checkov reads SAM's Globals only in a template without Fn::ForEach: it scans the template as CloudFormation
+# expands it. Skips: on their resources in template.yaml, function-wide ones in .checkov.yaml.
+checkov: venv $(CHECKOV_VENV)/.installed ## checkov on template.yaml (every finding fixed or skipped with its reason)
+	@mkdir -p .aws-sam
+	$(BIN)/python -m devtools.sam_template template.yaml > .aws-sam/template.expanded.json
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download -f .aws-sam/template.expanded.json
 
 build: $(SAM_VENV)/.installed ## sam build (python3.12); prints its log only when it fails
 	@mkdir -p .aws-sam
@@ -99,4 +127,4 @@ bench: venv ## Benchmarks; results land in bench/results/
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtual environments, build output and local data
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local

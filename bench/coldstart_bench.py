@@ -135,7 +135,7 @@ def subjects() -> list[Subject]:
 
     base = {
         "DATABASE_URL": "postgresql://coldstart@127.0.0.1:9/nothing",  # never reached: imports do no I/O
-        "JWT_SECRET": "cold-start-benchmark-secret-of-enough-length",
+        "JWT_SIGNING_KEY": "cold-start-benchmark-secret-of-enough-length",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
     found = [Subject(FLOOR, "-", base)]

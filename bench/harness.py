@@ -31,7 +31,7 @@ def bench_setup(name: str) -> Iterator[BenchSetup]:
         scratch_database(server_url, name) as url,
     ):
         os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+        os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
         os.environ.setdefault("BCRYPT_ROUNDS", "4")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

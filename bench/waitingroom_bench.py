@@ -552,6 +552,8 @@ def main() -> None:
     os.environ.setdefault("WAITING_ROOM_TICK_SECONDS", str(TICK_SECONDS))
     # One key ring for every worker: the waiting room's workers sign admissions, the bookings' verify them.
     os.environ.setdefault("ADMISSION_SIGNING_KEY", secrets.token_urlsafe(48))
+    # Every simulated customer signs in from this one machine: no per-address limit here.
+    os.environ["RATE_LIMIT_ADDRESS_PER_MINUTE"] = "0"
     from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
     from devtools.run_api import running_api
     from ticketing.config import get_settings

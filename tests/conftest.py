@@ -9,17 +9,25 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ticketing.db import Session
+from ticketing.signing_keys import parse_key_ring
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 
 # Settings are read lazily, on first use, so setting them here (before any test runs) is enough.
-os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+# Access tokens (docs/security.md): the private key ring only the auth function holds, and the public keys every
+# function verifies with, as in AWS.
+os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+os.environ.setdefault(
+    "JWT_PUBLIC_KEYS", "".join(pem for _, pem in parse_key_ring(os.environ["JWT_SIGNING_KEY"]).public_keys_pem())
+)
 # A seed for the Ed25519 ticket key ring (docs/tickets.md), shared by every process the tests start.
 os.environ.setdefault("TICKET_SIGNING_KEY", secrets.token_urlsafe(48))
 # The same for the waiting room's admission tokens (docs/waiting-room.md), a key of their own.
@@ -28,6 +36,11 @@ os.environ.setdefault("BCRYPT_ROUNDS", "4")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("CORS_ALLOW_ORIGINS", "https://tickets.example.com,https://admin.example.com")
+# Every test client calls from one address and many tests buy fast: the limits are off unless a test (tests/limits)
+# turns them on. They apply only where the limit store (WAITING_ROOM_TABLE) is configured anyway.
+os.environ.setdefault("RATE_LIMIT_ACCOUNT_PER_MINUTE", "0")
+os.environ.setdefault("RATE_LIMIT_ADDRESS_PER_MINUTE", "0")
+os.environ.setdefault("LOGIN_FAILURES_BEFORE_DELAY", "0")
 
 
 @pytest.fixture
@@ -43,25 +56,43 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPat
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    from devtools.embedded_db import embedded_server, scratch_database
+    """The test database as its owner (migrations, scratch databases, TRUNCATE); everything else, the functions
+    and `db` included, connects as the application role through DATABASE_URL, so a missing grant fails a test
+    (docs/security.md, "Database roles")."""
+    from devtools.embedded_db import (
+        application_role_url,
+        embedded_server,
+        scratch_database,
+        wait_until_passwords_are_checked,
+    )
+    from ticketing.db.dsn import parse_database_url
+    from ticketing.db.migrate import apply_migrations, enable_app_login
 
     with ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL")
+        embedded = not server_url
         if not server_url:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ticketing-test-"))) / "pgdata"
             server_url = stack.enter_context(embedded_server(data_dir, keep_data=False))
         url = stack.enter_context(scratch_database(server_url, "ticketing_test"))
-        os.environ["DATABASE_URL"] = url
+        apply_migrations(parse_database_url(url))
+        app_password = secrets.token_urlsafe(24)
+        enable_app_login(app_password, parse_database_url(url))
+        app_url = application_role_url(url, app_password)
+        if embedded:
+            wait_until_passwords_are_checked(app_url)
+        os.environ["DATABASE_URL"] = app_url
         from ticketing.config import get_settings
-        from ticketing.db.migrate import apply_migrations
 
         get_settings.cache_clear()
-        apply_migrations()
         yield url
 
 
 class Database:
-    """Direct SQL for Given steps and for asserting database state."""
+    """Direct SQL for Given steps and for asserting database state, as the application role."""
+
+    def __init__(self, owner_url: str) -> None:
+        self._owner_url = owner_url
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         from ticketing.db import transaction
@@ -81,18 +112,48 @@ class Database:
         with transaction() as tx:
             return tx.execute(sql, **params)
 
+    @contextmanager
+    def as_owner(self) -> Iterator[Session]:
+        """A transaction as the tables' owner, for what the application role may not do (TRUNCATE, ALTER TABLE)."""
+        import pg8000.native
+
+        from ticketing.db.dsn import parse_database_url
+
+        connection = pg8000.native.Connection(**parse_database_url(self._owner_url).as_pg8000_kwargs())
+        try:
+            connection.run("BEGIN")
+            yield Session(connection)
+            connection.run("COMMIT")
+        finally:
+            connection.close()
+
+    def empty_tables(self) -> None:
+        tables = [
+            row["tablename"]
+            for row in self.rows(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        with self.as_owner() as owner:
+            owner.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE")
+
 
 @pytest.fixture
 def db(database_url: str) -> Database:
-    database = Database()
-    tables = [
-        row["tablename"]
-        for row in database.rows(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-        )
-    ]
-    database.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE")
+    database = Database(database_url)
+    database.empty_tables()
     return database
+
+
+@pytest.fixture(scope="session")
+def dynamodb(database_url: str) -> Iterator[str]:
+    """moto's DynamoDB server (a child process, real boto3 calls) with the waiting room's table, which the rate
+    limits share."""
+    from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
+
+    with dynamodb_server() as url:
+        use_local_dynamodb(url, table=f"waiting-room-test-{secrets.token_hex(3)}")
+        yield url
 
 
 @pytest.fixture(scope="session")

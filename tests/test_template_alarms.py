@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devtools.sam_cli import run_in_sam_cli
 from devtools.sam_template import read_template
 
 TEMPLATE = read_template(Path(__file__).resolve().parents[1] / "template.yaml")
@@ -68,3 +70,21 @@ def test_the_per_function_alarms_are_written_once_not_per_function() -> None:
 
     assert text.count("MetricName: Errors") == 1
     assert text.count("MetricName: Duration") == 1
+
+
+EXPAND_WITH_SAM_CLI = """
+import json, sys
+from samcli.yamlhelper import yaml_parse
+from samcli.lib.cfn_language_extensions.api import process_template
+resources = process_template(yaml_parse(sys.stdin.read()))["Resources"]
+json.dump({name: [r["Type"], r.get("Condition")] for name, r in resources.items()}, sys.stdout)
+"""
+
+
+def test_the_local_reader_expands_the_loops_into_the_resources_aws_sam_cli_does() -> None:
+    # Given the template, expanded by aws-sam-cli's own AWS::LanguageExtensions processor
+    text = (Path(__file__).resolve().parents[1] / "template.yaml").read_text(encoding="utf-8")
+    expanded_by_sam_cli = json.loads(run_in_sam_cli(EXPAND_WITH_SAM_CLI, text))
+
+    # Then the reader the local runner and the tests use produces the same resources, types and conditions
+    assert {name: [r["Type"], r.get("Condition")] for name, r in RESOURCES.items()} == expanded_by_sam_cli

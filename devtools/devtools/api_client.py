@@ -142,14 +142,15 @@ class InProcessApi(_Client):
 
 
 class HttpApi(_Client):
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
 
     def _send(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str]) -> ApiResponse:
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         request = urllib.request.Request(url, data=body or None, method=method, headers=headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 return ApiResponse(response.status, _merge_headers(list(response.headers.items())), response.read())
         except urllib.error.HTTPError as error:
             return ApiResponse(error.code, _merge_headers(list(error.headers.items())), error.read())

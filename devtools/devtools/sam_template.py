@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,3 +316,7 @@ def _plain_variables(properties: dict[str, Any]) -> dict[str, str]:
 
 def _plain_int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+if __name__ == "__main__":  # python -m devtools.sam_template template.yaml: the template as JSON, loops expanded
+    json.dump(read_template(sys.argv[1]), sys.stdout, indent=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from ticketing import rate_limits
+from ticketing.http.limits import ClientAddress
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.tags import ApiTag
@@ -15,7 +17,7 @@ app = create_resolver(tag=ApiTag.AUTH)
 
 @app.post("/api/auth/register", summary="Create a USER account and sign in", status_code=201)
 @answers(Session, status=201, errors={409: ["EMAIL_TAKEN"]})
-def register(body: RegisterRequest) -> Session:
+def register(body: RegisterRequest, client: ClientAddress) -> Session:
     """Registers a customer (role USER) and returns a session. Emails compare case-insensitively; the password
     is 8-72 bytes (UTF-8)."""
     return accounts.register(body)
@@ -23,15 +25,17 @@ def register(body: RegisterRequest) -> Session:
 
 @app.post("/api/auth/login", summary="Sign in with email and password")
 @answers(Session, errors={401: ["INVALID_CREDENTIALS"]})
-def login(body: LoginRequest) -> Session:
+def login(body: LoginRequest, client: ClientAddress) -> Session:
     """The same answer for an unknown email and a wrong password. The access token goes into
-    `Authorization: Bearer <accessToken>` (the Authorize button of /api/docs)."""
-    return accounts.login(body)
+    `Authorization: Bearer <accessToken>` (the Authorize button of /api/docs). After
+    LOGIN_FAILURES_BEFORE_DELAY wrong passwords in a row from one address, that address waits (429, Retry-After)."""
+    with rate_limits.login_attempts(body.email, client):
+        return accounts.login(body)
 
 
 @app.post("/api/auth/refresh-token", summary="Rotate a refresh token")
 @answers(TokenPair, errors={401: ["UNAUTHORIZED", "TOKEN_EXPIRED"]})
-def refresh_token(body: RefreshRequest) -> TokenPair:
+def refresh_token(body: RefreshRequest, client: ClientAddress) -> TokenPair:
     """Each refresh token works once; presenting a used one revokes its whole family."""
     return accounts.refresh(body.refresh_token)
 

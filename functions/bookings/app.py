@@ -12,6 +12,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
+from ticketing import domain_events
 from ticketing.bookings import best_available, checkout, holds, service
 from ticketing.bookings.models import (
     BookingOut,
@@ -32,6 +33,7 @@ from ticketing.bookings.models import (
 )
 from ticketing.bookings.service import ExpectedVersion
 from ticketing.http import idempotency
+from ticketing.http.limits import BuyingCaller
 from ticketing.http.operations import answers
 from ticketing.http.paging import PageNumber, PageSize
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
@@ -77,14 +79,20 @@ def _once(
     produce: Callable[[], ApiModel],
     status: int = 200,
     headers_for: Callable[[idempotency.Answer], dict[str, str]] | None = None,
+    atomic: bool = False,
 ) -> Response[str]:
+    """`atomic`: the operation is one transaction with no external call, so its answer commits with it."""
     answer = idempotency.run_once(
         user_id=caller.user_id,
         key=key,
         operation=operation,
         request=request,
         execute=lambda: idempotency.Answer(status, produce().model_dump_json(by_alias=True)),
+        atomic=atomic,
     )
+    if atomic:
+        # What the operation recorded waited for the answer's commit (ticketing.domain_events).
+        domain_events.publish_after_commit()
     headers = headers_for(answer) if headers_for else {}
     if answer.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -106,7 +114,7 @@ def _once(
 )
 def hold_seats(
     body: HoldRequest,
-    caller: CurrentUser,
+    caller: BuyingCaller,
     idempotency_key: IdempotencyKey = None,
     admission_token: AdmissionToken = None,
 ) -> Response[str]:
@@ -115,7 +123,9 @@ def hold_seats(
     by label (`seats`: section, row, number); an unknown label is 422 naming it."""
     request = body.model_dump(mode="json", exclude_none=True)
     with buying_call(caller, body.event_id, admission_token):
-        return _once(caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body))
+        return _once(
+            caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body), atomic=True
+        )
 
 
 @app.post(
@@ -133,7 +143,7 @@ def hold_seats(
 )
 def hold_best(
     body: HoldBestRequest,
-    caller: CurrentUser,
+    caller: BuyingCaller,
     idempotency_key: IdempotencyKey = None,
     admission_token: AdmissionToken = None,
 ) -> Response[str]:
@@ -142,7 +152,9 @@ def hold_best(
     (docs/best-available.md). Rows other buyers are locking are skipped, not waited for."""
     request = body.model_dump(mode="json")
     with buying_call(caller, body.event_id, admission_token):
-        return _once(caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body))
+        return _once(
+            caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body), atomic=True
+        )
 
 
 @app.post("/api/bookings/release-seats", summary="Release the caller's holds that are not in a booking")
@@ -211,6 +223,7 @@ def create_booking(
             lambda: service.create_booking(caller, body),
             201,
             headers_for=_created_booking_headers,
+            atomic=True,
         )
 
 

@@ -12,6 +12,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from ticketing.http.caching import edge_cached
+from ticketing.http.limits import BuyingCaller
 from ticketing.http.operations import answers
 from ticketing.http.resolver import create_resolver, lambda_entrypoint
 from ticketing.http.security import CurrentUser, OrganizerOrAdmin
@@ -29,9 +30,13 @@ _UNAVAILABLE = {503: ["WAITING_ROOM_UNAVAILABLE"]}
 @answers(
     Place,
     status=201,
-    errors={404: ["NOT_FOUND"], 409: ["QUEUE_NOT_OPEN", "QUEUE_CLOSED", "NO_WAITING_ROOM"], **_UNAVAILABLE},
+    errors={
+        404: ["NOT_FOUND"],
+        409: ["QUEUE_NOT_OPEN", "QUEUE_CLOSED", "NO_WAITING_ROOM"],
+        **_UNAVAILABLE,
+    },
 )
-def join_queue(event_id: UUID, caller: CurrentUser) -> Response[Place]:
+def join_queue(event_id: UUID, caller: BuyingCaller) -> Response[Place]:
     """One place per account and event: joining again, from any number of tabs, answers the same place (200).
     Those who join before the sale starts are shuffled into a random order at the start; later joiners are
     served in the order they joined."""

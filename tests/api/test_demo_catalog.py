@@ -13,13 +13,10 @@ def demo(database_url: str) -> dict[str, Any]:
     """Demo data loaded twice into empty tables, once for this module (the stadium takes a while); the table
     sizes after each load. The tests here read it through `demo_api` and never empty the tables themselves."""
     from devtools.demo_data import load_demo_data
+    from tests.conftest import Database
     from ticketing.db import transaction
 
-    with transaction() as tx:
-        tables = [row["tablename"] for row in tx.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-        tx.execute(
-            "TRUNCATE " + ", ".join(f'"{table}"' for table in tables if table != "schema_migrations") + " CASCADE"
-        )
+    Database(database_url).empty_tables()
     sizes = (
         "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM venues) AS venues,"
         " (SELECT count(*) FROM sections) AS sections, (SELECT count(*) FROM events) AS events,"

@@ -10,26 +10,11 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.access_tokens import access_claims, signed
+from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
+
 REGISTER = "/api/auth/register"
 PROFILE = "/api/users/profile"
-
-
-def _signed(claims: dict[str, Any], key: str | None = None) -> str:
-    import os
-
-    return jwt.encode(claims, key or os.environ["JWT_SECRET"], algorithm="HS256")
-
-
-def _access_claims(user_id: str, **overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    return {
-        "sub": user_id,
-        "role": "USER",
-        "typ": "access",
-        "iss": "ticketing",
-        "iat": now,
-        "exp": now + 60,
-    } | overrides
 
 
 def test_malformed_json_is_a_400_and_writes_nothing(api: Any, db: Any) -> None:
@@ -105,7 +90,7 @@ def test_another_origin_gets_no_cors_headers(api: Any, db: Any) -> None:
 
 def test_an_expired_access_token_is_token_expired(api: Any, accounts: Any) -> None:
     account = accounts.create()
-    expired = _signed(_access_claims(account.id, iat=int(time.time()) - 3600, exp=int(time.time()) - 60))
+    expired = signed(access_claims(account.id, iat=int(time.time()) - 3600, exp=int(time.time()) - 60))
 
     response = api.get(PROFILE, token=expired)
 
@@ -115,7 +100,7 @@ def test_an_expired_access_token_is_token_expired(api: Any, accounts: Any) -> No
 
 def test_a_token_signed_with_another_key_is_unauthorized(api: Any, accounts: Any) -> None:
     account = accounts.create()
-    forged = _signed(_access_claims(account.id, role="ADMIN"), key="not-our-key-" * 4)
+    forged = signed(access_claims(account.id, role="ADMIN"), parse_key_ring(generate_private_key_pem()))
 
     response = api.get(PROFILE, token=forged)
 
@@ -125,7 +110,7 @@ def test_a_token_signed_with_another_key_is_unauthorized(api: Any, accounts: Any
 
 def test_a_token_with_alg_none_is_unauthorized(api: Any, accounts: Any) -> None:
     account = accounts.create()
-    unsigned = jwt.encode(_access_claims(account.id), key=None, algorithm="none")  # type: ignore[arg-type]
+    unsigned = jwt.encode(access_claims(account.id), key=None, algorithm="none")  # type: ignore[arg-type]
 
     response = api.get(PROFILE, token=unsigned)
 

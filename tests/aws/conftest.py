@@ -16,15 +16,11 @@ AWS_REGION = "us-east-1"
 def _clear_cached_configuration() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from ticketing import wake
+    from ticketing.aws_clients import forget_clients
     from ticketing.config import get_settings
-    from ticketing.domain_events import publisher
-    from ticketing.notifications import email
 
     get_settings.cache_clear()
-    publisher._events_client.cache_clear()
-    wake._lambda_client.cache_clear()
-    email._ses_client.cache_clear()
+    forget_clients()
     parameters.clear_caches()
     # Powertools keeps its providers (and their boto3 clients) between calls; drop them so each test's
     # client is created inside that test's moto mock.

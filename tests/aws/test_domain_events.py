@@ -79,7 +79,8 @@ def test_a_recorded_event_lands_on_the_bus_with_the_documented_shape(db: Any, bu
     [message] = bus.received()
     assert message["source"] == "ticketing"
     assert message["detail-type"] == "BookingConfirmed"
-    assert message["detail"] == payload
+    # The detail is the payload plus the outbox row's id, which consumers deduplicate on
+    assert message["detail"] == {**payload, "domainEventId": str(db.value("SELECT id FROM outbox_events"))}
     [row] = outbox(db)
     assert row["published_at"] is not None
     assert row["attempts"] == 0
@@ -217,6 +218,8 @@ def test_an_event_cancellation_reaches_the_bus_with_a_booking_cancelled_per_book
         (message["detail"] for message in received if message["detail-type"] == "BookingCancelled"),
         key=lambda detail: detail["bookingId"],
     )
+    # each with its own deduplication key (checked here, compared without it below)
+    assert len({detail.pop("domainEventId") for detail in booking_events}) == len(bookings)
     assert booking_events == [
         {
             "bookingId": booking_id,
@@ -264,11 +267,11 @@ class WakeUps:
     database session saw at that moment: whether the cancellation was committed."""
 
     def __init__(self, db: Any) -> None:
-        from ticketing.wake import _lambda_client
+        from ticketing.aws_clients import aws_client
 
         self.calls: list[dict[str, Any]] = []
         self._db = db
-        _lambda_client().meta.events.register("before-call.lambda.Invoke", self._record)
+        aws_client("lambda").meta.events.register("before-call.lambda.Invoke", self._record)
 
     def _record(self, params: dict[str, Any], **_: Any) -> None:
         with ThreadPoolExecutor(max_workers=1) as other_session:

@@ -116,9 +116,12 @@ def test_create_migrates_an_empty_database_and_answers_success(
     assert document["Data"] == {"Applied": ",".join(shipped), "SchemaVersion": shipped[-1]}
 
 
-def test_update_is_idempotent_and_keeps_the_physical_id(db: Any, response_url: tuple[str, CapturedPuts]) -> None:
+def test_update_is_idempotent_and_keeps_the_physical_id(
+    db: Any, database_url: str, response_url: tuple[str, CapturedPuts], aws_settings: Any
+) -> None:
     url, captured = response_url
     before = recorded_versions(db)
+    aws_settings(DATABASE_URL=database_url)  # the migration function connects as the master user
 
     invoke(
         MIGRATION_FUNCTION,
@@ -207,3 +210,46 @@ def test_an_unreachable_response_url_does_not_raise(db: Any) -> None:
     result = invoke(MIGRATION_FUNCTION, cfn_event("Delete", "http://127.0.0.1:9/response"), MIGRATION_FUNCTION.timeout)
 
     assert result == {"Status": "SUCCESS"}
+
+
+def test_after_migrating_the_application_role_gets_the_password_of_its_secret(
+    db: Any, database_url: str, response_url: tuple[str, CapturedPuts], aws_settings: Any
+) -> None:
+    import os
+    import secrets
+
+    import boto3
+    from moto import mock_aws
+
+    from ticketing.db.migrate import APP_ROLE, enable_app_login
+
+    url, captured = response_url
+    suite_password = parse_database_url(os.environ["DATABASE_URL"]).password
+    assert suite_password
+    new_password = secrets.token_urlsafe(24)
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="ticketing-app-db", SecretString=json.dumps({"username": APP_ROLE, "password": new_password})
+        )["ARN"]
+        aws_settings(DATABASE_URL=database_url, APP_DB_SECRET_ARN=arn)
+        try:
+            invoke(
+                MIGRATION_FUNCTION,
+                cfn_event("Update", url, PhysicalResourceId="ticketing-schema-migrations", OldResourceProperties={}),
+                MIGRATION_FUNCTION.timeout,
+            )
+            application = parse_database_url(database_url).as_pg8000_kwargs() | {
+                "user": APP_ROLE,
+                "password": new_password,
+            }
+            connection = pg8000.native.Connection(**application)
+            try:
+                logged_in_as = connection.run("SELECT current_user")[0][0]
+            finally:
+                connection.close()
+        finally:
+            enable_app_login(suite_password, parse_database_url(database_url))
+
+    [document] = captured.documents()
+    assert document["Status"] == "SUCCESS"
+    assert logged_in_as == APP_ROLE

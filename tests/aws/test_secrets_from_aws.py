@@ -1,4 +1,4 @@
-"""In AWS the database credentials and the JWT key come from Secrets Manager (moto), via Powertools Parameters."""
+"""In AWS the database credentials and the JWT signing key come from Secrets Manager (moto), via Parameters."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ticketing.auth.secrets import jwt_signing_key
+from ticketing.auth.tokens import signing_ring
 from ticketing.config import ConfigurationError, get_settings
 from ticketing.db.dsn import connection_parameters
+from ticketing.signing_keys import parse_key_ring
 
+JWT_SEED = "jwt-key-from-secrets-manager"
 DB_SECRET = {"username": "ticketing_admin", "password": "s3cr3t-from-rds", "engine": "postgres"}
 
 
@@ -26,12 +28,12 @@ def secrets_manager(aws_settings: Any) -> Iterator[Any]:
 def deployed_settings(aws_settings: Any, client: Any, **overrides: str | None) -> None:
     """The environment template.yaml gives a deployed function: ARNs and host, no plain secrets."""
     db_arn = client.create_secret(Name="rds!cluster-abc", SecretString=json.dumps(DB_SECRET))["ARN"]
-    jwt_arn = client.create_secret(Name="JwtSecret-xyz", SecretString="jwt-key-from-secrets-manager")["ARN"]
+    jwt_arn = client.create_secret(Name="JwtSigningKey-xyz", SecretString=JWT_SEED)["ARN"]
     variables: dict[str, str | None] = {
         "DATABASE_URL": None,
-        "JWT_SECRET": None,
+        "JWT_SIGNING_KEY": None,
         "DB_SECRET_ARN": db_arn,
-        "JWT_SECRET_ARN": jwt_arn,
+        "JWT_SIGNING_KEY_ARN": jwt_arn,
         "DB_HOST": "ticketing-db.proxy-abc.us-east-1.rds.amazonaws.com",
         "DB_PORT": "5432",
         "DB_NAME": "ticketing",
@@ -59,17 +61,17 @@ def test_database_credentials_come_from_the_secret(secrets_manager: Any, aws_set
 def test_the_jwt_signing_key_comes_from_its_secret(secrets_manager: Any, aws_settings: Any) -> None:
     deployed_settings(aws_settings, secrets_manager)
 
-    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+    assert signing_ring().signing_kid == parse_key_ring(JWT_SEED).signing_kid
 
 
 def test_secrets_are_cached_between_invocations(secrets_manager: Any, aws_settings: Any) -> None:
     deployed_settings(aws_settings, secrets_manager)
-    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+    assert signing_ring().signing_kid == parse_key_ring(JWT_SEED).signing_kid
 
-    secrets_manager.put_secret_value(SecretId=get_settings().jwt_secret_arn, SecretString="rotated")
+    secrets_manager.put_secret_value(SecretId=get_settings().jwt_signing_key_arn, SecretString="rotated")
 
     # Within SECRETS_MAX_AGE_SECONDS the cached value answers (no Secrets Manager call per request)
-    assert jwt_signing_key() == "jwt-key-from-secrets-manager"
+    assert signing_ring().signing_kid == parse_key_ring(JWT_SEED).signing_kid
 
 
 def test_a_missing_rds_ca_bundle_is_a_configuration_error_naming_it(secrets_manager: Any, aws_settings: Any) -> None:
@@ -87,7 +89,8 @@ def test_a_deployed_function_needs_the_database_host(secrets_manager: Any, aws_s
 
 
 def test_the_ticket_signing_key_comes_from_its_secret_and_is_cached(secrets_manager: Any, aws_settings: Any) -> None:
-    from ticketing.tickets.codes import generate_private_key_pem, key_ring, parse_key_ring
+    from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
+    from ticketing.tickets.codes import key_ring
 
     pem = generate_private_key_pem()
     arn = secrets_manager.create_secret(Name="TicketSigningKey-xyz", SecretString=pem)["ARN"]

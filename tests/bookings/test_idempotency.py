@@ -117,12 +117,23 @@ def test_keys_belong_to_one_user(shop: Any, accounts: Any, catalog: Any, db: Any
     assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[1]) == second.id
 
 
-def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+def a_hold_left_in_flight(shop: Any, accounts: Any, catalog: Any, db: Any, key: str, since: str) -> tuple[Any, Any]:
+    """A Given step: a hold whose key reads as in flight since `since` ago (its answer never stored, as when its
+    invocation is still running or died), its seat released again; the event and the buyer."""
     event = catalog.event()
     buyer = accounts.create()
-    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
-    db.execute("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL")
+    shop.held(buyer, event.id, event.seat_ids[:1], headers=_key(key))
+    db.execute(
+        "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL,"
+        " created_at = now() - CAST(:since AS interval)",
+        since=since,
+    )
     assert shop.released(buyer, event.id) == [event.seat_ids[0]]
+    return event, buyer
+
+
+def test_a_request_still_in_flight_is_409_with_retry_after(shop: Any, accounts: Any, catalog: Any, db: Any) -> None:
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "busy", since="0 seconds")
 
     response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("busy"))
 
@@ -143,6 +154,30 @@ def test_an_abandoned_in_flight_key_is_taken_over_by_its_retry(shop: Any, accoun
     assert response.status == 200
     assert response.header("Idempotent-Replayed") is None
     assert db.value("SELECT response_status FROM idempotency_keys") == 200
+
+
+def test_a_key_abandoned_by_a_killed_worker_is_taken_over_once_no_invocation_can_still_run_it(
+    shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    # Given a hold whose worker was killed mid-request 31 s ago (API Gateway gave up on it at 29 s)
+    event, buyer = a_hold_left_in_flight(shop, accounts, catalog, db, "killed", since="31 seconds")
+
+    response = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("killed"))
+
+    assert response.status == 200, response.body
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_the_in_flight_lease_outlasts_every_api_functions_timeout() -> None:
+    from pathlib import Path
+
+    from devtools.sam_template import load_template
+    from ticketing.http.idempotency import IN_FLIGHT_LEASE_SECONDS
+
+    api_functions = [f for f in load_template(Path(__file__).parents[2] / "template.yaml").functions if f.api_events]
+
+    assert api_functions
+    assert max(function.timeout for function in api_functions) < IN_FLIGHT_LEASE_SECONDS
 
 
 def test_a_transient_error_is_not_stored_so_the_retry_runs(
@@ -192,3 +227,52 @@ def test_an_overlong_key_is_a_validation_error(shop: Any, accounts: Any, catalog
 
     assert response.status == 422
     assert db.value("SELECT count(*) FROM idempotency_keys") == 0
+
+
+def test_a_crash_before_the_answer_is_stored_leaves_no_work_without_its_answer(
+    shop: Any, accounts: Any, catalog: Any, db: Any, monkeypatch: Any
+) -> None:
+    # Given a hold whose invocation dies after the hold's statements, just before the answer is written
+    from ticketing.http import idempotency_keys
+
+    event = catalog.event()
+    buyer = accounts.create()
+    real_store = idempotency_keys.store_answer
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the function died here")
+
+    monkeypatch.setattr(idempotency_keys, "store_answer", crash)
+    crashed = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    assert crashed.status == 500
+    # Then neither the hold nor the key was committed
+    assert db.value("SELECT status FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == "AVAILABLE"
+    assert db.value("SELECT count(*) FROM idempotency_keys") == 0
+    # When the client retries with the same key, and once more
+    monkeypatch.setattr(idempotency_keys, "store_answer", real_store)
+    retried = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    replayed = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("crash"))
+    # Then the retry does the work once, and the next one replays its answer
+    assert (retried.status, replayed.status) == (200, 200)
+    assert replayed.header("Idempotent-Replayed") == "true"
+    assert replayed.json() == retried.json()
+    assert db.value("SELECT held_by::text FROM event_seats WHERE id = :id", id=event.seat_ids[0]) == buyer.id
+
+
+def test_the_answer_commits_in_the_same_transaction_as_the_hold(
+    shop: Any, accounts: Any, catalog: Any, db: Any, statements: list[str]
+) -> None:
+    # Given a buyer and a free seat
+    event = catalog.event()
+    buyer = accounts.create()
+    statements.clear()
+    # When it holds the seat with a key
+    held = shop.hold(buyer, event.id, event.seat_ids[:1], headers=_key("one-commit"))
+    # Then the claim, the hold and the answer ran with no COMMIT between them
+    assert held.status == 200, held.body
+    claim = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO idempotency_keys"))
+    hold = next(i for i, sql in enumerate(statements) if i > claim and "UPDATE event_seats" in sql)
+    answer = next(i for i, sql in enumerate(statements) if i > hold and sql.startswith("UPDATE idempotency_keys"))
+    assert [sql for sql in statements[claim:answer] if sql in {"BEGIN", "COMMIT", "ROLLBACK"}] == []
+    assert "COMMIT" in statements[answer + 1 :]
+    assert db.value("SELECT response_status FROM idempotency_keys") == 200

@@ -45,7 +45,7 @@ def _modules_loaded_by_import(
 ) -> list[str]:
     completed = subprocess.run(
         [sys.executable, "-c", _IMPORT, str(source), ",".join(packages), *(["snapshot"] if snapshot else [])],
-        env={"PATH": "", "DATABASE_URL": UNREACHABLE_DATABASE, "JWT_SECRET": "x" * 48, **environment},
+        env={"PATH": "", "DATABASE_URL": UNREACHABLE_DATABASE, "JWT_SIGNING_KEY": "x" * 48, **environment},
         capture_output=True,
         text=True,
         timeout=120,

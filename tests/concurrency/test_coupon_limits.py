@@ -4,7 +4,6 @@ them seen waiting for the coupon's row at once before any proceeds)."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 from typing import Any
 from uuid import UUID
 
@@ -50,7 +49,7 @@ def _race(db: Any, bookings: list[tuple[str, str]], event_id: str) -> list[str]:
     """
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    holder = connect(os.environ["DATABASE_URL"])
+    holder = connect()
     holder.run("BEGIN")
     holder.run("SELECT id FROM coupons WHERE code = 'RUSH' FOR UPDATE")
     # Each process must open its own connection, not inherit this one's socket.

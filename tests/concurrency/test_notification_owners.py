@@ -11,11 +11,11 @@ _NOTIFY = "INSERT INTO notifications (user_id, type, title, body) VALUES (:user,
 
 
 def test_a_notification_written_while_its_user_is_deleted_is_refused_once_the_delete_commits(
-    db: Any, accounts: Any, database_url: str
+    db: Any, accounts: Any
 ) -> None:
     # Given a user being deleted by a transaction that has not committed yet
     user = accounts.create()
-    deleter, writer = connect(database_url), connect(database_url)
+    deleter, writer = connect(), connect()
     try:
         deleter.run("BEGIN")
         deleter.run("DELETE FROM users WHERE id = :id", id=user.id)
@@ -32,12 +32,10 @@ def test_a_notification_written_while_its_user_is_deleted_is_refused_once_the_de
     assert db.value("SELECT count(*) FROM notifications WHERE user_id = :id", id=user.id) == 0
 
 
-def test_a_user_deleted_after_a_notification_was_written_takes_it_along(
-    db: Any, accounts: Any, database_url: str
-) -> None:
+def test_a_user_deleted_after_a_notification_was_written_takes_it_along(db: Any, accounts: Any) -> None:
     # Given a notification written by a transaction that has not committed yet
     user = accounts.create()
-    writer, deleter = connect(database_url), connect(database_url)
+    writer, deleter = connect(), connect()
     try:
         writer.run("BEGIN")
         writer.run(_NOTIFY, user=user.id)

@@ -18,12 +18,10 @@ def _pending_booking(db: Any, event: Any) -> str:
     return str(booking)
 
 
-def test_an_item_written_while_its_booking_ends_is_refused_once_the_end_commits(
-    db: Any, catalog: Any, database_url: str
-) -> None:
+def test_an_item_written_while_its_booking_ends_is_refused_once_the_end_commits(db: Any, catalog: Any) -> None:
     event = catalog.event()
     booking = _pending_booking(db, event)
-    ender, writer = connect(database_url), connect(database_url)
+    ender, writer = connect(), connect()
     try:
         ender.run("BEGIN")
         ender.run("UPDATE bookings SET status = 'EXPIRED', expired_at = now() WHERE id = :id", id=booking)

@@ -3,6 +3,7 @@ transaction and then decides on what it committed."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,8 +17,10 @@ from ticketing.db.dsn import parse_database_url
 _WAIT_POLLS = 500
 
 
-def connect(url: str) -> pg8000.native.Connection:
-    return pg8000.native.Connection(**parse_database_url(url).as_pg8000_kwargs())
+def connect() -> pg8000.native.Connection:
+    """A session as the functions open one: the application role (DATABASE_URL), which also lets `db` see what
+    it waits for in pg_stat_activity (a role sees only its own sessions' wait events)."""
+    return pg8000.native.Connection(**parse_database_url(os.environ["DATABASE_URL"]).as_pg8000_kwargs())
 
 
 def _wait_until_blocked(db: Any, pid: int) -> None:

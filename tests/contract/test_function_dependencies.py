@@ -1,6 +1,7 @@
-"""cryptography ships only with the functions that sign or verify Ed25519 codes: TicketsFunction (ticket
-codes, and segno for QR codes), WaitingRoomFunction (signs admission tokens) and BookingsFunction (verifies
-them); each has a functions/<name>/requirements.txt.
+"""cryptography ships only with the functions that sign or verify Ed25519 tokens or codes: AuthFunction (signs
+access tokens), every function with authenticated routes (verifies them), TicketsFunction (ticket codes, and
+segno for QR codes), WaitingRoomFunction (signs admission tokens) and BookingsFunction (verifies them); each has
+a functions/<name>/requirements.txt.
 
 PyJWT imports cryptography whenever it can, and every function imports PyJWT: in the layer, cryptography
 would slow every cold start. So every other function, and every layer module except the three that sign,
@@ -11,6 +12,7 @@ The check runs in a fresh interpreter in which importing them fails.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +45,17 @@ def test_only_the_functions_that_sign_or_verify_codes_ship_cryptography() -> Non
     shipped = {f.logical_id for f in FUNCTIONS if (f.code_uri / "requirements.txt").exists()}
     layer = (REPO_ROOT / "layers/shared/requirements.txt").read_text().splitlines()
 
-    assert shipped == {"TicketsFunction", "WaitingRoomFunction", "BookingsFunction"}
+    assert shipped == {
+        "AuthFunction",
+        "UsersFunction",
+        "VenuesFunction",
+        "EventsFunction",
+        "CouponsFunction",
+        "ReviewsFunction",
+        "TicketsFunction",
+        "WaitingRoomFunction",
+        "BookingsFunction",
+    }
     assert not [line for line in layer if line.startswith(("cryptography", "segno", "pyjwt[crypto]"))]
 
 
@@ -57,3 +69,25 @@ def test_every_other_function_and_layer_module_loads_without_cryptography(databa
     )
 
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_function_with_authenticated_routes_ships_cryptography_to_verify_access_tokens() -> None:
+    callers = re.compile(r"\b(CurrentUser|MaybeUser|Admin|OrganizerOrAdmin|authenticated|require_roles)\b")
+    authenticating = {
+        function.logical_id
+        for function in FUNCTIONS
+        if any(callers.search(source.read_text()) for source in function.code_uri.glob("*.py"))
+    }
+    without_cryptography = {
+        function.logical_id
+        for function in FUNCTIONS
+        if function.logical_id in authenticating
+        and "cryptography" not in _requirements(function.code_uri / "requirements.txt")
+    }
+
+    assert authenticating, "no function has authenticated routes: the pattern no longer finds them"
+    assert without_cryptography == set()
+
+
+def _requirements(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

@@ -19,6 +19,10 @@ from devtools.server import invoke
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENT_FILES = sorted((REPO_ROOT / "events").glob("*.json"))
 FUNCTIONS = load_template(REPO_ROOT / "template.yaml").functions
+# Functions whose every event names something moto does not emulate, with where they are tested instead.
+WITHOUT_SAMPLE = {
+    "PreTrafficHookFunction": "its event names a live CodeDeploy deployment; tests/aws/test_pre_traffic_hook.py",
+}
 
 
 def _function_for(event_file: Path) -> FunctionSpec | None:
@@ -40,7 +44,7 @@ def test_every_sample_event_belongs_to_a_function() -> None:
 def test_every_function_has_a_sample_event() -> None:
     covered = {function.logical_id for event_file in EVENT_FILES if (function := _function_for(event_file))}
 
-    assert {function.logical_id for function in FUNCTIONS} - covered == set()
+    assert {function.logical_id for function in FUNCTIONS} - covered - set(WITHOUT_SAMPLE) == set()
 
 
 @pytest.mark.parametrize("event_file", EVENT_FILES, ids=lambda path: path.name)

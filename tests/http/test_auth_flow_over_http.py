@@ -53,19 +53,6 @@ def test_a_request_over_api_gateways_10_mb_limit_never_reaches_the_function(http
     assert db.value("SELECT count(*) FROM users") == 0
 
 
-def test_a_cors_preflight_is_answered_from_the_templates_cors_setting(http_api: Any) -> None:
-    response = http_api.request(
-        "OPTIONS",
-        "/api/users/profile",
-        headers={"Origin": "https://tickets.example.com", "Access-Control-Request-Method": "PUT"},
-    )
-
-    assert response.status == 200
-    assert "PUT" in (response.header("Access-Control-Allow-Methods") or "")
-    assert "Authorization" in (response.header("Access-Control-Allow-Headers") or "")
-    assert response.header("Access-Control-Allow-Origin")
-
-
 def test_a_preflight_for_an_unknown_path_is_refused_like_api_gateway(http_api: Any) -> None:
     response = http_api.request("OPTIONS", "/api/does-not-exist", headers={"Origin": "https://tickets.example.com"})
 

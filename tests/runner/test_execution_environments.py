@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -251,3 +252,33 @@ def test_an_init_that_outlasts_a_request_is_kept_for_the_next_request(gates: Any
         assert "\tInit Duration: " in reports.get(timeout=5)
     finally:
         runtime.close()
+
+
+def test_the_busy_workers_pids_name_the_worker_of_the_running_request(runner: Runner, gates: Any) -> None:
+    # Given a request blocked in its handler (the chaos bench's kill hook reads these pids)
+    gate = gates("busy")
+    blocked = in_background(runner, f"/gate?fifo={gate}")
+    writer = running(gate)
+
+    busy = runner.runtime.busy_pids("GateFunction")
+
+    assert len(busy) == 1
+    assert runner.runtime.busy_pids("EchoFunction") == []
+    answer(writer, "go")
+    status, body = blocked.result(timeout=30)
+    assert (status, body["pid"]) == (200, busy[0])
+
+
+def test_a_worker_killed_mid_request_answers_502_in_the_envelope(runner: Runner, gates: Any) -> None:
+    # Given a request blocked in its handler
+    gate = gates("doomed")
+    blocked = in_background(runner, f"/gate?fifo={gate}")
+    writer = running(gate)
+    (pid,) = runner.runtime.busy_pids("GateFunction")
+
+    os.kill(pid, signal.SIGKILL)
+
+    status, body = blocked.result(timeout=30)
+    assert (status, body["error"]["code"]) == (502, "INTERNAL")
+    assert runner.runtime.busy_pids("GateFunction") == []
+    writer.close()

@@ -98,7 +98,7 @@ def test_the_publisher_writes_void_into_a_cancelled_events_tickets_and_the_feed_
 
 
 def test_a_transfer_racing_the_events_cancellation_waits_for_it_and_hands_nothing_on(
-    box_office: BoxOffice, accounts: Any, organizer: Any, event: Any, db: Any, database_url: str
+    box_office: BoxOffice, accounts: Any, organizer: Any, event: Any, db: Any
 ) -> None:
     from tests.concurrency.two_sessions import commit_while_blocked, connect
     from ticketing.db.connection import Session
@@ -107,7 +107,7 @@ def test_a_transfer_racing_the_events_cancellation_waits_for_it_and_hands_nothin
     # Given a ticket, and the event's cancellation in flight (its transaction holds the event row)
     purchase = box_office.buy(accounts.create(), event, event.seat_ids[:1])
     [ticket] = purchase.tickets
-    canceller, transferrer = connect(database_url), connect(database_url)
+    canceller, transferrer = connect(), connect()
     voided: list[Any] = []
     try:
         canceller.run("BEGIN")

@@ -6,7 +6,8 @@ import base64
 import json
 from typing import Any
 
-from ticketing.tickets.codes import generate_private_key_pem, parse_key_ring, sign
+from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
+from ticketing.tickets.codes import sign
 
 
 def test_the_first_scan_admits_the_ticket(box_office: Any, accounts: Any, organizer: Any, event: Any, db: Any) -> None:

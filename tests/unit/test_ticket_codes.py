@@ -8,7 +8,8 @@ import pytest
 
 from ticketing.config import ConfigurationError
 from ticketing.errors import DomainError
-from ticketing.tickets.codes import MAX_CODE_LENGTH, generate_private_key_pem, parse_key_ring, sign, verify
+from ticketing.signing_keys import generate_private_key_pem, parse_key_ring
+from ticketing.tickets.codes import MAX_CODE_LENGTH, sign, verify
 
 
 def _public_pem(private_pem: str) -> str:

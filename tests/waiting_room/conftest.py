@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def dynamodb(database_url: str) -> Iterator[str]:
-    from devtools.local_dynamodb import dynamodb_server, use_local_dynamodb
-
-    with dynamodb_server() as url:
-        use_local_dynamodb(url, table=f"waiting-room-test-{secrets.token_hex(3)}")
-        yield url
 
 
 class Rooms:

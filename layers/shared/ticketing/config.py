@@ -24,9 +24,17 @@ class Settings(BaseModel):
     db_ssl: bool = Field(default=True, alias="DB_SSL")
     # The RDS CA bundle for direct Aurora connections; None trusts the system CAs (enough for RDS Proxy).
     db_ssl_ca_file: str | None = Field(default=None, alias="DB_SSL_CA_FILE")
-    db_statement_timeout_ms: int = Field(default=20_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
-    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET")
-    jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
+    # The migration function only (docs/security.md, "Database roles"): the secret of the application role,
+    # whose password it gives the role after migrating; every other function connects with that secret.
+    app_db_secret_arn: str | None = Field(default=None, alias="APP_DB_SECRET_ARN")
+    # Below the shortest function timeout (15 s) with room for the answer: tests/contract/test_time_bounds.py.
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
+    # Access tokens (docs/security.md, "Tokens"): the Ed25519 key ring that signs them, held by the auth function
+    # only (PEM, same format as the ticket key ring), or the secret holding it; and the public keys every other
+    # function verifies with (PEM public keys; unset, the signing ring's own keys verify: local runs and tests).
+    jwt_signing_key: str | None = Field(default=None, alias="JWT_SIGNING_KEY")
+    jwt_signing_key_arn: str | None = Field(default=None, alias="JWT_SIGNING_KEY_ARN")
+    jwt_public_keys: str | None = Field(default=None, alias="JWT_PUBLIC_KEYS")
     # Ed25519 key ring that signs ticket codes (PEM; see docs/tickets.md), or the secret holding it.
     ticket_signing_key: str | None = Field(default=None, alias="TICKET_SIGNING_KEY")
     ticket_signing_key_arn: str | None = Field(default=None, alias="TICKET_SIGNING_KEY_ARN")
@@ -52,7 +60,16 @@ class Settings(BaseModel):
     payment_reconcile_after_seconds: int = Field(default=120, ge=1, alias="PAYMENT_RECONCILE_AFTER_SECONDS")
     # Local benchmarks only: how long each call to the test provider takes, as a real provider's would.
     payment_test_latency_ms: int = Field(default=0, ge=0, le=10_000, alias="PAYMENT_TEST_LATENCY_MS")
+    # Local fault injection only (`python -m bench chaos`): a JSON file the test provider reads on every call.
+    payment_test_faults_file: str | None = Field(default=None, alias="PAYMENT_TEST_FAULTS_FILE")
     cors_allow_origins: str = Field(default="*", alias="CORS_ALLOW_ORIGINS")
+    # Rate limits (docs/security.md, "Rate limits"), kept in the waiting room's table; 0 turns one off.
+    rate_limit_account_per_minute: int = Field(default=60, ge=0, alias="RATE_LIMIT_ACCOUNT_PER_MINUTE")
+    rate_limit_address_per_minute: int = Field(default=300, ge=0, alias="RATE_LIMIT_ADDRESS_PER_MINUTE")
+    login_failures_before_delay: int = Field(default=5, ge=0, alias="LOGIN_FAILURES_BEFORE_DELAY")
+    # A header the stack's own proxy sets to the caller's address (CloudFront-Viewer-Address behind the CDN);
+    # unset, the address is the one API Gateway saw (requestContext.identity.sourceIp).
+    client_address_header: str | None = Field(default=None, alias="CLIENT_ADDRESS_HEADER")
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1, alias="ACCESS_TOKEN_TTL_SECONDS")
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, alias="REFRESH_TOKEN_TTL_SECONDS")
     bcrypt_rounds: int = Field(default=12, ge=4, le=31, alias="BCRYPT_ROUNDS")

@@ -94,6 +94,16 @@ class ValidationFailed(DomainError):
         return cls(message, code=code, details={"fields": [{"field": field, "message": message}]})
 
 
+class RateLimited(DomainError):
+    """Too many calls of one kind from one account or address (docs/security.md, "Rate limits")."""
+
+    status = 429
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details, headers={"Retry-After": str(max(1, retry_after_seconds))})
+
+
 class ServiceUnavailable(DomainError):
     status = 503
     code = "SERVICE_UNAVAILABLE"

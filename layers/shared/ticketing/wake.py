@@ -9,17 +9,10 @@ setting; without it (local runs, tests) nothing is woken and the sweep does the 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
+from ticketing.aws_clients import aws_client
 from ticketing.observability import logger
-
-
-@lru_cache(maxsize=1)
-def _lambda_client() -> Any:
-    import boto3
-
-    return boto3.client("lambda")
 
 
 def wake_function(function_name: str | None, payload: dict[str, Any], *, missed: str) -> bool:
@@ -31,7 +24,7 @@ def wake_function(function_name: str | None, payload: dict[str, Any], *, missed:
     if not function_name:
         return False
     try:
-        response = _lambda_client().invoke(
+        response = aws_client("lambda").invoke(
             FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
         )
     except Exception:  # the sweep does the work within a minute; the caller's change has succeeded

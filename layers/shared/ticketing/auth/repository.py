@@ -1,4 +1,6 @@
-"""SQL for refresh tokens. Only hashes are stored; a family is one login's chain of rotations."""
+"""SQL for refresh tokens (only hashes are stored; a family is one login's chain of rotations), and the one read
+of an account's standing that access-token checks make (the users aggregate owns the table; auth reads two
+columns of it because http, which checks callers, may not import users)."""
 
 from __future__ import annotations
 
@@ -47,3 +49,8 @@ def revoke_all_for_user(tx: Session, user_id: UUID) -> int:
         "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = :user_id AND revoked_at IS NULL",
         user_id=user_id,
     )
+
+
+def account_standing(tx: Session, user_id: UUID) -> Row | None:
+    """The account's current role and whether it is disabled; None when it no longer exists."""
+    return tx.row("SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = :id", id=user_id)

@@ -7,6 +7,7 @@ the same code, and a thread per request is what a Lambda environment is.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -16,13 +17,15 @@ import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
 from ticketing.config import get_settings
-from ticketing.db.dsn import connection_parameters
-from ticketing.db.errors import to_domain_error
+from ticketing.db.dsn import ConnectionParameters, connection_parameters
+from ticketing.db.errors import is_login_refused, to_domain_error
 from ticketing.errors import ServiceUnavailable
 
 Row = dict[str, Any]
 
 _local = threading.local()
+# The standard logger: ticketing.observability sits above the database plumbing.
+_logger = logging.getLogger(__name__)
 
 
 class Session:
@@ -57,8 +60,20 @@ class Session:
 
 
 def _open_connection() -> pg8000.native.Connection:
+    """A new connection. When the server refuses the password (28P01) of a secret we had cached, the secret was
+    rotated since: it is read afresh once and the login tried again (docs/security.md, "Secret rotation")."""
     settings = get_settings()
-    params = connection_parameters(settings)
+    try:
+        return _connect(connection_parameters(settings))
+    except (InterfaceError, DatabaseError) as error:
+        if not (settings.db_secret_arn and not settings.database_url and is_login_refused(error)):
+            raise
+    _logger.warning("database login refused with the cached secret; reading it again")
+    return _connect(connection_parameters(settings, fresh_secret=True))
+
+
+def _connect(params: ConnectionParameters) -> pg8000.native.Connection:
+    settings = get_settings()
     return pg8000.native.Connection(
         **params.as_pg8000_kwargs(),
         application_name="ticketing",
@@ -110,8 +125,14 @@ def in_transaction() -> bool:
 def transaction() -> Iterator[Session]:
     """One explicit transaction: commits when the block succeeds, rolls back on any exception.
 
-    Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised.
+    Database errors leave as domain errors (see ticketing.db.errors); any other error is re-raised. Inside
+    `unit_of_work()` it joins that transaction as a savepoint instead (rolled back alone when it fails).
     """
+    outer: Session | None = getattr(_local, "unit_of_work", None)
+    if outer is not None:
+        with _savepoint(outer) as session:
+            yield session
+        return
     connection = _begin()
     _local.in_transaction = True
     try:
@@ -131,6 +152,37 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         _local.in_transaction = False
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction that every `transaction()` opened inside the block joins, so their work and what the
+    block itself writes commit together or not at all (an idempotent answer with the work it answers for:
+    ticketing.http.idempotency). No external call may run inside it, as inside any transaction."""
+    with transaction() as session:
+        _local.unit_of_work = session
+        try:
+            yield session
+        finally:
+            _local.unit_of_work = None
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[Session]:
+    connection = session._connection
+    connection.run("SAVEPOINT joined")
+    try:
+        yield session
+        connection.run("RELEASE SAVEPOINT joined")
+    except DatabaseError as error:
+        connection.run("ROLLBACK TO SAVEPOINT joined")
+        domain_error = to_domain_error(error)
+        if domain_error is None:
+            raise
+        raise domain_error from error
+    except BaseException:
+        connection.run("ROLLBACK TO SAVEPOINT joined")
+        raise
 
 
 def _rollback(connection: pg8000.native.Connection) -> None:

@@ -53,11 +53,13 @@ def parse_database_url(url: str) -> ConnectionParameters:
     )
 
 
-def connection_parameters(settings: Settings) -> ConnectionParameters:
+def connection_parameters(settings: Settings, *, fresh_secret: bool = False) -> ConnectionParameters:
+    """From DATABASE_URL, else from DB_SECRET_ARN's secret (cached SECRETS_MAX_AGE_SECONDS; `fresh_secret` reads
+    it again, as after a rotation) and DB_HOST (a directory means a Unix socket, as in libpq)."""
     if settings.database_url:
         return parse_database_url(settings.database_url)
     # Imported here: only functions running in AWS pay for Parameters and boto3.
-    from aws_lambda_powertools.utilities import parameters
+    from ticketing.aws_clients import get_secret
 
     assert settings.db_secret_arn is not None
     assert settings.db_host is not None
@@ -65,8 +67,8 @@ def connection_parameters(settings: Settings) -> ConnectionParameters:
         raise ConfigurationError(
             f"DB_SSL_CA_FILE={settings.db_ssl_ca_file} does not exist: run `make rds-ca-bundle` before `sam build`"
         )
-    secret: dict[str, Any] = parameters.get_secret(
-        settings.db_secret_arn, transform="json", max_age=settings.secrets_max_age_seconds
+    secret: dict[str, Any] = get_secret(
+        settings.db_secret_arn, transform="json", max_age=settings.secrets_max_age_seconds, force_fetch=fresh_secret
     )
     return ConnectionParameters(
         user=str(secret["username"]),
@@ -74,6 +76,7 @@ def connection_parameters(settings: Settings) -> ConnectionParameters:
         database=str(secret.get("dbname") or settings.db_name),
         host=settings.db_host,
         port=int(settings.db_port),
+        unix_socket=f"{settings.db_host}/.s.PGSQL.{settings.db_port}" if settings.db_host.startswith("/") else None,
         require_tls=settings.db_ssl,
         ssl_ca_file=settings.db_ssl_ca_file,
     )

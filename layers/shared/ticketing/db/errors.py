@@ -14,6 +14,7 @@ SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 QUERY_CANCELED = "57014"
 INVALID_TEXT_REPRESENTATION = "22P02"
+INVALID_PASSWORD = "28P01"
 
 # Unique constraints whose violation is a conflict the client can act on, with the code it gets.
 _UNIQUE_CONFLICTS: dict[str, tuple[str, str]] = {
@@ -51,6 +52,17 @@ def constraint_name(error: DatabaseError) -> str | None:
     fields = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
     name = fields.get("n")
     return str(name) if name else None
+
+
+def is_login_refused(error: BaseException) -> bool:
+    """Whether the server refused the password (28P01). pg8000 may report it as the network error of the
+    connection the server then closed, with the server's answer as its context, so the chain is searched."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DatabaseError) and sqlstate(seen) == INVALID_PASSWORD:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def to_domain_error(error: DatabaseError) -> DomainError | None:

@@ -7,12 +7,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 from importlib import resources
+from typing import Any
 
 import pg8000.native
 
-from ticketing.config import get_settings
+from ticketing.config import ConfigurationError, get_settings
 from ticketing.db.dsn import ConnectionParameters, connection_parameters
+
+# The role migration 0024 creates (docs/security.md, "Database roles").
+APP_ROLE = "ticketing_app"
+# ALTER ROLE takes no bound parameters: the password is spelled into the statement, so only these characters
+# (what Secrets Manager generates without punctuation, and what token_urlsafe makes) are accepted.
+_APP_PASSWORD = re.compile(r"[A-Za-z0-9_-]{20,256}")
 
 # Any constant works; it keeps two concurrent deploys (or test workers) from migrating at once.
 _MIGRATION_LOCK_KEY = 72_410_001
@@ -63,6 +71,30 @@ def apply_migrations(params: ConnectionParameters | None = None, *, statement_ti
             connection.run("SELECT pg_advisory_unlock(:key)", key=_MIGRATION_LOCK_KEY)
         finally:
             connection.close()
+
+
+def enable_app_login(password: str, params: ConnectionParameters | None = None) -> None:
+    """Lets the application role log in with `password` (set again on every call: that is how a rotated
+    application secret reaches the database). Runs as the migrating user."""
+    if not _APP_PASSWORD.fullmatch(password):
+        raise ConfigurationError("The application role's password must be 20-256 characters of [A-Za-z0-9_-].")
+    params = params or connection_parameters(get_settings())
+    connection = pg8000.native.Connection(**params.as_pg8000_kwargs(), application_name="ticketing-migrate")
+    try:
+        connection.run(f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD '{password}'")
+    finally:
+        connection.close()
+
+
+def enable_app_login_from_secret(secret_arn: str) -> None:
+    """enable_app_login with the password of the application role's secret (AWS: APP_DB_SECRET_ARN)."""
+    # Imported here: only the migration function in AWS reads this secret.
+    from ticketing.aws_clients import get_secret
+
+    secret: dict[str, Any] = get_secret(secret_arn, transform="json", max_age=0, force_fetch=True)
+    if secret.get("username") != APP_ROLE:
+        raise ConfigurationError(f"APP_DB_SECRET_ARN's secret must name the user {APP_ROLE}")
+    enable_app_login(str(secret["password"]))
 
 
 def main() -> None:

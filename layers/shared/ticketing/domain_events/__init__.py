@@ -9,7 +9,9 @@ An event cancellation records one EventCancelled row marked to expand into its p
 events (`expand_bookings`), then `wake_publisher_after_commit()` has the outbox publisher write and publish
 them at once (`expansion`; docs/refunds.md).
 
-On the bus an event is `source: "ticketing"`, `detail-type: <event type>`, `detail: <payload>`.
+On the bus an event is `source: "ticketing"`, `detail-type: <event type>`, `detail: <payload>` plus
+`domainEventId`, the outbox row's id: an event may be published more than once (docs/security.md,
+"Exactly-once delivery"), and consumers deduplicate on it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from uuid import UUID
 
 from ticketing.config import get_settings
 from ticketing.db import Session
+from ticketing.db.connection import in_transaction
 from ticketing.domain_events import repository
 
 BOOKING_CONFIRMED = "BookingConfirmed"
@@ -37,6 +40,9 @@ EVENT_TYPES = (
     TICKET_TRANSFERRED,
 )
 
+
+# The key consumers deduplicate on, added to every event's detail when it is published.
+DEDUPLICATION_KEY = "domainEventId"
 
 # detail-type of the payload that wakes the outbox publisher (it drains the outbox whatever the payload).
 EXPANSION_QUEUED = "BookingEventsToExpand"
@@ -60,7 +66,9 @@ def publish_after_commit() -> int:
     Safe anywhere: a no-op without EVENT_BUS_NAME (local runs, tests) and it never raises, because the
     change is already committed and the sweep retries whatever is left. Answers how many were published.
     """
-    if not get_settings().event_bus_name:
+    if not get_settings().event_bus_name or in_transaction():
+        # Inside a unit of work (ticketing.db.unit_of_work) nothing is committed yet: whoever opened it publishes
+        # after its commit, and the sweep takes what nobody did.
         return 0
     # Imported here: only deployed functions that publish load boto3.
     from ticketing.domain_events.publisher import publish_fresh

@@ -1,17 +1,24 @@
-"""Sends outbox rows to EventBridge (PutEvents) and settles them: published, or attempts + 1 and the error."""
+"""Sends outbox rows to EventBridge (PutEvents) and settles them: published, or attempts + 1 and the error.
+
+Claim, commit, send, mark: a short transaction leases the rows to this publisher and commits; PutEvents runs
+with no transaction open; a second short transaction marks what was accepted (or counts the failures). A
+publisher that dies after sending leaves its lease to expire and the rows go out again: at least once on the
+bus, exactly once for consumers, which deduplicate on `detail.domainEventId` (the outbox row's id).
+"""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import math
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ticketing.aws_clients import aws_client, budget
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
-from ticketing.domain_events import repository
+from ticketing.domain_events import DEDUPLICATION_KEY, repository
 from ticketing.observability import count, logger
 
 if TYPE_CHECKING:
@@ -26,13 +33,13 @@ REPORT_AFTER_ATTEMPTS = 5
 SWEEP_BATCH = 100
 # The request that recorded an event tries once, within one PutEvents call; the rest is the sweep's job.
 FRESH_LIMIT = PUT_EVENTS_BATCH
+# Time past the PutEvents calls' worst case for the marking transaction before a claim may be taken over.
+LEASE_MARGIN_SECONDS = 30
 
 
-@lru_cache(maxsize=1)
 def _events_client() -> EventBridgeClient:
-    import boto3
-
-    return boto3.client("events")
+    client: EventBridgeClient = aws_client("events")
+    return client
 
 
 def publish_pending(limit: int = SWEEP_BATCH) -> int:
@@ -54,18 +61,29 @@ def _publish(*, limit: int, max_attempts: int | None) -> int:
     if not bus_name:
         logger.debug("EVENT_BUS_NAME is not set: domain events stay in the outbox")
         return 0
-    published = 0
     with transaction() as tx:
-        rows = repository.claim_unpublished(tx, limit=limit, max_attempts=max_attempts)
-        for start in range(0, len(rows), PUT_EVENTS_BATCH):
-            batch = rows[start : start + PUT_EVENTS_BATCH]
-            errors = _put_events(bus_name, batch)
+        rows = repository.claim_unpublished(
+            tx, limit=limit, lease_seconds=lease_seconds(limit), max_attempts=max_attempts
+        )
+    rows.sort(key=lambda row: (row["attempts"], row["created_at"]))
+    published = 0
+    for start in range(0, len(rows), PUT_EVENTS_BATCH):
+        batch = rows[start : start + PUT_EVENTS_BATCH]
+        errors = _put_events(bus_name, batch)
+        with transaction() as tx:
             repository.mark_published(tx, [row["id"] for row, error in zip(batch, errors, strict=True) if not error])
             for row, error in zip(batch, errors, strict=True):
                 if error:
                     _settle_failure(tx, row, error)
-            published += errors.count(None)
+        published += errors.count(None)
     return published
+
+
+def lease_seconds(limit: int) -> float:
+    """How long a claim of `limit` rows keeps other publishers off them: every PutEvents call of the claim at
+    its worst case (ticketing.aws_clients), plus a margin for marking."""
+    calls = math.ceil(limit / PUT_EVENTS_BATCH)
+    return calls * budget("events").worst_case_seconds + LEASE_MARGIN_SECONDS
 
 
 def _put_events(bus_name: str, batch: list[Row]) -> list[str | None]:
@@ -89,7 +107,8 @@ def _put_events(bus_name: str, batch: list[Row]) -> list[str | None]:
 
 def _detail(row: Row) -> str:
     payload = row["payload"]
-    return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    detail = json.loads(payload) if isinstance(payload, str) else dict(payload)
+    return json.dumps({**detail, DEDUPLICATION_KEY: str(row["id"])}, separators=(",", ":"))
 
 
 def _settle_failure(tx: Session, row: Row, error: str) -> None:

@@ -29,19 +29,24 @@ def insert_many(tx: Session, *, event_type: str, payloads: list[dict[str, Any]])
     )
 
 
-def claim_unpublished(tx: Session, *, limit: int, max_attempts: int | None = None) -> list[Row]:
-    """Locks unpublished events for this transaction; rows another publisher holds are skipped, not awaited.
+def claim_unpublished(tx: Session, *, limit: int, lease_seconds: float, max_attempts: int | None = None) -> list[Row]:
+    """Leases unpublished events to this publisher for `lease_seconds`, to be sent after this transaction
+    commits; rows another publisher is claiming are skipped, not awaited, and so are rows whose lease runs.
 
     Fresh events come first so a few events that keep failing never starve the rest. An event whose
     per-booking events are still to be written (`claim_expansions`) waits until they are: then it leaves with
     them, and no publisher holds its lock while an expansion wants it.
     """
     return tx.rows(
-        "SELECT id, event_type, payload, attempts FROM outbox_events"
-        " WHERE published_at IS NULL AND NOT expand_bookings"
-        " AND (CAST(:max_attempts AS integer) IS NULL OR attempts < :max_attempts)"
-        " ORDER BY attempts, created_at LIMIT :limit FOR UPDATE SKIP LOCKED",
+        "UPDATE outbox_events SET claimed_until = now() + make_interval(secs => :lease)"
+        " WHERE id IN (SELECT id FROM outbox_events"
+        "   WHERE published_at IS NULL AND NOT expand_bookings"
+        "   AND (claimed_until IS NULL OR claimed_until < now())"
+        "   AND (CAST(:max_attempts AS integer) IS NULL OR attempts < :max_attempts)"
+        "   ORDER BY attempts, created_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, event_type, payload, attempts, created_at",
         limit=limit,
+        lease=lease_seconds,
         max_attempts=max_attempts,
     )
 
@@ -63,7 +68,8 @@ def mark_expanded(tx: Session, event_id: UUID) -> None:
 def mark_published(tx: Session, ids: list[UUID]) -> None:
     if ids:
         tx.execute(
-            "UPDATE outbox_events SET published_at = now(), last_error = NULL WHERE id = ANY(CAST(:ids AS uuid[]))",
+            "UPDATE outbox_events SET published_at = now(), last_error = NULL, claimed_until = NULL"
+            " WHERE id = ANY(CAST(:ids AS uuid[]))",
             ids=[str(event_id) for event_id in ids],
         )
 
@@ -72,7 +78,8 @@ def mark_failed(tx: Session, event_id: UUID, error: str) -> int:
     """Counts a failed attempt and answers the attempts made so far."""
     return int(
         tx.value(
-            "UPDATE outbox_events SET attempts = attempts + 1, last_error = :error WHERE id = :id RETURNING attempts",
+            "UPDATE outbox_events SET attempts = attempts + 1, last_error = :error, claimed_until = NULL"
+            " WHERE id = :id RETURNING attempts",
             id=event_id,
             error=error[:1000],
         )

@@ -9,6 +9,13 @@
 
 Keys are per user, live 24 hours, and are bound to a SHA-256 of the operation, its path parameters and its
 validated body: the same key with a different request is 422 IDEMPOTENCY_KEY_REUSED.
+
+Operations whose work is one transaction with no external call (hold-seats, hold-best, create) run
+**atomically** instead (`atomic=True`): the claim, the work and the answer are one transaction
+(`ticketing.db.unit_of_work`; the operation's own transaction joins it), so no crash can leave work committed
+without its answer. A concurrent duplicate waits on the key's row for the first to finish, then replays its
+answer. Confirm and cancel call the payment provider between transactions, so they keep the steps above
+(docs/security.md, "Exactly-once delivery").
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ticketing.db import transaction
+from ticketing.db import Session, transaction, unit_of_work
 from ticketing.errors import Conflict, DomainError, ValidationFailed
 from ticketing.http import idempotency_keys as keys
 from ticketing.http.responses import error_body
 
 KEY_TTL_SECONDS = 24 * 3600
-# An in-flight key older than this was abandoned (a crashed invocation; Lambda times out long before).
-IN_FLIGHT_LEASE_SECONDS = 120
+# An in-flight key older than this was abandoned: its invocation crashed or was killed (no API invocation outlives
+# API Gateway's 29 s, nor its function's timeout). Longer only keeps the customer's retry at 409 for nothing after
+# a crash (the chaos bench's worker kills found retries refused for two minutes).
+IN_FLIGHT_LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -51,22 +60,23 @@ def _is_transient(error: DomainError) -> bool:
 
 
 def run_once(
-    *, user_id: UUID, key: str | None, operation: str, request: dict[str, Any], execute: Callable[[], Answer]
+    *,
+    user_id: UUID,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    execute: Callable[[], Answer],
+    atomic: bool = False,
 ) -> Answer:
-    """Runs `execute` unless this user already sent this key; `request` is what makes two requests the same."""
+    """Runs `execute` unless this user already sent this key; `request` is what makes two requests the same.
+    `atomic`: `execute` is one transaction with no external call, and its answer commits with it."""
     if key is None:
         return execute()
     fingerprint = request_hash(operation, request)
+    if atomic:
+        return _run_atomically(user_id=user_id, key=key, operation=operation, fingerprint=fingerprint, execute=execute)
     with transaction() as tx:
-        claimed = keys.claim(
-            tx,
-            user_id=user_id,
-            key=key,
-            operation=operation,
-            request_hash=fingerprint,
-            ttl_seconds=KEY_TTL_SECONDS,
-            lease_seconds=IN_FLIGHT_LEASE_SECONDS,
-        )
+        claimed = _claim(tx, user_id, key, operation, fingerprint)
         existing = None if claimed else keys.find(tx, user_id, key)
     if existing is not None:
         return _replay(existing, fingerprint)
@@ -83,6 +93,42 @@ def run_once(
         raise
     _store(user_id, key, answer)
     return answer
+
+
+def _run_atomically(
+    *, user_id: UUID, key: str, operation: str, fingerprint: bytes, execute: Callable[[], Answer]
+) -> Answer:
+    existing = None
+    try:
+        with unit_of_work() as tx:
+            if _claim(tx, user_id, key, operation, fingerprint):
+                answer = execute()
+                keys.store_answer(tx, user_id=user_id, key=key, status=answer.status, body=answer.body)
+            else:
+                existing = keys.find(tx, user_id, key)
+    except DomainError as error:
+        # The work rolled back with the claim; a final refusal is remembered on its own, like a success.
+        if not _is_transient(error):
+            refusal = Answer(error.status, error_body(error.code, error.message, error.details))
+            with transaction() as tx:
+                if _claim(tx, user_id, key, operation, fingerprint):
+                    keys.store_answer(tx, user_id=user_id, key=key, status=refusal.status, body=refusal.body)
+        raise
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    return answer
+
+
+def _claim(tx: Session, user_id: UUID, key: str, operation: str, fingerprint: bytes) -> bool:
+    return keys.claim(
+        tx,
+        user_id=user_id,
+        key=key,
+        operation=operation,
+        request_hash=fingerprint,
+        ttl_seconds=KEY_TTL_SECONDS,
+        lease_seconds=IN_FLIGHT_LEASE_SECONDS,
+    )
 
 
 def _replay(existing: dict[str, Any], fingerprint: bytes) -> Answer:

@@ -43,9 +43,14 @@ optional_principal.caller_optional = True  # type: ignore[attr-defined]
 
 
 def require_roles(*roles: Role) -> Callable[[Request], Principal]:
+    """The caller, when their account's current role is one of `roles`: the role the database holds now, not
+    the one in the token (ticketing.auth.standing), so a demotion or a disabled account counts at once."""
+
     @_checks_caller
     def caller_with_role(request: Request) -> Principal:
-        principal = authenticated(request)
+        from ticketing.auth.standing import confirmed_principal
+
+        principal = confirmed_principal(authenticated(request))
         if principal.role not in roles:
             raise Forbidden("Your role does not allow this.")
         return principal

@@ -2,18 +2,25 @@
 
 A booking event's detail names the customer by `userId`; the address is looked up in the database when
 the e-mail is sent, so a changed address is honoured and a deleted account gets nothing.
+
+Exactly once per domain event: EventBridge delivers at least once and the outbox may publish an event twice,
+so each e-mail is claimed under the event's deduplication key (`email_deliveries`), committed, sent, then
+marked sent (claim, commit, call, settle). A redelivery finds the claim and sends nothing; a failed send gives
+the claim back so the retry sends. Only a sender that dies after SES accepted the message and before marking
+leaves a claim that, once its lease has run out, a later redelivery sends again (SES has no idempotency key).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ticketing import domain_events
+from ticketing.aws_clients import aws_client
 from ticketing.config import ConfigurationError, get_settings
 from ticketing.db import transaction
+from ticketing.notifications import repository
 from ticketing.observability import count, logger
 from ticketing.users import repository as users_repo
 
@@ -46,11 +53,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-@lru_cache(maxsize=1)
 def _ses_client() -> SESClient:
-    import boto3
-
-    return boto3.client("ses")
+    client: SESClient = aws_client("ses")
+    return client
 
 
 def compose(event_type: str, detail: dict[str, Any], *, to: str, name: str) -> Email | None:
@@ -100,7 +105,30 @@ def send(email: Email) -> str:
     return response["MessageId"]
 
 
-def notify_by_email(event_type: str, detail: dict[str, Any]) -> str | None:
-    """Sends the e-mail a domain event calls for; answers the SES message id, or None when none was due."""
+# Longer than a send at its worst case (ticketing.aws_clients budget for SES) plus the marking transaction.
+CLAIM_LEASE_SECONDS = 60
+
+
+def notify_by_email(event_type: str, detail: dict[str, Any], *, delivery_key: str) -> str | None:
+    """Sends the e-mail a domain event calls for, once per `delivery_key` (the event's deduplication key);
+    answers the SES message id, or None when none was due or it was sent already."""
     email = email_for(event_type, detail)
-    return send(email) if email else None
+    if email is None:
+        return None
+    with transaction() as tx:
+        claimed = repository.claim_email(
+            tx, delivery_key=delivery_key, event_type=event_type, lease_seconds=CLAIM_LEASE_SECONDS
+        )
+    if not claimed:
+        logger.info("this event's e-mail was sent already (or is being sent)", extra={"deliveryKey": delivery_key})
+        count("EmailsDeduplicated")
+        return None
+    try:
+        message_id = send(email)
+    except BaseException:
+        with transaction() as tx:
+            repository.release_email(tx, delivery_key)
+        raise
+    with transaction() as tx:
+        repository.mark_email_sent(tx, delivery_key=delivery_key, message_id=message_id)
+    return message_id

@@ -91,3 +91,32 @@ def mark_read(tx: Session, user_id: UUID, notification_id: UUID) -> bool:
         user_id=user_id,
     )
     return touched == 1
+
+
+def claim_email(tx: Session, *, delivery_key: str, event_type: str, lease_seconds: float) -> bool:
+    """Takes on the e-mail of one domain event (`email_deliveries`); False when it was sent already or another
+    attempt holds a live claim. A claim whose lease ran out (its sender died before marking) is taken over."""
+    claimed = tx.value(
+        "INSERT INTO email_deliveries (delivery_key, event_type, claimed_until)"
+        " VALUES (:key, :event_type, now() + make_interval(secs => :lease))"
+        " ON CONFLICT (delivery_key) DO UPDATE SET claimed_until = EXCLUDED.claimed_until"
+        " WHERE email_deliveries.sent_at IS NULL AND email_deliveries.claimed_until < now()"
+        " RETURNING true",
+        key=delivery_key,
+        event_type=event_type,
+        lease=lease_seconds,
+    )
+    return bool(claimed)
+
+
+def mark_email_sent(tx: Session, *, delivery_key: str, message_id: str) -> None:
+    tx.execute(
+        "UPDATE email_deliveries SET sent_at = now(), message_id = :message_id WHERE delivery_key = :key",
+        key=delivery_key,
+        message_id=message_id,
+    )
+
+
+def release_email(tx: Session, delivery_key: str) -> None:
+    """Gives up an unsent claim (the send failed), so the retry of the same event sends."""
+    tx.execute("DELETE FROM email_deliveries WHERE delivery_key = :key AND sent_at IS NULL", key=delivery_key)

@@ -43,9 +43,9 @@ def _secret(value: str | None, arn: str | None, name: str) -> str:
     if value:
         return value
     if arn:
-        from aws_lambda_powertools.utilities import parameters
+        from ticketing.aws_clients import get_secret
 
-        return str(parameters.get_secret(arn, max_age=get_settings().secrets_max_age_seconds))
+        return str(get_secret(arn, max_age=get_settings().secrets_max_age_seconds))
     raise RuntimeError(f"PAYMENT_PROVIDER=stripe needs {name} or {name}_ARN")
 
 

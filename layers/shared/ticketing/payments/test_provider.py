@@ -25,6 +25,7 @@ from ticketing.db.connection import Row
 from ticketing.errors import ValidationFailed
 from ticketing.payments.provider import Intent, InvalidWebhook, RefundResult, WebhookEvent, outside_transaction
 from ticketing.payments.states import PaymentStatus
+from ticketing.payments.test_provider_faults import apply_injected_fault
 
 _STATES = {
     "requires_payment_method": PaymentStatus.REQUIRES_PAYMENT_METHOD,
@@ -56,6 +57,7 @@ class TestPaymentProvider:
         latency_ms = get_settings().payment_test_latency_ms
         if latency_ms:
             time.sleep(latency_ms / 1000)
+        apply_injected_fault()
 
     def create_intent(self, *, amount: int, currency: str, payment_id: str, idempotency_key: str) -> Intent:
         self._call()

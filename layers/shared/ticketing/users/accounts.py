@@ -66,6 +66,8 @@ def login(request: LoginRequest) -> Session:
         raise InvalidCredentials()
     if not verify_password(request.password, user["password_hash"]):
         raise InvalidCredentials()
+    if user["disabled_at"] is not None:
+        raise Unauthorized("This account is disabled.")
     with transaction() as tx:
         return _session_for(tx, user)
 
@@ -84,7 +86,7 @@ def refresh(refresh_token: str) -> TokenPair:
             raise TokenExpired("The refresh token has expired; sign in again.")
         else:
             user = users_repo.find_by_id(tx, token["user_id"])
-            if user is None:
+            if user is None or user["disabled_at"] is not None:
                 raise Unauthorized("The refresh token is not valid.")
             tokens_repo.mark_used(tx, token["id"])
             principal = Principal(user_id=user["id"], role=Role(user["role"]))

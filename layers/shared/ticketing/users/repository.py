@@ -7,7 +7,7 @@ from uuid import UUID
 from ticketing.db import Session
 from ticketing.db.connection import Row
 
-_USER_COLUMNS = "id, email, name, phone, role, password_hash, created_at"
+_USER_COLUMNS = "id, email, name, phone, role, password_hash, created_at, disabled_at"
 
 
 def insert_user(tx: Session, *, email: str, password_hash: str, name: str, phone: str | None, role: str) -> Row:

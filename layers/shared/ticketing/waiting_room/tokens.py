@@ -1,7 +1,7 @@
 """Admission tokens: a JWS compact serialization (RFC 7515, `alg` EdDSA, header `kid`) of {sub, eid, jti, exp}.
 
 Signed with the waiting room's own key ring (ADMISSION_SIGNING_KEY, or the secret ADMISSION_SIGNING_KEY_ARN),
-loaded by the same machinery as the ticket codes' (ticketing.tickets.codes.load_key_ring: PEM blocks, `kid`,
+loaded by the same machinery as the ticket codes' (ticketing.signing_keys.load_key_ring: PEM blocks, `kid`,
 rotation), but a different key: the functions that check admissions never hold the key that makes tickets
 (docs/decisions.md). The two kinds cannot stand in for each other anyway: an admission token carries the
 header `typ: adm+jwt` that a ticket code never has, and a ticket code has none of the claims required here.
@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ticketing.config import get_settings
 from ticketing.errors import Forbidden
-from ticketing.tickets.codes import ALGORITHM, KeyRing, load_key_ring
+from ticketing.signing_keys import ALGORITHM, KeyRing, load_key_ring
 
 TOKEN_TYPE = "adm+jwt"
 MAX_TOKEN_LENGTH = 1000
