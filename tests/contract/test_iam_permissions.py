@@ -199,7 +199,7 @@ def test_the_reader_finds_the_calls_the_code_is_known_to_make() -> None:
     # Then boto3 attribute calls, operations named as strings, Powertools Parameters and importlib-loaded
     # providers are all found, and the resources follow from the settings the code reads
     assert {"events:PutEvents", "lambda:InvokeFunction"} <= code_calls("EventsFunction").actions
-    assert code_calls("WaitingRoomControllerFunction").actions >= {"dynamodb:Query", "dynamodb:BatchWriteItem"}
+    assert code_calls("WaitingRoomControllerFunction").actions >= {"dynamodb:Query", "dynamodb:BatchGetItem"}
     assert "secretsmanager:GetSecretValue" in code_calls("HealthFunction").actions
     assert "ses:SendEmail" in code_calls("NotificationFunction").actions
     assert resources_used("PaymentsFunction")["secretsmanager"] == {
