@@ -187,3 +187,41 @@ def test_with_the_store_down_admitted_buyers_still_buy_and_nobody_new_gets_in(
     assert refused.error_code == "ADMISSION_REQUIRED"
     assert held.status == 200, held.body
     assert _held_seats(db, event) == 1
+
+
+def _released_sessions(event: Any) -> int:
+    from ticketing.waiting_room import store
+
+    return sum(sample.released for _, sample in store.health_samples(UUID(event.id), "0"))
+
+
+def test_releasing_all_holds_ends_the_session_and_releasing_some_does_not(
+    rooms: Any, accounts: Any, api: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ticketing.waiting_room import admission
+
+    # Given two admitted buyers holding one seat each (every call writes its health sample at once)
+    monkeypatch.setattr(admission, "SAMPLE_SECONDS", 0.0)
+    event = rooms.event()
+    whole, partial = accounts.create(), accounts.create()
+    for buyer, seat in ((whole, 0), (partial, 1)):
+        token = rooms.admitted_token(buyer, event.id)
+        held = api.post(
+            HOLD,
+            json={"eventId": event.id, "seatIds": [event.seat_ids[seat]]},
+            token=buyer.token,
+            headers={"X-Admission-Token": token},
+        )
+        assert held.status == 200, held.body
+    assert _released_sessions(event) == 0
+
+    # When one releases a seat by id, and the other releases all its holds
+    some = api.post(
+        "/api/bookings/release-seats", json={"eventId": event.id, "seatIds": [event.seat_ids[1]]}, token=partial.token
+    )
+    everything = api.post("/api/bookings/release-seats", json={"eventId": event.id}, token=whole.token)
+
+    # Then both seats are free again, and only the buyer who let go of everything ended its session
+    assert (some.status, everything.status) == (200, 200)
+    assert _held_seats(db, event) == 0
+    assert _released_sessions(event) == 1
