@@ -190,9 +190,9 @@ def test_with_the_store_down_admitted_buyers_still_buy_and_nobody_new_gets_in(
 
 
 def _released_sessions(event: Any) -> int:
-    from ticketing.waiting_room import store
+    from ticketing.waiting_room import health_log
 
-    return sum(sample.released for _, sample in store.health_samples(UUID(event.id), "0"))
+    return sum(sample.released for _, sample in health_log.health_samples(UUID(event.id), "0"))
 
 
 def test_releasing_all_holds_ends_the_session_and_releasing_some_does_not(

@@ -124,7 +124,7 @@ def test_every_decision_is_logged_with_its_inputs(rooms: Any, accounts: Any, cap
 
 
 def test_open_sessions_cap_admission_and_each_ended_session_frees_a_place(rooms: Any, accounts: Any) -> None:
-    from ticketing.waiting_room import store
+    from ticketing.waiting_room import health_log, store
     from ticketing.waiting_room.controller import ACTIVE_CEILING_MINUTES, tick_room
 
     # Given a room whose last admissions filled its sessions (two minutes of a 6-a-minute ceiling), and a buyer
@@ -137,7 +137,9 @@ def test_open_sessions_cap_admission_and_each_ended_session_frees_a_place(rooms:
 
     # When the controller ticks, and again after the buying path reported one session released (holds let go)
     full = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now)
-    store.put_health_sample(UUID(event.id), int(now.timestamp()), "test", store.HealthSample(1, 0, 50.0, 0, 1))
+    health_log.put_health_sample(
+        UUID(event.id), int(now.timestamp()), "test", health_log.HealthSample(1, 0, 50.0, 0, 1)
+    )
     freed = tick_room(_settings(event.id), SeatsLeft(available=10, held=0), now + timedelta(seconds=60))
 
     # Then nobody is admitted while the sessions are full, and the released session lets the next one in
@@ -167,14 +169,14 @@ def test_a_tick_costs_the_same_few_store_calls_whatever_the_crowd(rooms: Any, ac
 
     def calls_of_one_tick(event: Any, at: datetime) -> int:
         made: list[str] = []
-        call = store._call
+        call = store._guarded
 
         def counted(operation: str, **arguments: Any) -> Any:
             made.append(operation)
             return call(operation, **arguments)
 
         with monkeypatch.context() as patch:
-            patch.setattr(store, "_call", counted)
+            patch.setattr(store, "_guarded", counted)
             tick_room(_settings(event.id), SeatsLeft(available=1000, held=0), at)
         return len(made)
 
@@ -192,7 +194,7 @@ def test_a_tick_costs_the_same_few_store_calls_whatever_the_crowd(rooms: Any, ac
 
 
 def test_a_slow_spell_halves_the_rate_once_and_the_rate_holds_until_new_samples_come(rooms: Any, accounts: Any) -> None:
-    from ticketing.waiting_room import store
+    from ticketing.waiting_room import health_log
     from ticketing.waiting_room.controller import tick_room
 
     # Given a room admitting at its start rate, and one slow health sample written after that tick
@@ -200,7 +202,9 @@ def test_a_slow_spell_halves_the_rate_once_and_the_rate_holds_until_new_samples_
     rooms.join(accounts.create(), event.id)
     now = datetime.now(UTC) + timedelta(seconds=5)
     start = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now)
-    store.put_health_sample(UUID(event.id), int(now.timestamp()) + 1, "test", store.HealthSample(50, 0, 60_000.0, 0))
+    health_log.put_health_sample(
+        UUID(event.id), int(now.timestamp()) + 1, "test", health_log.HealthSample(50, 0, 60_000.0, 0)
+    )
 
     # When the controller ticks twice, the sample still within its window both times
     slow = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now + timedelta(seconds=2))

@@ -26,7 +26,7 @@ from uuid import UUID
 from ticketing.auth.principal import Principal
 from ticketing.errors import DomainError, Forbidden
 from ticketing.observability import logger
-from ticketing.waiting_room import store, tokens
+from ticketing.waiting_room import health_log, tokens
 from ticketing.waiting_room.room_cache import room_settings
 
 SAMPLE_SECONDS = 5.0
@@ -43,10 +43,10 @@ class _Window:
     booked: int = 0
     released: int = 0
 
-    def sample(self) -> store.HealthSample:
+    def sample(self) -> health_log.HealthSample:
         ordered = sorted(self.latencies_ms)
         p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] if ordered else 0.0
-        return store.HealthSample(
+        return health_log.HealthSample(
             calls=len(ordered), bad=self.bad, p99_ms=p99, booked=self.booked, released=self.released
         )
 
@@ -66,7 +66,7 @@ def _record(event_id: UUID, elapsed_ms: float | None, *, bad: bool = False, book
         return
     del _windows[event_id]
     try:
-        store.put_health_sample(event_id, int(time.time()), _ENVIRONMENT, window.sample())
+        health_log.put_health_sample(event_id, int(time.time()), _ENVIRONMENT, window.sample())
     except Exception:
         logger.warning("waiting room health sample dropped", extra={"eventId": str(event_id)}, exc_info=True)
 

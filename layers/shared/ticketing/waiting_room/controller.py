@@ -30,7 +30,7 @@ from ticketing.catalog.events.room_settings import rooms_open_at
 from ticketing.config import get_settings
 from ticketing.db import transaction
 from ticketing.observability import count, logger, metrics
-from ticketing.waiting_room import store, watermarks
+from ticketing.waiting_room import health_log, store, watermarks
 from ticketing.waiting_room.models import RoomSettings
 
 # Joins written this recently may still be on their way to the counters: their second is counted next tick.
@@ -125,9 +125,9 @@ def _health(event_id: UUID, control: store.RoomControl, now: float) -> Health | 
     but some within HEALTH_WINDOW_SECONDS (nothing new to judge: the rate holds, rather than backing off
     twice for the same slow spell). No sample at all in the window is no traffic, which counts as healthy."""
     # Everything not counted yet (from the start the first time), and at least the last HEALTH_WINDOW_SECONDS.
-    since = min(control.health_cursor, store.moment_key(now - HEALTH_WINDOW_SECONDS))
-    samples = store.health_samples(event_id, since)
-    window_start = store.moment_key(now - HEALTH_WINDOW_SECONDS)
+    since = min(control.health_cursor, health_log.moment_key(now - HEALTH_WINDOW_SECONDS))
+    samples = health_log.health_samples(event_id, since)
+    window_start = health_log.moment_key(now - HEALTH_WINDOW_SECONDS)
     in_window = [key for key, _ in samples if key > window_start]
     judged = [sample for key, sample in samples if key > window_start and key > control.health_cursor]
     for key, sample in samples:

@@ -14,8 +14,7 @@ counters the joins add to. Items (one table, string keys `pk`/`sk`; docs/waiting
 - the room: pk `ROOM#<event>`, sk `STATE`: `public` (what every poll reads: watermarks, counts, rate, sold
   out), `control` (the controller's own bookkeeping), `paused` (organizers set it, the controller reads it).
   One write per tick, whatever the crowd.
-- health samples: pk `HEALTH#<event>`, sk `<window>#<environment>`: what one buying environment saw in one
-  window (calls, bad answers, p99, bookings, releases), written at most once per window per environment.
+- health samples (health_log.py): pk `HEALTH#<event>`, what the buying path saw, a few items a minute.
 
 The client is created on first use with explicit timeouts and bounded retries, well inside any caller's own
 timeout; locally and in tests boto3 reaches moto's server through AWS_ENDPOINT_URL_DYNAMODB.
@@ -45,7 +44,6 @@ BATCH_ROUNDS = 5
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
 MAX_ATTEMPTS = 2
-HEALTH_SAMPLE_TTL_SECONDS = 3600
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -91,7 +89,7 @@ def _table() -> str:
     return table
 
 
-def _call(operation: str, **arguments: Any) -> Any:
+def call(operation: str, **arguments: Any) -> Any:
     """One DynamoDB call on the table; any failure of the store itself is a 503 WAITING_ROOM_UNAVAILABLE."""
     return _guarded(operation, TableName=_table(), **arguments)
 
@@ -109,10 +107,10 @@ def _guarded(operation: str, **arguments: Any) -> Any:
         raise StoreUnavailable() from error
 
 
-def _query_all(**arguments: Any) -> list[dict[str, Any]]:
+def query_all(**arguments: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
-        page = _call("query", **arguments)
+        page = call("query", **arguments)
         items += page["Items"]
         if "LastEvaluatedKey" not in page:
             return items
@@ -177,7 +175,7 @@ def put_new_place(place: PlaceItem) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        _call("put_item", Item=place.item(), ConditionExpression="attribute_not_exists(pk)")
+        call("put_item", Item=place.item(), ConditionExpression="attribute_not_exists(pk)")
     except ClientError:
         return False
     if place.pre_queue_key is not None:
@@ -185,7 +183,7 @@ def put_new_place(place: PlaceItem) -> bool:
         stripe, sort_key = bucket % ARRIVAL_STRIPES, f"PRE#{bucket:04d}"
     else:
         stripe, sort_key = secrets.randbelow(ARRIVAL_STRIPES), f"LINE#{place.joined_us // 1_000_000:012d}"
-    _call(
+    call(
         "update_item",
         Key={"pk": {"S": f"ARRIVALS#{place.event_id}#{stripe}"}, "sk": {"S": sort_key}},
         UpdateExpression="ADD n :one",
@@ -195,7 +193,7 @@ def put_new_place(place: PlaceItem) -> bool:
 
 
 def get_place(event_id: UUID, user_id: UUID) -> PlaceItem | None:
-    found = _call("get_item", Key={"pk": {"S": f"PLACE#{event_id}#{user_id}"}, "sk": {"S": "PLACE"}})
+    found = call("get_item", Key={"pk": {"S": f"PLACE#{event_id}#{user_id}"}, "sk": {"S": "PLACE"}})
     return PlaceItem.from_item(found["Item"]) if "Item" in found else None
 
 
@@ -205,7 +203,7 @@ def mark_admitted(place: PlaceItem, admitted_us: int) -> int:
 
     key = {"pk": {"S": f"PLACE#{place.event_id}#{place.user_id}"}, "sk": {"S": "PLACE"}}
     try:
-        _call(
+        call(
             "update_item",
             Key=key,
             UpdateExpression="SET admitted = :at",
@@ -349,7 +347,7 @@ def _public_of(found: dict[str, Any]) -> RoomPublic:
 
 def get_public(event_id: UUID) -> tuple[RoomPublic, bool]:
     """The room as polls see it, and whether it is paused: the public part only, not the controller's."""
-    found = _call(
+    found = call(
         "get_item",
         Key=_room_key(event_id),
         ProjectionExpression="#public, paused",
@@ -359,7 +357,7 @@ def get_public(event_id: UUID) -> tuple[RoomPublic, bool]:
 
 
 def get_room(event_id: UUID) -> Room:
-    found = _call("get_item", Key=_room_key(event_id)).get("Item", {})
+    found = call("get_item", Key=_room_key(event_id)).get("Item", {})
     control = RoomControl(**json.loads(found["control"]["S"])) if "control" in found else RoomControl()
     return Room(_public_of(found), control, found.get("paused", {}).get("BOOL", False))
 
@@ -369,7 +367,7 @@ def _json(value: Any) -> dict[str, str]:
 
 
 def save_room(event_id: UUID, room: Room) -> None:
-    _call(
+    call(
         "update_item",
         Key=_room_key(event_id),
         UpdateExpression="SET #public = :public, control = :control",
@@ -379,63 +377,9 @@ def save_room(event_id: UUID, room: Room) -> None:
 
 
 def set_paused(event_id: UUID, paused: bool) -> None:
-    _call(
+    call(
         "update_item",
         Key=_room_key(event_id),
         UpdateExpression="SET paused = :paused",
         ExpressionAttributeValues={":paused": {"BOOL": paused}},
     )
-
-
-# --- health samples -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HealthSample:
-    calls: int
-    bad: int
-    p99_ms: float
-    booked: int
-    released: int = 0
-
-
-def put_health_sample(event_id: UUID, moment: int, environment: str, sample: HealthSample) -> None:
-    """What one environment saw since its last sample, keyed by the moment (s) it is written."""
-    _call(
-        "put_item",
-        Item={
-            "pk": {"S": f"HEALTH#{event_id}"},
-            "sk": {"S": f"{moment:012d}#{environment}"},
-            "calls": {"N": str(sample.calls)},
-            "bad": {"N": str(sample.bad)},
-            "p99": {"N": f"{sample.p99_ms:.1f}"},
-            "booked": {"N": str(sample.booked)},
-            "released": {"N": str(sample.released)},
-            "expires": {"N": str(moment + HEALTH_SAMPLE_TTL_SECONDS)},
-        },
-    )
-
-
-def health_samples(event_id: UUID, after: str) -> list[tuple[str, HealthSample]]:
-    """(key, sample) of the samples keyed after `after` (a key, or a moment as 12 digits), oldest first."""
-    items = _query_all(
-        KeyConditionExpression="pk = :pk AND sk > :after",
-        ExpressionAttributeValues={":pk": {"S": f"HEALTH#{event_id}"}, ":after": {"S": after or "0"}},
-    )
-    return [
-        (
-            item["sk"]["S"],
-            HealthSample(
-                int(item["calls"]["N"]),
-                int(item["bad"]["N"]),
-                float(item["p99"]["N"]),
-                int(item["booked"]["N"]),
-                int(item.get("released", {"N": "0"})["N"]),
-            ),
-        )
-        for item in items
-    ]
-
-
-def moment_key(moment: float) -> str:
-    return f"{int(moment):012d}"
