@@ -8,7 +8,8 @@ definition it collects
 
 - boto3 calls: an operation of a service whose client (or resource) the same module creates (`boto3.client(
   "events")`, or the layer's bounded factory `aws_client("events")`), named either as an attribute
-  (`client.put_events(`) or as a string (`getattr(client, "put_item")`);
+  (`client.put_events(`) or as a string (`getattr(client, "put_item")`, or handed to the module that owns the
+  client: `store.call("put_item", ...)`);
 - Powertools Parameters: `parameters.get_secret(` and friends, and the layer's `get_secret` on top of them;
 - the `Settings` fields read (`settings.jwt_secret_arn`), which name the environment variables, and so the
   template resources, the calls go to.
@@ -179,6 +180,8 @@ def _import_targets(module_name: str, node: ast.Import | ast.ImportFrom, roots: 
 def _aws_calls(module: _Module, node: ast.AST) -> set[AwsCall]:
     if isinstance(node, ast.Name) and module.aliases.get(node.id) == LAYER_SECRET_READER:
         return {AwsCall("secretsmanager:GetSecretValue", "secretsmanager", module.name, node.lineno)}
+    if isinstance(node, ast.Call):
+        return _delegated_call(module, node)
     named = (
         node.attr
         if isinstance(node, ast.Attribute)
@@ -198,6 +201,28 @@ def _aws_calls(module: _Module, node: ast.AST) -> set[AwsCall]:
         if operation:
             action = f"{_iam_prefix(service)}:{operation}"
             calls.add(AwsCall(IAM_ACTION_OF_OPERATION.get(action, action), service, module.name, line))
+    return calls
+
+
+def _delegated_call(module: _Module, node: ast.Call) -> set[AwsCall]:
+    """An operation named as a string and handed to a module that owns the client (`store.call("put_item", ...)`):
+    a call of that module's services."""
+    if not (
+        isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.args
+        and _is_string(node.args[0])
+    ):
+        return set()
+    owner_name = module.aliases.get(node.func.value.id, "")
+    owners = [loaded for (name, _), loaded in _MODULES.items() if name == owner_name and loaded is not None]
+    calls = set()
+    for owner in owners:
+        for service in owner.services:
+            operation = _operations(service).get(node.args[0].value)  # type: ignore[attr-defined]
+            if operation:
+                action = f"{_iam_prefix(service)}:{operation}"
+                calls.add(AwsCall(IAM_ACTION_OF_OPERATION.get(action, action), service, module.name, node.lineno))
     return calls
 
 

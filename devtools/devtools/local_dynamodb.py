@@ -63,7 +63,6 @@ def use_local_dynamodb(endpoint: str, table: str = LOCAL_TABLE) -> None:
 
     get_settings.cache_clear()
     forget_clients()
-    store.reset_client()
     store.create_table(os.environ["WAITING_ROOM_TABLE"])
 
 

@@ -202,6 +202,10 @@ def test_the_reader_finds_the_calls_the_code_is_known_to_make() -> None:
     assert code_calls("WaitingRoomControllerFunction").actions >= {"dynamodb:Query", "dynamodb:BatchGetItem"}
     assert "secretsmanager:GetSecretValue" in code_calls("HealthFunction").actions
     assert "ses:SendEmail" in code_calls("NotificationFunction").actions
+    # an operation handed to the module that owns the client (health samples: store.call("put_item", ...))
+    assert "dynamodb:PutItem" in code_calls("BookingsFunction").actions
+    # the layer's bounded factory and secret reader (ticketing.aws_clients)
+    assert "dynamodb:UpdateItem" in code_calls("AuthFunction").actions
     assert resources_used("PaymentsFunction")["secretsmanager"] == {
         "AppDatabaseSecret",
         "StripeSecretKeyArn",

@@ -13,9 +13,6 @@ from ticketing.config import ConfigurationError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOTS = [REPO_ROOT / "layers" / "shared" / "ticketing", REPO_ROOT / "functions"]
 FACTORY = REPO_ROOT / "layers" / "shared" / "ticketing" / "aws_clients.py"
-# The waiting room's store is being rewritten on its own branch; the lead switches it to aws_client at merge.
-# Listed here until then (the last test below fails as soon as it no longer creates a client of its own).
-SWITCHED_AT_MERGE = {"layers/shared/ticketing/waiting_room/store.py"}
 # Calls that create an AWS client (or a Powertools provider with its own client) outside the factory.
 _CLIENT_CONSTRUCTORS = {"client", "resource", "Session", "get_secret", "get_parameter", "SecretsProvider"}
 _CLIENT_OWNERS = {"boto3", "parameters", "session"}
@@ -74,11 +71,7 @@ def test_every_aws_client_in_the_code_comes_from_the_factory() -> None:
     files = _python_files()
     assert len(files) > 50
     # When each is searched for clients made on the spot
-    offenders = {
-        str(path.relative_to(REPO_ROOT)): calls
-        for path in files
-        if (calls := _own_client_calls(path)) and str(path.relative_to(REPO_ROOT)) not in SWITCHED_AT_MERGE
-    }
+    offenders = {str(path.relative_to(REPO_ROOT)): calls for path in files if (calls := _own_client_calls(path))}
     # Then there are none
     assert offenders == {}
 
@@ -133,9 +126,3 @@ def test_budgets_of_their_own_are_only_in_functions_that_hold_them_below_their_t
     }
     # (tests/aws/test_pre_traffic_hook.py holds the hook's worst case below its own Timeout)
     assert owners == {"functions/pre_traffic_hook/app.py"}
-
-
-def test_the_files_left_to_switch_at_merge_still_create_their_own_client() -> None:
-    # The allowance above ends when the file goes through the factory: then this fails, and the entry goes.
-    for name in SWITCHED_AT_MERGE:
-        assert _own_client_calls(REPO_ROOT / name), f"{name} uses the factory now: remove it from SWITCHED_AT_MERGE"

@@ -163,15 +163,15 @@ def test_paying_and_cancelling_need_no_token(rooms: Any, accounts: Any, api: Any
 def test_with_the_store_down_admitted_buyers_still_buy_and_nobody_new_gets_in(
     rooms: Any, accounts: Any, api: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ticketing.aws_clients import forget_clients
     from ticketing.config import get_settings
-    from ticketing.waiting_room import store
 
     event = rooms.event()
     admitted, newcomer = accounts.create(), accounts.create()
     token = rooms.admitted_token(admitted, event.id)
     # The store becomes unreachable: nothing listens on port 9.
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
-    store.reset_client()
+    forget_clients()
     get_settings.cache_clear()
     try:
         joined = api.post(f"/api/events/{event.id}/queue", token=newcomer.token)
@@ -179,7 +179,7 @@ def test_with_the_store_down_admitted_buyers_still_buy_and_nobody_new_gets_in(
         held = _hold(api, admitted, event, token)
     finally:
         monkeypatch.undo()
-        store.reset_client()
+        forget_clients()
 
     assert joined.status == 503
     assert joined.error_code == "WAITING_ROOM_UNAVAILABLE"

@@ -16,8 +16,9 @@ counters the joins add to. Items (one table, string keys `pk`/`sk`; docs/waiting
   One write per tick, whatever the crowd.
 - health samples (health_log.py): pk `HEALTH#<event>`, what the buying path saw, a few items a minute.
 
-The client is created on first use with explicit timeouts and bounded retries, well inside any caller's own
-timeout; locally and in tests boto3 reaches moto's server through AWS_ENDPOINT_URL_DYNAMODB.
+The client is the layer's bounded DynamoDB client (ticketing.aws_clients: explicit timeouts, bounded retries, well
+inside any caller's own timeout); locally and in tests boto3 reaches moto's server through
+AWS_ENDPOINT_URL_DYNAMODB.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ticketing.aws_clients import aws_client
 from ticketing.config import get_settings
 from ticketing.errors import ServiceUnavailable
 
@@ -39,11 +40,6 @@ ARRIVAL_STRIPES = 16
 PRE_BUCKETS = 256
 BATCH_GET_LIMIT = 100
 BATCH_ROUNDS = 5
-# Bounded in time, far below the 15 s of the shortest caller (the API functions): 1 s to connect, 2 s to read,
-# two attempts in all.
-CONNECT_TIMEOUT_SECONDS = 1.0
-READ_TIMEOUT_SECONDS = 2.0
-MAX_ATTEMPTS = 2
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -64,22 +60,9 @@ class StoreUnavailable(ServiceUnavailable):
         )
 
 
-@lru_cache(maxsize=1)
 def _client() -> DynamoDBClient:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-    )
-    return boto3.client("dynamodb", config=config)
-
-
-def reset_client() -> None:
-    """Forget the client, so the next call builds one from the environment as it is now (local runs, tests)."""
-    _client.cache_clear()
+    client: DynamoDBClient = aws_client("dynamodb")
+    return client
 
 
 def _table() -> str:
