@@ -17,9 +17,9 @@ without its answer. A concurrent duplicate waits on the key's row for the first 
 answer. Confirm and cancel call the payment provider between transactions, so they keep the steps above, with one
 change to step 3: `execute` gets an `AnswerWriter`, and the transaction that commits the outcome (the settlement
 that confirms the booking, the cancellation) stores the answer with it. An answer decided after that commit (the
-cancel's refund that went through meanwhile) replaces it; one that ends before any outcome commits (a decline,
-PAYMENT_PROVIDER_UNAVAILABLE, a 409) is stored afterwards as in step 3 (docs/security.md, "Exactly-once
-delivery").
+cancel's refund that went through meanwhile) replaces it; one that commits no outcome of its own (a decline,
+PAYMENT_PROVIDER_UNAVAILABLE, a 409) goes through step 3 as before: stored, or forgotten when transient
+(docs/security.md, "Exactly-once delivery").
 """
 
 from __future__ import annotations
