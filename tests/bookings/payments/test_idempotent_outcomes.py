@@ -15,6 +15,15 @@ def _key(value: str) -> dict[str, str]:
     return {"Idempotency-Key": value}
 
 
+def ran_then_replayed(retried: Any, replayed: Any, booking_status: str) -> None:
+    """A Then step: the retry ran and left the booking in `booking_status`; the request after it replayed that."""
+    assert (retried.status, replayed.status) == (200, 200), retried.body
+    assert retried.json()["status"] == booking_status
+    assert retried.header("Idempotent-Replayed") is None
+    assert replayed.header("Idempotent-Replayed") == "true"
+    assert replayed.json() == retried.json()
+
+
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch) -> RecordingProvider:
     recording = RecordingProvider()
@@ -66,10 +75,7 @@ def test_a_confirm_whose_answer_cannot_be_written_confirms_nothing_and_its_retry
     retried = shop.confirm(buyer, booking, headers=_key("pay"))
     replayed = shop.confirm(buyer, booking, headers=_key("pay"))
     # Then the retry settles the payment already taken (no second charge), and the next one replays its answer
-    assert (retried.status, replayed.status) == (200, 200), retried.body
-    assert retried.json()["status"] == "CONFIRMED"
-    assert replayed.header("Idempotent-Replayed") == "true"
-    assert replayed.json() == retried.json()
+    ran_then_replayed(retried, replayed, "CONFIRMED")
     assert provider.calls.count("confirm_intent") == 1
     assert db.rows("SELECT status, version FROM bookings") == [{"status": "CONFIRMED", "version": 2}]
     assert db.value("SELECT status FROM payments") == "SUCCEEDED"
@@ -132,10 +138,7 @@ def test_a_cancel_whose_answer_cannot_be_written_cancels_nothing_and_its_retry_c
     retried = shop.cancel(buyer, booking["id"], headers=_key("cancel"))
     replayed = shop.cancel(buyer, booking["id"], headers=_key("cancel"))
     # Then the retry cancels and refunds once, and the next one replays its answer
-    assert (retried.status, replayed.status) == (200, 200), retried.body
-    assert retried.json()["status"] == "CANCELLED"
-    assert replayed.header("Idempotent-Replayed") == "true"
-    assert replayed.json() == retried.json()
+    ran_then_replayed(retried, replayed, "CANCELLED")
     assert provider.calls.count("refund") == 1
     assert db.rows("SELECT status, version FROM bookings") == [{"status": "CANCELLED", "version": 3}]
 
