@@ -32,6 +32,7 @@ from ticketing.bookings.models import (
     ReleaseResult,
 )
 from ticketing.bookings.service import ExpectedVersion
+from ticketing.db import Session
 from ticketing.http import idempotency
 from ticketing.http.limits import BuyingCaller
 from ticketing.http.operations import answers
@@ -71,24 +72,32 @@ def _json(status: int, body: str, headers: dict[str, str] | None = None) -> Resp
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
+# Stores the request's answer in the transaction given (ticketing.bookings.service.StoreAnswer).
+_StoreAnswer = Callable[[Session, ApiModel], None]
+
+
 def _once(
     caller: CurrentUser,
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    produce: Callable[[], ApiModel],
+    produce: Callable[[_StoreAnswer | None], ApiModel],
     status: int = 200,
     headers_for: Callable[[idempotency.Answer], dict[str, str]] | None = None,
     atomic: bool = False,
 ) -> Response[str]:
-    """`atomic`: the operation is one transaction with no external call, so its answer commits with it."""
+    """`atomic`: the operation is one transaction with no external call, so its answer commits with it. Otherwise
+    `produce` gets, when a key was given, what its outcome's transaction stores the answer with (confirm, cancel)."""
+
+    def answer_of(model: ApiModel) -> idempotency.Answer:
+        return idempotency.Answer(status, model.model_dump_json(by_alias=True))
+
+    def execute(writer: idempotency.AnswerWriter | None) -> idempotency.Answer:
+        store: _StoreAnswer | None = None if writer is None else lambda tx, model: writer.store(tx, answer_of(model))
+        return answer_of(produce(store))
+
     answer = idempotency.run_once(
-        user_id=caller.user_id,
-        key=key,
-        operation=operation,
-        request=request,
-        execute=lambda: idempotency.Answer(status, produce().model_dump_json(by_alias=True)),
-        atomic=atomic,
+        user_id=caller.user_id, key=key, operation=operation, request=request, execute=execute, atomic=atomic
     )
     if atomic:
         # What the operation recorded waited for the answer's commit (ticketing.domain_events).
@@ -124,7 +133,7 @@ def hold_seats(
     request = body.model_dump(mode="json", exclude_none=True)
     with buying_call(caller, body.event_id, admission_token):
         return _once(
-            caller, idempotency_key, "hold-seats", request, lambda: holds.place_hold(caller, body), atomic=True
+            caller, idempotency_key, "hold-seats", request, lambda _: holds.place_hold(caller, body), atomic=True
         )
 
 
@@ -153,7 +162,12 @@ def hold_best(
     request = body.model_dump(mode="json")
     with buying_call(caller, body.event_id, admission_token):
         return _once(
-            caller, idempotency_key, "hold-best", request, lambda: best_available.hold_best(caller, body), atomic=True
+            caller,
+            idempotency_key,
+            "hold-best",
+            request,
+            lambda _: best_available.hold_best(caller, body),
+            atomic=True,
         )
 
 
@@ -220,7 +234,7 @@ def create_booking(
             idempotency_key,
             "create",
             request,
-            lambda: service.create_booking(caller, body),
+            lambda _: service.create_booking(caller, body),
             201,
             headers_for=_created_booking_headers,
             atomic=True,
@@ -286,7 +300,9 @@ def confirm_booking(
         idempotency_key,
         "confirm",
         request,
-        lambda: checkout.confirm(caller, booking_id, body, ExpectedVersion.from_request(body.version, if_match)),
+        lambda store: checkout.confirm(
+            caller, booking_id, body, ExpectedVersion.from_request(body.version, if_match), store
+        ),
     )
 
 
@@ -323,8 +339,8 @@ def cancel_booking(
         idempotency_key,
         "cancel",
         request,
-        lambda: service.cancel_booking(
-            caller, booking_id, cancel, ExpectedVersion.from_request(cancel.version, if_match)
+        lambda store: service.cancel_booking(
+            caller, booking_id, cancel, ExpectedVersion.from_request(cancel.version, if_match), store
         ),
     )
 

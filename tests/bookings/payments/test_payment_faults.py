@@ -42,7 +42,7 @@ def test_a_crash_between_the_providers_success_and_the_finalising_commit_is_fini
     _, buyer, booking = a_pending_booking(shop, accounts, catalog)
     real_finalise = settlement.finalise
 
-    def crash(payment_id: Any) -> Any:
+    def crash(payment_id: Any, on_confirmed: Any) -> Any:
         raise SystemExit("the function was killed before its finalising commit")
 
     monkeypatch.setattr(settlement, "finalise", crash)

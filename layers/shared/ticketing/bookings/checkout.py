@@ -4,7 +4,8 @@ No database transaction is open while the provider is called. Every path is reco
 1. a short transaction checks the booking and records the attempt (a payments row; PROCESSING while a
    confirmation is with the provider) and commits;
 2. the provider is called, outside any transaction;
-3. `settlement.settle` writes its answer, through the one finalising transaction when the payment succeeded.
+3. `settlement.settle` writes its answer, through the one finalising transaction when the payment succeeded
+   (which also stores the request's idempotent answer, when it has a key).
 
 A crash or a timeout between 2 and 3 leaves the attempt open in the database: the provider's webhook or the
 reconciliation settles it, so no payment stays unknown. A booking has at most one attempt in progress
@@ -19,7 +20,15 @@ from ticketing.auth.principal import Principal
 from ticketing.bookings import settlement
 from ticketing.bookings.closing import EXPIRED
 from ticketing.bookings.models import BookingOut, ConfirmRequest, PaymentIntentOut, PayResult
-from ticketing.bookings.service import ExpectedVersion, booking_views, expired, version_conflict, visible_booking
+from ticketing.bookings.service import (
+    ExpectedVersion,
+    StoreAnswer,
+    booking_views,
+    expired,
+    version_conflict,
+    visible_booking,
+    visible_view,
+)
 from ticketing.catalog.events import repository as events_repo
 from ticketing.config import get_settings
 from ticketing.db import Session, transaction
@@ -111,14 +120,26 @@ def pay(principal: Principal, booking_id: UUID) -> PayResult:
     return PayResult(booking_id=booking_id, payment=PaymentIntentOut.from_row(payment))
 
 
-def confirm(principal: Principal, booking_id: UUID, request: ConfirmRequest, expected: ExpectedVersion) -> BookingOut:
+def confirm(
+    principal: Principal,
+    booking_id: UUID,
+    request: ConfirmRequest,
+    expected: ExpectedVersion,
+    store_answer: StoreAnswer | None = None,
+) -> BookingOut:
+    """`store_answer`: the transaction that confirms the booking stores the confirmed booking with it."""
     if not expected.given:
         raise ValidationFailed.for_field("version", "Send the booking's version in the body or as If-Match.")
+    on_confirmed = _storing_answer(principal, booking_id, store_answer) if store_answer else None
     if request.payment_id is not None:
-        settled = _confirm_payment(principal, booking_id, request.payment_id, expected)
+        settled = _confirm_payment(principal, booking_id, request.payment_id, expected, on_confirmed)
     else:
-        settled = _charge(principal, booking_id, request, expected)
+        settled = _charge(principal, booking_id, request, expected, on_confirmed)
     return _answer(principal, booking_id, settled)
+
+
+def _storing_answer(principal: Principal, booking_id: UUID, store_answer: StoreAnswer) -> settlement.OnConfirmed:
+    return lambda tx: store_answer(tx, visible_view(tx, principal, booking_id, admin_allowed=False))
 
 
 def _check_version(tx: Session, booking: Row, expected: ExpectedVersion, *, payment_started: bool = False) -> None:
@@ -140,7 +161,11 @@ def _check_version(tx: Session, booking: Row, expected: ExpectedVersion, *, paym
 
 
 def _confirm_payment(
-    principal: Principal, booking_id: UUID, payment_id: UUID, expected: ExpectedVersion
+    principal: Principal,
+    booking_id: UUID,
+    payment_id: UUID,
+    expected: ExpectedVersion,
+    on_confirmed: settlement.OnConfirmed | None,
 ) -> settlement.Settled:
     """Confirms with a payment the customer made through the provider's browser SDK: asks the provider."""
     with transaction() as tx:
@@ -159,13 +184,17 @@ def _confirm_payment(
         )
     try:
         intent = payment_provider().retrieve_intent(payment["reference"])
-        return settlement.settle(payment_id, intent)
+        return settlement.settle(payment_id, intent, on_confirmed)
     except ProviderUnavailable:
         raise _provider_unavailable(payment_id) from None
 
 
 def _charge(
-    principal: Principal, booking_id: UUID, request: ConfirmRequest, expected: ExpectedVersion
+    principal: Principal,
+    booking_id: UUID,
+    request: ConfirmRequest,
+    expected: ExpectedVersion,
+    on_confirmed: settlement.OnConfirmed | None,
 ) -> settlement.Settled:
     """Charge and confirm in one call: the attempt is recorded PROCESSING and committed before the provider is
     called with the token, then settled."""
@@ -190,7 +219,7 @@ def _charge(
                 tx, payment["id"], reconcile_after_seconds=get_settings().payment_reconcile_after_seconds
             )
     if started is None:
-        return _settle_in_progress(payment)
+        return _settle_in_progress(payment, on_confirmed)
     try:
         with_intent = _with_intent(started)
         intent = payment_provider().confirm_intent(
@@ -205,10 +234,10 @@ def _charge(
         with transaction() as tx:
             payments.undo_confirmation(tx, started["id"], discard=created)
         raise
-    return settlement.settle(started["id"], intent)
+    return settlement.settle(started["id"], intent, on_confirmed)
 
 
-def _settle_in_progress(payment: Row) -> settlement.Settled:
+def _settle_in_progress(payment: Row, on_confirmed: settlement.OnConfirmed | None) -> settlement.Settled:
     """Another confirmation of this attempt is with the provider, or was left there by a crash: if the provider
     already knows how it ended, settle that; otherwise the caller retries in a moment."""
     if payment["reference"] is not None:
@@ -219,7 +248,7 @@ def _settle_in_progress(payment: Row) -> settlement.Settled:
         if intent.status != PaymentStatus.PROCESSING and not (
             intent.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and not intent.failure_code
         ):
-            return settlement.settle(payment["id"], intent)
+            return settlement.settle(payment["id"], intent, on_confirmed)
     raise _in_progress(payment["id"])
 
 

@@ -9,6 +9,7 @@ gets a clean 409.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -41,6 +42,11 @@ from ticketing.observability import count
 from ticketing.payments import repository as payments
 
 PENDING = "PENDING"
+
+# Given by a request with an Idempotency-Key (ticketing.http.idempotency): stores its answer, the booking as the
+# calling transaction leaves it, in that transaction. Confirm and cancel call it in the one that commits their
+# outcome, so that the answer commits with it.
+StoreAnswer = Callable[[Session, BookingOut], None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,11 @@ def booking_views(tx: Session, bookings: list[Row]) -> list[BookingOut]:
     return [BookingOut.from_rows(b, items[b["id"]], paid.get(b["id"])) for b in bookings]
 
 
+def visible_view(tx: Session, principal: Principal, booking_id: UUID, *, admin_allowed: bool) -> BookingOut:
+    booking = visible_booking(tx, principal, booking_id, admin_allowed=admin_allowed, for_update=False)
+    return booking_views(tx, [booking])[0]
+
+
 def create_booking(principal: Principal, request: CreateBookingRequest) -> BookingOut:
     """A PENDING booking from the caller's live holds; the seats stay HELD for it until it expires."""
     settings = get_settings()
@@ -167,11 +178,16 @@ def create_booking(principal: Principal, request: CreateBookingRequest) -> Booki
 
 
 def cancel_booking(
-    principal: Principal, booking_id: UUID, request: CancelRequest, expected: ExpectedVersion
+    principal: Principal,
+    booking_id: UUID,
+    request: CancelRequest,
+    expected: ExpectedVersion,
+    store_answer: StoreAnswer | None = None,
 ) -> BookingOut:
     """Customers cancel their own bookings (admins any); a confirmed one is refunded, outside the cutoff.
 
-    The cancel commits with the refund queued; the refund is then tried at once, outside the transaction.
+    The cancel commits with the refund queued, and with `store_answer`'s answer (the booking as cancelled); the
+    refund is then tried at once, outside the transaction, and the answer says how it went.
     """
     settings = get_settings()
     with transaction() as tx:
@@ -195,6 +211,8 @@ def cancel_booking(
         closed = close_bookings(
             tx, IdSet.of([booking_id]), status=CANCELLED, reason=request.reason, notice=CANCELLED_BY_CUSTOMER
         )
+        if store_answer is not None:
+            store_answer(tx, visible_view(tx, principal, booking_id, admin_allowed=True))
     count("BookingsCancelled")
     domain_events.publish_after_commit()
     if closed.refunds_queued:
@@ -204,13 +222,12 @@ def cancel_booking(
 
         refund_now([booking_id])
     with transaction() as tx:
-        return booking_views(tx, [visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)])[0]
+        return visible_view(tx, principal, booking_id, admin_allowed=True)
 
 
 def get_booking(principal: Principal, booking_id: UUID) -> BookingOut:
     with transaction() as tx:
-        booking = visible_booking(tx, principal, booking_id, admin_allowed=True, for_update=False)
-        return booking_views(tx, [booking])[0]
+        return visible_view(tx, principal, booking_id, admin_allowed=True)
 
 
 def list_bookings(

@@ -17,6 +17,7 @@ writes the answer in one short transaction, guarded so that only the first answe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
@@ -60,19 +61,24 @@ class Settled:
     payment: Row
 
 
-def settle(payment_id: UUID, intent: Intent | None) -> Settled:
+# Called inside the finalising transaction once it has confirmed the booking: the client's confirm stores its
+# idempotent answer there, so that it commits with the confirmation (ticketing.http.idempotency).
+OnConfirmed = Callable[[Session], None]
+
+
+def settle(payment_id: UUID, intent: Intent | None, on_confirmed: OnConfirmed | None = None) -> Settled:
     """Writes what the provider answered about this payment's intent (None: it never reached the provider)."""
     if intent is None:
         return _fail(payment_id, "abandoned")
     if intent.status == PaymentStatus.SUCCEEDED:
-        return finalise(payment_id)
+        return finalise(payment_id, on_confirmed)
     if intent.status == PaymentStatus.FAILED:
         return _fail(payment_id, intent.failure_code or "canceled")
     if intent.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and intent.failure_code:
         # Declined. Cancel the intent, so that no later attempt on it can take money nobody watches any more.
         cancelled = payment_provider().cancel_intent(intent.id)
         if cancelled.status == PaymentStatus.SUCCEEDED:
-            return finalise(payment_id)
+            return finalise(payment_id, on_confirmed)
         if cancelled.status == PaymentStatus.FAILED:
             return _fail(payment_id, intent.failure_code)
         # Not cancelled: the customer is paying it again right now (processing, 3-D Secure). It stays open and
@@ -103,7 +109,7 @@ def _fail(payment_id: UUID, failure_code: str) -> Settled:
     return Settled(Outcome.FAILED, row)
 
 
-def finalise(payment_id: UUID) -> Settled:
+def finalise(payment_id: UUID, on_confirmed: OnConfirmed | None = None) -> Settled:
     """The finalising transaction of a payment the provider holds as SUCCEEDED; exactly once, whoever calls."""
     with transaction() as tx:
         booking_id = _payment(tx, payment_id)["booking_id"]
@@ -150,6 +156,8 @@ def finalise(payment_id: UUID) -> Settled:
                 data={"bookingId": str(booking_id), "eventId": str(confirmed["event_id"])},
             )
             domain_events.record(tx, event_type=domain_events.BOOKING_CONFIRMED, payload=booking_payload(confirmed))
+            if on_confirmed is not None:
+                on_confirmed(tx)
         payment = _payment(tx, payment_id)
     if confirmed is None:
         count("PaymentsRefundedLate")

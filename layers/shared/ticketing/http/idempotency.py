@@ -14,7 +14,11 @@ Operations whose work is one transaction with no external call (hold-seats, hold
 **atomically** instead (`atomic=True`): the claim, the work and the answer are one transaction
 (`ticketing.db.unit_of_work`; the operation's own transaction joins it), so no crash can leave work committed
 without its answer. A concurrent duplicate waits on the key's row for the first to finish, then replays its
-answer. Confirm and cancel call the payment provider between transactions, so they keep the steps above
+answer. Confirm and cancel call the payment provider between transactions, so they keep the steps above, with one
+change to step 3: `execute` gets an `AnswerWriter`, and the transaction that commits the outcome (the settlement
+that confirms the booking, the cancellation) stores the answer with it. An answer decided after that commit (the
+cancel's refund that went through meanwhile) replaces it; one that commits no outcome of its own (a decline,
+PAYMENT_PROVIDER_UNAVAILABLE, a 409) goes through step 3 as before: stored, or forgotten when transient
 (docs/security.md, "Exactly-once delivery").
 """
 
@@ -46,6 +50,20 @@ class Answer:
     replayed: bool = False
 
 
+class AnswerWriter:
+    """Stores a request's answer inside the operation's own transaction: the one that commits its outcome."""
+
+    def __init__(self, user_id: UUID, key: str) -> None:
+        self._user_id = user_id
+        self._key = key
+        self.stored: Answer | None = None
+
+    def store(self, tx: Session, answer: Answer) -> None:
+        keys.store_answer(tx, user_id=self._user_id, key=self._key, status=answer.status, body=answer.body)
+        # Read once `execute` has returned, when the calling transaction has committed (a rollback raises past it).
+        self.stored = answer
+
+
 def request_hash(operation: str, request: dict[str, Any]) -> bytes:
     canonical = json.dumps({"operation": operation, "request": request}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).digest()
@@ -65,33 +83,39 @@ def run_once(
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    execute: Callable[[], Answer],
+    execute: Callable[[AnswerWriter | None], Answer],
     atomic: bool = False,
 ) -> Answer:
     """Runs `execute` unless this user already sent this key; `request` is what makes two requests the same.
-    `atomic`: `execute` is one transaction with no external call, and its answer commits with it."""
+    `atomic`: `execute` is one transaction with no external call, and its answer commits with it. Otherwise, with
+    a key, `execute` gets the writer its outcome's transaction stores the answer with; without one, None."""
     if key is None:
-        return execute()
+        return execute(None)
     fingerprint = request_hash(operation, request)
     if atomic:
-        return _run_atomically(user_id=user_id, key=key, operation=operation, fingerprint=fingerprint, execute=execute)
+        return _run_atomically(
+            user_id=user_id, key=key, operation=operation, fingerprint=fingerprint, execute=lambda: execute(None)
+        )
     with transaction() as tx:
         claimed = _claim(tx, user_id, key, operation, fingerprint)
         existing = None if claimed else keys.find(tx, user_id, key)
     if existing is not None:
         return _replay(existing, fingerprint)
+    writer = AnswerWriter(user_id, key)
     try:
-        answer = execute()
+        answer = execute(writer)
     except DomainError as error:
         if _is_transient(error):
             _forget(user_id, key)
-        else:
+        elif writer.stored is None:
             _store(user_id, key, Answer(error.status, error_body(error.code, error.message, error.details)))
+        # Else the outcome committed with its answer, which a retry replays: an error after it changes nothing.
         raise
     except BaseException:
         _forget(user_id, key)
         raise
-    _store(user_id, key, answer)
+    if writer.stored != answer:
+        _store(user_id, key, answer)
     return answer
 
 
