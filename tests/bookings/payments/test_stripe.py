@@ -11,47 +11,19 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
-from devtools.localstripe import WEBHOOK_SECRET, configure_webhook, local_stripe, stripe_environment
+from devtools.localstripe import WEBHOOK_SECRET, configure_webhook, stripe_environment
 from ticketing.errors import ServiceUnavailable
-from ticketing.payments.stripe_provider import StripePaymentProvider
-
-from .conftest import install
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 WEBHOOK = "/api/payments/webhooks/stripe"
 THREE_D_SECURE_CARD = "4000002760003184"
 DECLINED_AT_CHARGE_CARD = "4000000000000341"
-
-
-@pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with local_stripe() as url:
-        yield url
-
-
-@pytest.fixture
-def stripe_api(stripe_url: str, fresh_settings: pytest.MonkeyPatch, api: Any) -> Any:
-    """The in-process API paying through Stripe (localstripe)."""
-    from ticketing.config import get_settings
-
-    for name, value in stripe_environment(stripe_url).items():
-        fresh_settings.setenv(name, value)
-    get_settings.cache_clear()
-    install(fresh_settings, StripePaymentProvider())
-    return api
-
-
-@pytest.fixture
-def browser(stripe_url: str) -> stripe.StripeClient:
-    """What the customer's browser does with Stripe.js, done through the SDK against the emulator."""
-    return stripe.StripeClient("sk_test_local", base_addresses={"api": stripe_url}, max_network_retries=0)
 
 
 def card(browser: stripe.StripeClient, number: str) -> str:
