@@ -56,7 +56,7 @@ def test_a_payment_refunded_twice_at_stripe_is_reported_with_its_refunds(
 
     assert report.exit_code == 1
     assert violations_of(report) == {
-        "payments.provider_refunded_at_most_once": [
+        "payments.stripe_refunded_at_most_once": [
             {
                 "payment_id": str(payment["id"]),
                 "booking_id": str(payment["booking_id"]),
@@ -94,7 +94,7 @@ def test_a_charge_at_stripe_whose_payment_we_marked_failed_is_reported(
 
     assert report.exit_code == 1
     assert violations_of(report) == {
-        "payments.provider_charge_recorded": [
+        "payments.stripe_charge_recorded": [
             {
                 "payment_id": paid.json()["payment"]["id"],
                 "booking_id": booking["id"],

@@ -22,20 +22,20 @@ _CHARGED = frozenset({"SUCCEEDED", "REFUND_PENDING", "REFUNDED", "REFUND_FAILED"
 _OPEN = frozenset({"REQUIRES_PAYMENT_METHOD", "REQUIRES_ACTION", "PROCESSING"})
 
 BOOKS_READABLE = Rule(
-    "payments.provider_books_readable",
+    "payments.stripe_books_readable",
     "the provider answered for every payment it holds (otherwise the checks below could not be made for it)",
 )
 REFUNDED_AT_MOST_ONCE = Rule(
-    "payments.provider_refunded_at_most_once",
+    "payments.stripe_refunded_at_most_once",
     "the provider refunded each of our payments at most once, and never more than it charged",
 )
 CHARGE_RECORDED = Rule(
-    "payments.provider_charge_recorded",
+    "payments.stripe_charge_recorded",
     "a charge succeeded at the provider exactly when we recorded the payment as charged (open payments are"
     " being settled)",
 )
 REFUND_AT_PROVIDER = Rule(
-    "payments.provider_refund_made",
+    "payments.stripe_refund_made",
     "every payment we recorded as REFUNDED has a refund in the provider's books",
 )
 RULES = (BOOKS_READABLE, REFUNDED_AT_MOST_ONCE, CHARGE_RECORDED, REFUND_AT_PROVIDER)
