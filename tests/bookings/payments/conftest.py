@@ -114,3 +114,19 @@ def stripe_api(stripe_url: str, fresh_settings: pytest.MonkeyPatch, api: Any) ->
 def browser(stripe_url: str) -> stripe.StripeClient:
     """What the customer's browser does with Stripe.js, done through the SDK against the emulator."""
     return stripe.StripeClient("sk_test_local", base_addresses={"api": stripe_url}, max_network_retries=0)
+
+
+def paid_in_the_browser(
+    api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A buyer's PENDING booking whose intent (from `pay`) the customer's browser has paid at the emulator;
+    answers the buyer, the booking and the payment `pay` answered."""
+    event = catalog.event()
+    buyer = accounts.create()
+    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
+    paid = api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
+    assert paid.status == 200, paid.body
+    intent_id = paid.json()["payment"]["reference"]
+    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
+    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
+    return buyer, booking, paid.json()["payment"]

@@ -20,6 +20,8 @@ import stripe
 from devtools.localstripe import WEBHOOK_SECRET, configure_webhook, stripe_environment
 from ticketing.errors import ServiceUnavailable
 
+from .conftest import paid_in_the_browser
+
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 WEBHOOK = "/api/payments/webhooks/stripe"
 THREE_D_SECURE_CARD = "4000002760003184"
@@ -45,22 +47,6 @@ def signed_delivery(api: Any, event: dict[str, Any], *, secret: str = WEBHOOK_SE
 def intent_event(browser: stripe.StripeClient, intent_id: str, event_id: str, kind: str) -> dict[str, Any]:
     intent = json.loads(browser.raw_request("get", f"/v1/payment_intents/{intent_id}").body)
     return {"id": event_id, "object": "event", "type": kind, "created": int(time.time()), "data": {"object": intent}}
-
-
-def paid_in_the_browser(
-    api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any
-) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """A buyer's PENDING booking whose intent (from `pay`) the customer's browser has paid at the emulator;
-    answers the buyer, the booking and the payment `pay` answered."""
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    assert paid.status == 200, paid.body
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
-    return buyer, booking, paid.json()["payment"]
 
 
 def test_a_visa_card_pays_and_confirms_in_one_call(

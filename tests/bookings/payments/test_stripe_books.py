@@ -10,6 +10,8 @@ import stripe
 from ticketing.ops.invariants import check
 from ticketing.payments import provider_books
 
+from .conftest import paid_in_the_browser
+
 
 def violations_of(report: Any) -> dict[str, list[dict[str, Any]]]:
     return {entry["invariant"]: entry["rows"] for entry in report.as_dict()["violations"]}
@@ -75,14 +77,8 @@ def test_a_charge_at_stripe_whose_payment_we_marked_failed_is_reported(
     stripe_api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any, db: Any
 ) -> None:
     # Given an intent the customer paid at Stripe while our payment row says FAILED (money taken we do not know of)
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = stripe_api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    assert paid.status == 200, paid.body
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
+    _, booking, payment = paid_in_the_browser(stripe_api, browser, shop, accounts, catalog)
+    intent_id = payment["reference"]
     assert (
         db.execute(
             "UPDATE payments SET status = 'FAILED', check_after = NULL WHERE reference = :intent", intent=intent_id
@@ -96,7 +92,7 @@ def test_a_charge_at_stripe_whose_payment_we_marked_failed_is_reported(
     assert violations_of(report) == {
         "payments.stripe_charge_recorded": [
             {
-                "payment_id": paid.json()["payment"]["id"],
+                "payment_id": payment["id"],
                 "booking_id": booking["id"],
                 "reference": intent_id,
                 "payment_status": "FAILED",
