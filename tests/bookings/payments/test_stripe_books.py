@@ -3,12 +3,16 @@ with the intents and refunds the emulator holds, after the database snapshot (do
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import pytest
 import stripe
 
+from ticketing.config import get_settings
 from ticketing.ops.invariants import check
 from ticketing.payments import provider_books
+from ticketing.payments.provider import provider_named
 
 from .conftest import paid_in_the_browser
 
@@ -103,3 +107,28 @@ def test_a_charge_at_stripe_whose_payment_we_marked_failed_is_reported(
             }
         ]
     }
+
+
+def test_stripe_not_answering_is_reported_once_and_the_other_payments_are_not_asked(
+    stripe_api: Any, fresh_settings: pytest.MonkeyPatch, shop: Any, accounts: Any, catalog: Any, db: Any
+) -> None:
+    # Given two Stripe payments, and then Stripe's address refusing connections (a port bound, never listening)
+    event = catalog.event()
+    for seat in event.seat_ids[:2]:
+        buyer = accounts.create()
+        assert shop.confirm(buyer, shop.pending_booking(buyer, event, [seat]), token="pm_card_visa").status == 200
+    payments = [str(row["id"]) for row in db.rows("SELECT id FROM payments ORDER BY created_at, id")]
+    assert len(payments) == 2
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        fresh_settings.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        get_settings.cache_clear()
+        provider_named.cache_clear()
+
+        report = check()
+
+    unreadable = violations_of(report)["payments.stripe_books_readable"]
+    assert [row["payment_id"] for row in unreadable] == payments
+    assert unreadable[0]["error"].startswith("APIConnectionError")
+    assert unreadable[1]["error"].startswith("not asked: APIConnectionError")
+    assert set(violations_of(report)) == {"payments.stripe_books_readable"}
