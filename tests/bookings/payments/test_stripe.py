@@ -11,47 +11,21 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
-from devtools.localstripe import WEBHOOK_SECRET, configure_webhook, local_stripe, stripe_environment
+from devtools.localstripe import WEBHOOK_SECRET, configure_webhook, stripe_environment
 from ticketing.errors import ServiceUnavailable
-from ticketing.payments.stripe_provider import StripePaymentProvider
 
-from .conftest import install
+from .conftest import paid_in_the_browser
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 WEBHOOK = "/api/payments/webhooks/stripe"
 THREE_D_SECURE_CARD = "4000002760003184"
 DECLINED_AT_CHARGE_CARD = "4000000000000341"
-
-
-@pytest.fixture(scope="module")
-def stripe_url() -> Iterator[str]:
-    with local_stripe() as url:
-        yield url
-
-
-@pytest.fixture
-def stripe_api(stripe_url: str, fresh_settings: pytest.MonkeyPatch, api: Any) -> Any:
-    """The in-process API paying through Stripe (localstripe)."""
-    from ticketing.config import get_settings
-
-    for name, value in stripe_environment(stripe_url).items():
-        fresh_settings.setenv(name, value)
-    get_settings.cache_clear()
-    install(fresh_settings, StripePaymentProvider())
-    return api
-
-
-@pytest.fixture
-def browser(stripe_url: str) -> stripe.StripeClient:
-    """What the customer's browser does with Stripe.js, done through the SDK against the emulator."""
-    return stripe.StripeClient("sk_test_local", base_addresses={"api": stripe_url}, max_network_retries=0)
 
 
 def card(browser: stripe.StripeClient, number: str) -> str:
@@ -73,22 +47,6 @@ def signed_delivery(api: Any, event: dict[str, Any], *, secret: str = WEBHOOK_SE
 def intent_event(browser: stripe.StripeClient, intent_id: str, event_id: str, kind: str) -> dict[str, Any]:
     intent = json.loads(browser.raw_request("get", f"/v1/payment_intents/{intent_id}").body)
     return {"id": event_id, "object": "event", "type": kind, "created": int(time.time()), "data": {"object": intent}}
-
-
-def paid_in_the_browser(
-    api: Any, browser: stripe.StripeClient, shop: Any, accounts: Any, catalog: Any
-) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """A buyer's PENDING booking whose intent (from `pay`) the customer's browser has paid at the emulator;
-    answers the buyer, the booking and the payment `pay` answered."""
-    event = catalog.event()
-    buyer = accounts.create()
-    booking = shop.pending_booking(buyer, event, event.seat_ids[:1])
-    paid = api.post(f"/api/bookings/{booking['id']}/pay", json={}, token=buyer.token)
-    assert paid.status == 200, paid.body
-    intent_id = paid.json()["payment"]["reference"]
-    browser.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    assert browser.v1.payment_intents.confirm(intent_id).status == "succeeded"
-    return buyer, booking, paid.json()["payment"]
 
 
 def test_a_visa_card_pays_and_confirms_in_one_call(

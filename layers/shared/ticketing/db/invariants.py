@@ -13,16 +13,23 @@ from ticketing.db.connection import Row, Session
 
 
 @dataclass(frozen=True)
-class Invariant:
+class Rule:
+    """An invariant by name and rule in words; one checked against someone else's books (a payment provider's)
+    is a plain `Rule`, as no query of ours can answer it."""
+
     name: str
     rule: str
+
+
+@dataclass(frozen=True)
+class Invariant(Rule):
     # SELECT ... answering one row per violation, with the ids an operator needs to find the rows involved.
     violations_sql: str
 
 
 @dataclass(frozen=True)
 class Violation:
-    invariant: Invariant
+    invariant: Rule
     rows: list[Row]
 
 

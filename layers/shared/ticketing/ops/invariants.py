@@ -1,6 +1,7 @@
 """The invariant check (docs/operations.md, "Invariant check"): every aggregate's invariants, read in one
 consistent snapshot, reported with the rows involved. `make check-invariants` and the InvariantCheckFunction
-run this; it writes nothing.
+run this; it writes nothing. Payments at a provider keeping its own books (Stripe) are then compared with
+those books, after the snapshot's transaction has ended (no provider call inside a transaction).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from ticketing.catalog.events import invariants as events
 from ticketing.coupons import invariants as coupons
 from ticketing.db import transaction
 from ticketing.db.connection import Session
-from ticketing.db.invariants import Invariant, Violation, find_violations
+from ticketing.db.invariants import Invariant, Rule, Violation, find_violations
 from ticketing.domain_events import invariants as domain_events
 from ticketing.payments import invariants as payments
+from ticketing.payments import provider_books
 from ticketing.tickets import invariants as tickets
 
 ALL_INVARIANTS: tuple[Invariant, ...] = (
@@ -27,13 +29,15 @@ ALL_INVARIANTS: tuple[Invariant, ...] = (
     *payments.INVARIANTS,
     *domain_events.INVARIANTS,
 )
+# What `check()` checks: the invariants in our database, then the payments against external providers' books.
+ALL_RULES: tuple[Rule, ...] = (*ALL_INVARIANTS, *provider_books.RULES)
 # Rows listed per violated invariant; the count says how many there were in all.
 ROWS_SHOWN = 50
 
 
 @dataclass(frozen=True)
 class Report:
-    checked: tuple[Invariant, ...]
+    checked: tuple[Rule, ...]
     violations: list[Violation]
 
     @property
@@ -76,7 +80,13 @@ def check_in(tx: Session) -> Report:
 
 
 def check() -> Report:
-    """The check in its own read-only transaction, one snapshot for every query."""
+    """The check in its own read-only transaction, one snapshot for every query; then, with the transaction
+    over, the snapshot's payments at external providers against the providers' books."""
     with transaction() as tx:
         tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return check_in(tx)
+        in_database = check_in(tx)
+        at_providers = provider_books.snapshot(tx)
+    return Report(
+        ALL_RULES,
+        in_database.violations + provider_books.find_violations(at_providers),
+    )

@@ -58,6 +58,21 @@ class RefundResult:
 
 
 @dataclass(frozen=True)
+class ChargeBooks:
+    """What the provider's own books say of one intent: whether its charge succeeded, and each refund made of it
+    (succeeded or pending), by reference and amount. Read-only: the invariant check compares it with ours."""
+
+    intent_id: str
+    charged: bool
+    amount: int
+    refunds: tuple[tuple[str, int], ...]
+
+    @property
+    def refunded(self) -> int:
+        return sum(amount for _, amount in self.refunds)
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     """A verified webhook: its id (deduplication) and the intent it is about (None: not about an intent)."""
 
@@ -91,6 +106,10 @@ class PaymentProvider(Protocol):
         the same key."""
         ...
 
+    def charge_books(self, intent_id: str) -> ChargeBooks:
+        """The provider's books for intent `intent_id` (read-only; `LookupError` when it has no such intent)."""
+        ...
+
     def verify_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         """The event a signed webhook carries; `InvalidWebhook` when its signature does not verify."""
         ...
@@ -109,9 +128,13 @@ _PROVIDERS = {
 }
 
 
-@cache
 def payment_provider() -> PaymentProvider:
-    name = get_settings().payment_provider
+    return provider_named(get_settings().payment_provider)
+
+
+@cache
+def provider_named(name: str) -> PaymentProvider:
+    """The provider a payment row names (`payments.provider`), whichever is configured for new payments."""
     module_name, class_name = _PROVIDERS[name]
     provider: PaymentProvider = getattr(importlib.import_module(module_name), class_name)()
     return provider

@@ -17,6 +17,7 @@ import stripe
 from ticketing.config import get_settings
 from ticketing.errors import ValidationFailed
 from ticketing.payments.provider import (
+    ChargeBooks,
     Intent,
     InvalidWebhook,
     ProviderUnavailable,
@@ -126,6 +127,21 @@ class StripePaymentProvider:
         succeeded = refund.status in ("succeeded", "pending")
         return RefundResult(
             succeeded=succeeded, reference=refund.id, failure_code=None if succeeded else refund.failure_reason
+        )
+
+    def charge_books(self, intent_id: str) -> ChargeBooks:
+        try:
+            intent = self._request(self._client.v1.payment_intents.retrieve, intent_id)
+        except ValidationFailed as unknown:
+            raise LookupError(f"Stripe has no intent {intent_id}") from unknown
+        refunds = self._request(self._client.v1.refunds.list, params={"payment_intent": intent_id, "limit": 100})
+        return ChargeBooks(
+            intent_id=intent_id,
+            charged=intent.status == "succeeded",
+            amount=intent.amount,
+            refunds=tuple(
+                (refund.id, refund.amount) for refund in refunds.data if refund.status in ("succeeded", "pending")
+            ),
         )
 
     def verify_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:

@@ -23,7 +23,14 @@ from ticketing.config import get_settings
 from ticketing.db import Session, transaction
 from ticketing.db.connection import Row
 from ticketing.errors import ValidationFailed
-from ticketing.payments.provider import Intent, InvalidWebhook, RefundResult, WebhookEvent, outside_transaction
+from ticketing.payments.provider import (
+    ChargeBooks,
+    Intent,
+    InvalidWebhook,
+    RefundResult,
+    WebhookEvent,
+    outside_transaction,
+)
 from ticketing.payments.states import PaymentStatus
 from ticketing.payments.test_provider_faults import apply_injected_fault
 
@@ -173,6 +180,22 @@ class TestPaymentProvider:
                 key=idempotency_key,
             )
         return RefundResult(succeeded=True, reference=refund_reference)
+
+    def charge_books(self, intent_id: str) -> ChargeBooks:
+        self._call()
+        with transaction() as tx:
+            intent = _read(tx, intent_id)
+            refunds = tx.rows(
+                "SELECT reference, amount FROM test_provider_refunds"
+                " WHERE charge_reference = :id AND reference IS NOT NULL ORDER BY refunded_at",
+                id=intent_id,
+            )
+        return ChargeBooks(
+            intent_id=intent_id,
+            charged=intent["status"] == "succeeded",
+            amount=intent["amount"],
+            refunds=tuple((refund["reference"], refund["amount"]) for refund in refunds),
+        )
 
     def verify_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         raise InvalidWebhook("The test provider sends no webhooks; confirm the payment through the API instead.")
