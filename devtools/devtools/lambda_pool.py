@@ -10,6 +10,9 @@
 - Idle workers are stopped after `idle_seconds`.
 - Each worker gets exactly its own function's environment: the developer's environment, with the template's
   `Environment.Variables` of that function for the names the developer did not set.
+- `LOCAL_NICENESS` lowers the CPU priority of some functions' environments: in Lambda every environment has
+  CPU of its own, so a crowd at one function does not slow another; on a small machine, a benchmark can say
+  which functions' crowd must not take the cores from the others.
 - After each invocation a Lambda-style `REPORT` line goes to `report_log`, with `Init Duration` on a cold start.
 """
 
@@ -29,10 +32,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from devtools.runner_options import concurrency_from_environment, niceness_from_environment
 from devtools.sam_template import FunctionSpec, SamApp
 from devtools.worker import InitFailed, Invocation, Outcome, Ready, run_worker
 
-DEFAULT_CONCURRENCY = 8
 DEFAULT_IDLE_SECONDS = 300.0
 RESPONSE_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 # Local only: metrics go nowhere, so Powertools does not print them as EMF lines among the logs.
@@ -76,17 +79,6 @@ def result_from_payload(logical_id: str, payload: str) -> Any:
     return json.loads(payload)
 
 
-def concurrency_from_environment() -> int:
-    value = os.environ.get("LOCAL_CONCURRENCY", str(DEFAULT_CONCURRENCY))
-    try:
-        concurrency = int(value)
-    except ValueError:
-        raise ValueError(f"LOCAL_CONCURRENCY must be a positive integer, got {value!r}") from None
-    if concurrency < 1:
-        raise ValueError(f"LOCAL_CONCURRENCY must be a positive integer, got {value!r}")
-    return concurrency
-
-
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
@@ -115,10 +107,12 @@ class FunctionPool:
         max_environments: int,
         report_log: LogLine,
         logs_to_stderr: bool = False,
+        niceness: int = 0,
     ) -> None:
         self.spec = spec
         self._environment = dict(environment)
         self._max = max_environments
+        self._niceness = niceness
         self._report_log = report_log
         self._logs_to_stderr = logs_to_stderr
         self._changed = threading.Condition()
@@ -262,6 +256,8 @@ class FunctionPool:
         )
         process.start()
         child_end.close()
+        if self._niceness and process.pid is not None:
+            os.setpriority(os.PRIO_PROCESS, process.pid, self._niceness)
         return _Worker(process, parent_end)
 
     def _release(self, worker: _Worker) -> None:
@@ -327,6 +323,7 @@ class LambdaRuntime:
         self._report_log = report_log or reports.info
         self._logs_to_stderr = logs_to_stderr
         self._base_environment = dict(developer_environment() if base_environment is None else base_environment)
+        self._niceness = niceness_from_environment()
         self._pools: dict[str, FunctionPool] = {}
         self._guard = threading.Lock()
         self._stopped = threading.Event()
@@ -349,6 +346,7 @@ class LambdaRuntime:
                     max_environments=self.max_environments,
                     report_log=self._report_log,
                     logs_to_stderr=self._logs_to_stderr,
+                    niceness=self._niceness.get(logical_id, 0),
                 )
             return self._pools[logical_id]
 

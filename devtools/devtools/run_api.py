@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +87,49 @@ def running_api(template_path: Path | str, host: str = "127.0.0.1", port: int = 
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def running_api_process(template_path: Path | str, log: Path, host: str = "127.0.0.1") -> Iterator[str]:
+    """The runner in a process of its own (no scheduler), its output in `log`; yields its base URL once
+    /api/health answers.
+
+    For crowds of clients in one process: their event loop and the runner's front door then share no
+    interpreter lock, as browsers and API Gateway share nothing. Workers see this process's environment as it
+    is when this is entered. Stopped with SIGTERM (its documented stop: workers first) on exit.
+    """
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://{host}:{port}"
+    command = [sys.executable, "-m", "devtools.run_api", "--template", str(template_path), "--host", host]
+    with log.open("w") as sink:
+        child = subprocess.Popen(  # noqa: S603 - this interpreter, our module, our arguments
+            [*command, "--port", str(port), "--schedule-seconds", "0"], stdout=sink, stderr=sink
+        )
+    try:
+        _wait_until_healthy(child, base_url, log)
+        yield base_url
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _wait_until_healthy(child: subprocess.Popen[bytes], base_url: str, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"the runner exited with {child.returncode} before it answered; see {log}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/health", timeout=2):  # noqa: S310 - our loopback server
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the runner did not answer /api/health within {seconds:.0f} s; see {log}")
 
 
 def _base_url(address: Any) -> str:

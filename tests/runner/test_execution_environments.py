@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import pytest
 
 from devtools.lambda_pool import InvocationTimeoutError, LambdaRuntime
+from devtools.runner_options import niceness_from_environment
 from devtools.sam_template import load_template
 from devtools.server import create_server
 
@@ -282,3 +283,34 @@ def test_a_worker_killed_mid_request_answers_502_in_the_envelope(runner: Runner,
     assert (status, body["error"]["code"]) == (502, "INTERNAL")
     assert runner.runtime.busy_pids("GateFunction") == []
     writer.close()
+
+
+def test_a_function_named_in_local_niceness_runs_at_that_cpu_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the runner started with LOCAL_NICENESS naming one function
+    monkeypatch.setenv("LOCAL_NICENESS", "ProcessFunction=7")
+    runner = start_runner(max_environments=1)
+    started = next(runner)
+    try:
+        # When that function serves a request
+        status, body = started.get("/process")
+
+        # Then its environment runs at that priority
+        assert status == 200
+        assert os.getpriority(os.PRIO_PROCESS, body["pid"]) == 7
+    finally:
+        runner.close()
+
+
+def test_functions_not_named_in_local_niceness_keep_the_runners_priority(runner: Runner) -> None:
+    status, body = runner.get("/process")
+
+    assert status == 200
+    assert os.getpriority(os.PRIO_PROCESS, body["pid"]) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+@pytest.mark.parametrize("value", ["ProcessFunction", "ProcessFunction=20", "ProcessFunction=-1", "ProcessFunction=x"])
+def test_a_local_niceness_entry_outside_0_to_19_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("LOCAL_NICENESS", value)
+
+    with pytest.raises(ValueError, match="LOCAL_NICENESS"):
+        niceness_from_environment()

@@ -231,3 +231,41 @@ def test_a_room_whose_last_seats_are_all_held_ticks_four_times_as_often() -> Non
     assert seconds_to_next_tick([selling], 10) == 10
     assert seconds_to_next_tick([selling, end_game], 10) == 2.5
     assert seconds_to_next_tick([sold_out], 10) == 10
+
+
+def test_a_room_that_admitted_a_buyer_for_each_seat_left_ticks_four_times_as_often() -> None:
+    from dataclasses import replace
+
+    from ticketing.waiting_room.controller import Decision, seconds_to_next_tick
+
+    # Given a room with 3 seats available and 5 people waiting
+    selling = Decision(
+        event_id="e", phase="line", reason="grow", previous_rate=1.0, rate=1.0, ceiling=1, admitted=2,
+        admitted_total=2, pre_queue_below=1.0, line_before_us=0, waiting=5, active_sessions=2, sold_out=False,
+        paused=False, calls=0, bad_share=0.0, p99_ms=0.0, seats_available=3, seats_held=2,
+    )  # fmt: skip
+    # When a tick admits as many buyers as seats are available (its cap)
+    last_buyers_in = replace(selling, admitted=3, reason="no seat free")
+
+    # Then the next tick comes a quarter of a tick later; one that admitted fewer keeps the tick's length
+    assert seconds_to_next_tick([last_buyers_in], 10) == 2.5
+    assert seconds_to_next_tick([selling], 10) == 10
+    assert seconds_to_next_tick([replace(selling, phase="pre-queue", admitted=0, seats_available=0)], 10) == 10
+
+
+def test_a_tick_admits_for_the_time_since_the_last_so_quarter_ticks_admit_a_quarter(rooms: Any, accounts: Any) -> None:
+    from ticketing.waiting_room.controller import tick_room
+
+    # Given 30 buyers in line for a room whose rate starts at 60 a minute (10 a 10 s tick)
+    event = rooms.event(admit_per_minute=240)
+    for _ in range(30):
+        rooms.join(accounts.create(), event.id)
+    now = datetime.now(UTC) + timedelta(seconds=5)
+
+    # When it ticks, then ticks again a quarter of a tick later (its end game's pace), at 84 a minute
+    first = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now)
+    quarter = tick_room(_settings(event.id), SeatsLeft(available=100, held=0), now + timedelta(seconds=2.5))
+
+    # Then the second admits for 2.5 s of its rate (3.5 people: 3, the half carried), not a whole tick's 14
+    assert (first.admitted, first.rate) == (10, 60.0)
+    assert (quarter.admitted, quarter.rate) == (3, 84.0)

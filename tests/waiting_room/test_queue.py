@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -119,7 +119,7 @@ def test_an_organizer_pauses_the_room_and_nobody_is_admitted_until_resumed(rooms
     assert rooms.poll(buyer, event.id)["state"] == "WAITING"
     resumed = api.post(f"/api/events/{event.id}/queue/resume", token=organizer.token)
     assert resumed.json()["state"] == "OPEN"
-    rooms.tick()
+    rooms.tick(at=datetime.now(UTC) + timedelta(seconds=20))  # the next tick: a tick after the paused one
     assert rooms.poll(buyer, event.id)["state"] == "ADMITTED"
     stats = api.get(f"/api/events/{event.id}/queue/stats", token=organizer.token).json()
     assert stats["admitted"] == 1

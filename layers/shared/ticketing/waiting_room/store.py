@@ -293,6 +293,9 @@ class RoomControl:
     line_second: int = 0
     line_given_in_second: int = 0
     carry: float = 0.0
+    # When the line's last tick ran (s): a tick admits for the time since it, so the end game's quarter ticks
+    # admit a quarter of a tick's people each, not a whole tick's.
+    last_tick_at: float = 0.0
     # [moment (s), admitted] of the last 30 minutes' ticks: the rate now, active sessions.
     admissions: list[list[float]] = field(default_factory=list)
     # [wait (s), people] of the last ticks' admissions (stats p50/p95).
