@@ -215,16 +215,26 @@ def test_a_slow_spell_halves_the_rate_once_and_the_rate_holds_until_new_samples_
     assert (after.reason, after.rate) == ("hold: no new health sample", 75.0)
 
 
-def test_a_room_whose_last_seats_are_all_held_ticks_four_times_as_often() -> None:
+def _selling(**changes: Any) -> Any:
+    """A tick's decision for a room selling with 3 seats available, 2 held and 5 people waiting."""
     from dataclasses import replace
 
-    from ticketing.waiting_room.controller import Decision, seconds_to_next_tick
+    from ticketing.waiting_room.controller import Decision
 
     selling = Decision(
         event_id="e", phase="line", reason="grow", previous_rate=1.0, rate=1.0, ceiling=1, admitted=0,
         admitted_total=0, pre_queue_below=1.0, line_before_us=0, waiting=5, active_sessions=0, sold_out=False,
         paused=False, calls=0, bad_share=0.0, p99_ms=0.0, seats_available=3, seats_held=2,
     )  # fmt: skip
+    return replace(selling, **changes)
+
+
+def test_a_room_whose_last_seats_are_all_held_ticks_four_times_as_often() -> None:
+    from dataclasses import replace
+
+    from ticketing.waiting_room.controller import seconds_to_next_tick
+
+    selling = _selling()
     end_game = replace(selling, seats_available=0)
     sold_out = replace(end_game, seats_held=0, sold_out=True)
 
@@ -236,14 +246,10 @@ def test_a_room_whose_last_seats_are_all_held_ticks_four_times_as_often() -> Non
 def test_a_room_that_admitted_a_buyer_for_each_seat_left_ticks_four_times_as_often() -> None:
     from dataclasses import replace
 
-    from ticketing.waiting_room.controller import Decision, seconds_to_next_tick
+    from ticketing.waiting_room.controller import seconds_to_next_tick
 
-    # Given a room with 3 seats available and 5 people waiting
-    selling = Decision(
-        event_id="e", phase="line", reason="grow", previous_rate=1.0, rate=1.0, ceiling=1, admitted=2,
-        admitted_total=2, pre_queue_below=1.0, line_before_us=0, waiting=5, active_sessions=2, sold_out=False,
-        paused=False, calls=0, bad_share=0.0, p99_ms=0.0, seats_available=3, seats_held=2,
-    )  # fmt: skip
+    # Given a room with 3 seats available and 5 people waiting, 2 admitted at the last tick
+    selling = _selling(admitted=2, admitted_total=2, active_sessions=2)
     # When a tick admits as many buyers as seats are available (its cap)
     last_buyers_in = replace(selling, admitted=3, reason="no seat free")
 
